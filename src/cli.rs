@@ -1,0 +1,252 @@
+//! The command line: parsed by clap into typed options, checked, then handed to the
+//! library. Nothing here measures.
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::cache::CacheState;
+use crate::dataset::{self, DatasetSpec};
+use crate::dtype::Dtype;
+use crate::runner::RunOptions;
+use crate::shape::Shape;
+use crate::suite::{self, SuiteOptions};
+use crate::units::{grouped, human_bytes, human_nanos};
+
+/// mmap-lab: NumPy's memory-mapping tutorial, reproduced and measured.
+///
+/// Generates the tutorial's training array (4002 x 120 x 120 x 3 float64) as X_train.npy
+/// and X_train_raw.rbf, opens it every way the tutorial does, each step in a fresh process,
+/// and measures what really happens: RSS split into file-backed and anonymous memory, page
+/// faults, page-cache residency, object size and time, with a warm and a cold page cache.
+#[derive(Debug, Parser)]
+#[command(name = "mmap-lab", version, about, long_about, propagate_version = true)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Generate the data, run every experiment in experiments/ and rebuild reports/.
+    ///
+    /// The main job: at the tutorial's full size it writes two files of 1.38 GB (reused
+    /// on later runs while their manifest vouches for them) and takes under a minute.
+    #[command(name = "run-all")]
+    RunAll(RunAllArgs),
+    /// Run chosen experiment specs (yours too) the way run-all does.
+    Run(RunArgs),
+    /// Generate X_train.npy and X_train_raw.rbf (reused when already valid).
+    Generate(GenerateArgs),
+    /// Run one step in this process (used by the runner; reads a plan on stdin).
+    #[command(name = "__step", hide = true)]
+    Step,
+}
+
+/// Which data to generate.
+#[derive(Debug, Clone, Args)]
+pub struct DataArgs {
+    /// Shape of the array: dimensions separated by x, e.g. 40x120x120x3.
+    #[arg(long, default_value = "4002x120x120x3", value_parser = Shape::parse)]
+    pub shape: Shape,
+    /// Element type: f8 (float64), f4 (float32) or u1 (uint8 pictures, 0..255).
+    #[arg(long, default_value = "f8", value_parser = parse_generated_dtype)]
+    pub dtype: Dtype,
+    /// Seed of the pictures: the same seed gives the same bytes on every machine.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Folder for the data files (created if missing; kept out of git).
+    #[arg(long, default_value_os_t = default_root().join("data"))]
+    pub data_dir: PathBuf,
+}
+
+impl DataArgs {
+    fn spec(&self) -> DatasetSpec {
+        DatasetSpec { shape: self.shape.clone(), dtype: self.dtype, seed: self.seed }
+    }
+}
+
+/// Options of `generate`.
+#[derive(Debug, Args)]
+pub struct GenerateArgs {
+    #[command(flatten)]
+    data: DataArgs,
+    /// Regenerate even when valid files exist.
+    #[arg(long)]
+    force: bool,
+}
+
+/// Which cache states to run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CacheChoice {
+    /// Each spec's own list (warm and cold for the tutorial's steps).
+    Both,
+    /// Warm only: the file read through just before.
+    Warm,
+    /// Cold only: the file evicted from the page cache just before.
+    Cold,
+}
+
+/// Options shared by `run` and `run-all`.
+#[derive(Debug, Args)]
+pub struct StepArgs {
+    /// Cache states to run.
+    #[arg(long, value_enum, default_value_t = CacheChoice::Both)]
+    cache: CacheChoice,
+    /// Regenerate the data even if valid files exist.
+    #[arg(long)]
+    regenerate: bool,
+    /// Kill a step still running after this many seconds.
+    #[arg(long, default_value_t = 600, value_name = "SECONDS")]
+    step_timeout: u64,
+}
+
+/// Options of `run-all`.
+#[derive(Debug, Args)]
+pub struct RunAllArgs {
+    #[command(flatten)]
+    data: DataArgs,
+    #[command(flatten)]
+    steps: StepArgs,
+    /// Folder of experiment specs (*.toml); run-all runs those with run_all = true.
+    #[arg(long, default_value_os_t = default_root().join("experiments"))]
+    experiments: PathBuf,
+    /// Report folder, replaced as a whole when the run completes.
+    #[arg(long, default_value_os_t = default_root().join("reports"))]
+    out: PathBuf,
+}
+
+/// Options of `run`.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Experiment spec files to run.
+    #[arg(required = true, value_name = "SPEC")]
+    specs: Vec<PathBuf>,
+    #[command(flatten)]
+    data: DataArgs,
+    #[command(flatten)]
+    steps: StepArgs,
+    /// Report folder for this run.
+    #[arg(long, default_value = "mmap-lab-run")]
+    out: PathBuf,
+}
+
+/// The project's folder when run from a checkout (experiments/ beside Cargo.toml), else
+/// the current folder.
+pub fn default_root() -> PathBuf {
+    let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    if manifest.join("experiments").is_dir() { manifest } else { PathBuf::from(".") }
+}
+
+fn parse_generated_dtype(text: &str) -> std::result::Result<Dtype, String> {
+    let dtype = Dtype::parse(text).map_err(|e| e.to_string())?;
+    if DatasetSpec::DTYPES.contains(&dtype) {
+        Ok(dtype)
+    } else {
+        Err(format!("mmap-lab generates f8 (float64), f4 (float32) or u1 (uint8), not {dtype}"))
+    }
+}
+
+fn command_line() -> String {
+    std::env::args()
+        .map(|a| if a.contains(char::is_whitespace) { format!("'{a}'") } else { a })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn run_options(args: &StepArgs) -> RunOptions {
+    RunOptions {
+        caches: match args.cache {
+            CacheChoice::Both => None,
+            CacheChoice::Warm => Some(vec![CacheState::Warm]),
+            CacheChoice::Cold => Some(vec![CacheState::Cold]),
+        },
+        step_timeout: Duration::from_secs(args.step_timeout.max(1)),
+    }
+}
+
+/// Runs the parsed command; returns the process's exit code.
+pub fn run(cli: Cli) -> Result<u8> {
+    match cli.command {
+        Command::RunAll(args) => {
+            let specs = crate::spec::load_dir(&args.experiments)?.into_iter().filter(|s| s.spec.run_all).collect();
+            run_suite(&args.data, &args.steps, specs, args.out)
+        }
+        Command::Run(args) => {
+            let specs = args.specs.iter().map(|p| crate::spec::load_file(p)).collect::<Result<Vec<_>>>()?;
+            crate::spec::check_unique(&specs)?;
+            run_suite(&args.data, &args.steps, specs, args.out)
+        }
+        Command::Generate(args) => generate(&args),
+        Command::Step => step(),
+    }
+}
+
+fn run_suite(data: &DataArgs, steps: &StepArgs, specs: Vec<crate::spec::LoadedSpec>, out: PathBuf) -> Result<u8> {
+    let options = SuiteOptions {
+        dataset: data.spec(),
+        data_dir: data.data_dir.clone(),
+        out,
+        specs,
+        regenerate: steps.regenerate,
+        run: run_options(steps),
+        command: command_line(),
+    };
+    let outcome = suite::run(&options)?;
+    let r = &outcome.results;
+    let report_dir = outcome.written.first().and_then(|p| p.parent()).unwrap_or(Path::new("."));
+    println!(
+        "{} steps in {} ({} unexpected); runner peak RSS {}; report in {}",
+        r.steps.len(),
+        human_nanos(r.run.wall_ns),
+        r.run.unexpected_outcomes,
+        human_bytes(r.run.parent_peak_rss_bytes),
+        report_dir.display()
+    );
+    if !r.run.complete {
+        eprintln!("interrupted: what was measured is in {}, marked incomplete", report_dir.display());
+        return Ok(130);
+    }
+    Ok(if r.run.unexpected_outcomes > 0 { 1 } else { 0 })
+}
+
+fn generate(args: &GenerateArgs) -> Result<u8> {
+    let spec = args.data.spec();
+    let started = std::time::Instant::now();
+    let data = if args.force {
+        dataset::regenerate(&spec, &args.data.data_dir)?
+    } else {
+        let (data, provenance) = dataset::ensure(&spec, &args.data.data_dir)?;
+        if provenance == dataset::Provenance::Reused {
+            println!("valid data already in {} (use --force to regenerate)", args.data.data_dir.display());
+        }
+        data
+    };
+    let m = &data.manifest;
+    println!(
+        "{}: {} bytes ({}-byte header + {} bytes of {} {})",
+        data.npy_path().display(),
+        grouped(m.npy.bytes),
+        m.npy_header_bytes,
+        grouped(m.data_bytes),
+        m.dtype,
+        m.shape.python()
+    );
+    println!("{}: {} bytes", data.raw_path().display(), grouped(m.raw.bytes));
+    println!("checksum xxh3-64 {}, in {}", m.checksum, human_nanos(started.elapsed().as_nanos() as u64));
+    Ok(0)
+}
+
+fn step() -> Result<u8> {
+    let mut input = Vec::new();
+    std::io::stdin().read_to_end(&mut input).context("reading the step plan from stdin")?;
+    let plan: crate::step::StepPlan = serde_json::from_slice(&input).context("the step plan on stdin is not valid")?;
+    let result = crate::step::run(&plan)?;
+    serde_json::to_writer(std::io::stdout().lock(), &result)?;
+    Ok(0)
+}

@@ -1,0 +1,151 @@
+//! The tutorial's training array on disk, twice: `X_train.npy` (what `np.save` writes) and
+//! `X_train_raw.rbf` (what `X.tofile` writes), with a manifest that lets a later run reuse
+//! them.
+//!
+//! Generation streams chunks of a few MiB from drawing threads to one writer, never holding
+//! the array whole; both files are written under `.partial` names and renamed when complete,
+//! and the manifest is written last. A file without a manifest that vouches for it, of the
+//! wrong size, or whose checksum differs, is never taken for data: it is regenerated.
+
+pub mod image;
+mod manifest;
+mod writer;
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result};
+use serde::{Deserialize, Serialize};
+
+pub use self::manifest::{FileEntry, Manifest};
+use crate::dtype::Dtype;
+use crate::shape::Shape;
+use crate::units::Bytes;
+
+/// The tutorial's .npy file name.
+pub const NPY_NAME: &str = "X_train.npy";
+/// The tutorial's raw file name (`X.tofile("X_train_raw.rbf")`).
+pub const RAW_NAME: &str = "X_train_raw.rbf";
+/// The manifest that vouches for both files.
+pub const MANIFEST_NAME: &str = "manifest.json";
+/// Suffix of files being written.
+pub const PARTIAL_SUFFIX: &str = ".partial";
+
+/// What to generate: shape, element type and seed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DatasetSpec {
+    /// Shape of the array.
+    pub shape: Shape,
+    /// Element type: float64, float32 or uint8.
+    pub dtype: Dtype,
+    /// Seed of the pictures: the same seed gives the same bytes on every machine.
+    pub seed: u64,
+}
+
+impl DatasetSpec {
+    /// The dtypes `generate` writes.
+    pub const DTYPES: [Dtype; 3] = [Dtype::F8, Dtype::F4, Dtype::U1];
+
+    /// Bytes of array data.
+    pub fn data_bytes(&self) -> Bytes {
+        self.shape.nbytes(self.dtype)
+    }
+
+    /// The .npy header for this array.
+    pub fn npy_header(&self) -> Vec<u8> {
+        crate::npy::header_bytes(&self.shape, self.dtype)
+    }
+}
+
+/// A generated dataset on disk, vouched for by its manifest.
+#[derive(Debug, Clone)]
+pub struct Dataset {
+    /// Folder holding the files.
+    pub dir: PathBuf,
+    /// What it holds.
+    pub manifest: Manifest,
+}
+
+impl Dataset {
+    /// Path of `X_train.npy`.
+    pub fn npy_path(&self) -> PathBuf {
+        self.dir.join(NPY_NAME)
+    }
+
+    /// Path of `X_train_raw.rbf`.
+    pub fn raw_path(&self) -> PathBuf {
+        self.dir.join(RAW_NAME)
+    }
+
+    /// Shape, dtype and seed.
+    pub fn spec(&self) -> DatasetSpec {
+        self.manifest.spec()
+    }
+}
+
+/// How [`ensure`] got its dataset.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Provenance {
+    /// Valid files were already there.
+    Reused,
+    /// The files were (re)generated, for the reason given.
+    Generated {
+        /// Why the existing files could not be used.
+        reason: String,
+        /// Wall time of the generation.
+        elapsed: Duration,
+    },
+}
+
+/// Returns a valid dataset for `spec` in `dir`: the existing one if its manifest vouches
+/// for it, a freshly generated one otherwise.
+pub fn ensure(spec: &DatasetSpec, dir: &Path) -> Result<(Dataset, Provenance)> {
+    crate::error::writable_dir(dir, "--data-dir")?;
+    match manifest::validate(spec, dir)? {
+        Ok(manifest) => Ok((Dataset { dir: dir.to_owned(), manifest }, Provenance::Reused)),
+        Err(reason) => {
+            let started = Instant::now();
+            let manifest = writer::generate(spec, dir)
+                .with_context(|| format!("generating {} of {} in {}", spec.shape, spec.dtype, dir.display()))?;
+            let elapsed = started.elapsed();
+            Ok((Dataset { dir: dir.to_owned(), manifest }, Provenance::Generated { reason, elapsed }))
+        }
+    }
+}
+
+/// Generates the dataset even if a valid one exists.
+pub fn regenerate(spec: &DatasetSpec, dir: &Path) -> Result<Dataset> {
+    crate::error::writable_dir(dir, "--data-dir")?;
+    let manifest = writer::generate(spec, dir)
+        .with_context(|| format!("generating {} of {} in {}", spec.shape, spec.dtype, dir.display()))?;
+    Ok(Dataset { dir: dir.to_owned(), manifest })
+}
+
+/// The dataset in `dir` if its manifest vouches for it, or why not.
+pub fn open_existing(dir: &Path) -> Result<std::result::Result<Dataset, String>> {
+    let Some(manifest) = manifest::read(dir)? else {
+        return Ok(Err(format!("no {MANIFEST_NAME} in {}", dir.display())));
+    };
+    let spec = manifest.spec();
+    Ok(manifest::validate(&spec, dir)?.map(|manifest| Dataset { dir: dir.to_owned(), manifest }))
+}
+
+/// Free bytes for an unprivileged user on the file system holding `dir`.
+pub fn free_space(dir: &Path) -> Result<Bytes> {
+    use std::os::unix::ffi::OsStrExt;
+    let c_path = std::ffi::CString::new(dir.as_os_str().as_bytes())
+        .with_context(|| format!("{}: path holds a NUL byte", dir.display()))?;
+    // SAFETY: statvfs is plain data; all-zero bytes are a valid value for it.
+    let mut stat: libc::statvfs = unsafe { std::mem::zeroed() };
+    // SAFETY: c_path is a valid NUL-terminated string and stat a valid out-pointer.
+    let rc = unsafe { libc::statvfs(c_path.as_ptr(), &mut stat) };
+    if rc != 0 {
+        return Err(std::io::Error::last_os_error())
+            .with_context(|| format!("{}: cannot read the free space of its disk", dir.display()));
+    }
+    #[allow(clippy::useless_conversion)] // the field types differ between targets
+    Ok(u64::from(stat.f_bavail).saturating_mul(u64::from(stat.f_frsize)))
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,101 @@
+//! The loops that read arrays: sums with several accumulators, so that the speed measured
+//! is the memory's, not one floating-point add chain's.
+
+use crate::dtype::{Dtype, Kind};
+
+/// Sum of `values` with eight independent accumulators (vectorised by the compiler).
+///
+/// The same function sums a mapping and an in-memory `Vec`, so that the two compare the
+/// memory behind them and nothing else.
+#[inline(never)]
+pub fn sum_f64(values: &[f64]) -> f64 {
+    let mut acc = [0.0f64; 8];
+    let chunks = values.chunks_exact(8);
+    let tail = chunks.remainder();
+    for c in chunks {
+        for (a, v) in acc.iter_mut().zip(c) {
+            *a += v;
+        }
+    }
+    let mut total = ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+    for v in tail {
+        total += v;
+    }
+    total
+}
+
+/// Sum of `f32` values, accumulated in `f64`.
+#[inline(never)]
+pub fn sum_f32(values: &[f32]) -> f64 {
+    let mut acc = [0.0f64; 8];
+    let chunks = values.chunks_exact(8);
+    let tail = chunks.remainder();
+    for c in chunks {
+        for (a, v) in acc.iter_mut().zip(c) {
+            *a += f64::from(*v);
+        }
+    }
+    acc.iter().sum::<f64>() + tail.iter().map(|v| f64::from(*v)).sum::<f64>()
+}
+
+/// Sum of bytes as unsigned integers.
+#[inline(never)]
+pub fn sum_u8(values: &[u8]) -> f64 {
+    // A u32 lane cannot overflow within 2^24 bytes; fold blocks of that size into a u64.
+    values
+        .chunks(1 << 24)
+        .map(|block| block.iter().map(|&b| u64::from(b)).sum::<u64>())
+        .sum::<u64>() as f64
+}
+
+/// Sum of the elements of `bytes` read as `dtype`, whatever its alignment or byte order.
+pub fn sum_bytes(dtype: Dtype, bytes: &[u8]) -> f64 {
+    if dtype.is_native() {
+        match (dtype.kind, dtype.size) {
+            (Kind::Float, 8) => {
+                if let Ok(values) = bytemuck::try_cast_slice::<u8, f64>(bytes) {
+                    return sum_f64(values);
+                }
+            }
+            (Kind::Float, 4) => {
+                if let Ok(values) = bytemuck::try_cast_slice::<u8, f32>(bytes) {
+                    return sum_f32(values);
+                }
+            }
+            (Kind::UInt, 1) => return sum_u8(bytes),
+            _ => {}
+        }
+    }
+    let size = dtype.size as usize;
+    let mut acc = [0.0f64; 4];
+    let chunks = bytes.chunks_exact(size * 4);
+    let tail = chunks.remainder();
+    for c in chunks {
+        for (lane, a) in acc.iter_mut().enumerate() {
+            *a += dtype.decode(&c[lane * size..(lane + 1) * size]);
+        }
+    }
+    acc.iter().sum::<f64>() + tail.chunks_exact(size).map(|e| dtype.decode(e)).sum::<f64>()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sums_agree_with_a_plain_loop() {
+        let values: Vec<f64> = (0..1003).map(|i| f64::from(i) * 0.25).collect();
+        let plain: f64 = values.iter().sum();
+        assert_eq!(sum_f64(&values), plain);
+        let bytes: Vec<u8> = values.iter().flat_map(|v| v.to_le_bytes()).collect();
+        assert_eq!(sum_bytes(Dtype::F8, &bytes), plain);
+        // Unaligned: the same values one byte further on.
+        let mut shifted = vec![0u8];
+        shifted.extend_from_slice(&bytes);
+        assert_eq!(sum_bytes(Dtype::F8, &shifted[1..]), plain);
+        let be: Vec<u8> = values.iter().flat_map(|v| v.to_be_bytes()).collect();
+        assert_eq!(sum_bytes(Dtype::parse(">f8").unwrap(), &be), plain);
+        assert_eq!(sum_u8(&[1, 2, 255]), 258.0);
+        assert_eq!(sum_f32(&[0.5; 17]), 8.5);
+    }
+}

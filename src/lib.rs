@@ -1,0 +1,27 @@
+//! mmap-lab: a reproducible experiment suite around NumPy's memory-mapping tutorial.
+//!
+//! The tutorial opens a (4002, 120, 120, 3) float64 training array four ways and "measures"
+//! memory with `sys.getsizeof`. mmap-lab generates that array ([`dataset`]), opens it the
+//! same ways ([`open`]), each step in its own process ([`runner`], [`step`]), measures what
+//! really happens ([`probe`], [`cache`]) and writes it up ([`results`], [`report`]).
+
+pub mod cache;
+pub mod cli;
+pub mod dataset;
+pub mod dtype;
+pub mod error;
+pub mod interrupt;
+pub mod kernels;
+pub mod machine;
+pub mod npy;
+pub mod open;
+pub mod probe;
+pub mod progress;
+pub mod report;
+pub mod results;
+pub mod runner;
+pub mod shape;
+pub mod spec;
+pub mod step;
+pub mod suite;
+pub mod units;

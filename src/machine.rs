@@ -1,0 +1,117 @@
+//! The machine a run was made on: enough to reproduce a result or explain a difference.
+
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+use sysinfo::System;
+
+use crate::units::Bytes;
+
+/// What the report says about the machine.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Machine {
+    /// Operating system name and version.
+    pub os: String,
+    /// Kernel version.
+    pub kernel: String,
+    /// CPU brand string.
+    pub cpu: String,
+    /// Logical CPU cores.
+    pub cores: usize,
+    /// Total memory.
+    pub memory_bytes: Bytes,
+    /// Host name.
+    #[serde(default)]
+    pub hostname: String,
+    /// Memory page size.
+    #[serde(default)]
+    pub page_size: Bytes,
+    /// Transparent huge pages mode (`/sys/kernel/mm/transparent_hugepage/enabled`).
+    #[serde(default)]
+    pub thp_enabled: Option<String>,
+    /// Read-ahead of the data folder's block device, in KiB.
+    #[serde(default)]
+    pub read_ahead_kb: Option<u64>,
+    /// File system type of the data folder.
+    #[serde(default)]
+    pub filesystem: Option<String>,
+    /// Swap size.
+    #[serde(default)]
+    pub swap_bytes: Bytes,
+}
+
+impl Machine {
+    /// Reads the machine's description; `data_dir` is the folder whose disk is measured.
+    pub fn detect(data_dir: &Path) -> Machine {
+        let system = System::new().ok().map(|mut s| {
+            s.refresh_memory();
+            s.refresh_cpu_list(sysinfo::CpuRefreshKind::nothing());
+            s
+        });
+        let cpu = system
+            .as_ref()
+            .and_then(|s| s.cpus().first().map(|c| c.brand().trim().to_owned()))
+            .unwrap_or_default();
+        Machine {
+            os: System::long_os_version().unwrap_or_else(|_| "unknown".to_owned()),
+            kernel: System::kernel_version().unwrap_or_else(|_| "unknown".to_owned()),
+            cpu: if cpu.is_empty() { "unknown".to_owned() } else { cpu },
+            cores: system.as_ref().map_or(0, |s| s.cpus().len()).max(1),
+            memory_bytes: system.as_ref().map_or(0, System::total_memory),
+            hostname: System::host_name().unwrap_or_default(),
+            page_size: crate::units::page_size(),
+            thp_enabled: read_selected("/sys/kernel/mm/transparent_hugepage/enabled"),
+            read_ahead_kb: read_ahead_kb(data_dir),
+            filesystem: filesystem_of(data_dir),
+            swap_bytes: system.as_ref().map_or(0, System::total_swap),
+        }
+    }
+
+    /// One line: `Debian 12, kernel 6.18, 2 × Intel Xeon, 23.5 GiB`.
+    pub fn summary(&self) -> String {
+        format!(
+            "{}, kernel {}, {} × {}, {} memory",
+            self.os,
+            self.kernel,
+            self.cores,
+            self.cpu,
+            crate::units::human_bytes(self.memory_bytes)
+        )
+    }
+}
+
+/// The bracketed choice of a sysfs selector file: `always [madvise] never` -> `madvise`.
+fn read_selected(path: &str) -> Option<String> {
+    let text = std::fs::read_to_string(path).ok()?;
+    let start = text.find('[')?;
+    let end = text[start..].find(']')? + start;
+    Some(text[start + 1..end].to_owned())
+}
+
+fn read_ahead_kb(dir: &Path) -> Option<u64> {
+    use std::os::unix::fs::MetadataExt;
+    let dev = std::fs::metadata(dir).ok()?.dev();
+    let (major, minor) = (libc::major(dev), libc::minor(dev));
+    let base = format!("/sys/dev/block/{major}:{minor}");
+    // A partition has no queue of its own: its parent disk's applies.
+    for candidate in [format!("{base}/queue/read_ahead_kb"), format!("{base}/../queue/read_ahead_kb")] {
+        if let Ok(text) = std::fs::read_to_string(&candidate) {
+            return text.trim().parse().ok();
+        }
+    }
+    None
+}
+
+fn filesystem_of(dir: &Path) -> Option<String> {
+    let dir = std::fs::canonicalize(dir).ok()?;
+    let mounts = std::fs::read_to_string("/proc/self/mounts").ok()?;
+    mounts
+        .lines()
+        .filter_map(|line| {
+            let mut parts = line.split_whitespace();
+            let (_, mount, fs) = (parts.next()?, parts.next()?, parts.next()?);
+            dir.starts_with(mount).then(|| (mount.len(), fs.to_owned()))
+        })
+        .max_by_key(|(len, _)| *len)
+        .map(|(_, fs)| fs)
+}

@@ -1,0 +1,497 @@
+//! The ways to open an array, modelled on NumPy's API so the code reads like the tutorial:
+//!
+//! | NumPy | mmap-lab |
+//! |---|---|
+//! | `np.load(path)` | [`load`]: read it all into memory |
+//! | `np.load(path, mmap_mode='r')` | [`load_mmap`]: parse the header, map the data at its offset |
+//! | `np.memmap(path, dtype, mode='r', offset, shape)` | [`memmap`] with [`MemmapOptions`] |
+//!
+//! Every mapping is read-only. `np.memmap`'s checks come first, with NumPy's own messages,
+//! because memmap2 does not compare the length asked for with the file's: reading past the
+//! end of a file through a mapping is a SIGBUS, so it must never be asked for.
+
+use std::fs::File;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use memmap2::{Mmap, MmapOptions};
+use serde::{Deserialize, Serialize};
+
+use crate::dtype::Dtype;
+use crate::kernels;
+use crate::npy::{self, NpyHeader};
+use crate::shape::Shape;
+use crate::units::{Bytes, grouped};
+
+/// Why a file could not be opened as asked. Always names the file.
+#[derive(Debug, thiserror::Error)]
+#[error("{}: {kind}", path.display())]
+pub struct OpenError {
+    /// The file.
+    pub path: PathBuf,
+    /// What went wrong.
+    pub kind: OpenErrorKind,
+}
+
+/// The problems [`OpenError`] reports; the NumPy-derived ones start with NumPy's message.
+#[derive(Debug, thiserror::Error)]
+pub enum OpenErrorKind {
+    /// The operating system refused.
+    #[error("cannot {action}: {source}")]
+    Io {
+        /// What was being done.
+        action: &'static str,
+        /// The system's error.
+        source: std::io::Error,
+    },
+    /// A folder or device, not a regular file.
+    #[error("not a regular file (a folder?); give the path of a file")]
+    NotAFile,
+    /// `mmap` of a zero-length file.
+    #[error("cannot mmap an empty file (the file is 0 bytes long; was it written completely?)")]
+    EmptyFile,
+    /// The shape asks for more bytes than the file has after the offset.
+    #[error(
+        "mmap length is greater than file size (shape {shape} of {dtype} at offset {offset} needs {} bytes, the file has {}); pass a shape that fits or check that the file is complete",
+        grouped(*.needed), grouped(*.file_len)
+    )]
+    LengthBeyondFile {
+        /// Shape asked for, Python notation.
+        shape: String,
+        /// Element type asked for.
+        dtype: Dtype,
+        /// Offset asked for.
+        offset: Bytes,
+        /// Offset plus data bytes.
+        needed: Bytes,
+        /// Bytes in the file.
+        file_len: Bytes,
+    },
+    /// Without a shape, the bytes after the offset must be whole elements.
+    #[error(
+        "Size of available data is not a multiple of the data-type size. ({} bytes after offset {offset} are not whole {dtype} elements of {} bytes); pass another dtype or offset, or a shape",
+        grouped(*.available), .dtype.itemsize()
+    )]
+    NotMultiple {
+        /// Bytes after the offset.
+        available: Bytes,
+        /// Element type asked for.
+        dtype: Dtype,
+        /// Offset asked for.
+        offset: Bytes,
+    },
+    /// The offset is past the end of the file.
+    #[error("mmap offset is greater than file size (offset {} in a file of {} bytes)", grouped(*.offset), grouped(*.file_len))]
+    OffsetBeyondFile {
+        /// Offset asked for.
+        offset: Bytes,
+        /// Bytes in the file.
+        file_len: Bytes,
+    },
+    /// The .npy header could not be read.
+    #[error("not a .npy file mmap-lab can read: {0}")]
+    Npy(#[from] npy::NpyError),
+    /// The header names a dtype mmap-lab does not read.
+    #[error(
+        "the header's dtype '{0}' is not supported: mmap-lab reads bool, integers and float32/float64 (not complex, strings, objects or structured dtypes)"
+    )]
+    UnsupportedDtype(String),
+    /// The header promises more data than the file holds.
+    #[error(
+        "truncated: the header promises {} bytes of data after offset {offset} (shape {shape} of {dtype}), the file has only {} after it",
+        grouped(*.expected), grouped(*.found)
+    )]
+    Truncated {
+        /// Shape in the header.
+        shape: String,
+        /// Dtype in the header.
+        dtype: Dtype,
+        /// Data offset.
+        offset: Bytes,
+        /// Data bytes the header promises.
+        expected: Bytes,
+        /// Data bytes present.
+        found: Bytes,
+    },
+}
+
+/// Memory order of a multi-dimensional array.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub enum Order {
+    /// Row-major, last index fastest (NumPy's default).
+    #[default]
+    C,
+    /// Column-major, first index fastest.
+    F,
+}
+
+/// `np.memmap`'s parameters (mode is always `'r'`), with NumPy's defaults.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MemmapOptions {
+    /// Element type; NumPy's default is `uint8`.
+    pub dtype: Dtype,
+    /// Where the data starts in the file; default 0.
+    pub offset: Bytes,
+    /// Shape; `None` means 1-D over all bytes after the offset.
+    pub shape: Option<Shape>,
+    /// Memory order of the shape.
+    pub order: Order,
+}
+
+impl Default for MemmapOptions {
+    fn default() -> Self {
+        MemmapOptions { dtype: Dtype::U1, offset: 0, shape: None, order: Order::C }
+    }
+}
+
+/// memmap2's advice, as a step may ask for it (`madvise` after mapping).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Advice {
+    /// `MADV_NORMAL`: the kernel's default read-ahead.
+    Normal,
+    /// `MADV_SEQUENTIAL`: aggressive read-ahead, pages freed early.
+    Sequential,
+    /// `MADV_RANDOM`: no read-ahead, no fault-around.
+    Random,
+    /// `MADV_WILLNEED`: start reading the whole range now.
+    WillNeed,
+    /// `MADV_HUGEPAGE`: allow huge pages for the range.
+    HugePage,
+    /// `MADV_NOHUGEPAGE`: refuse huge pages for the range.
+    NoHugePage,
+}
+
+impl Advice {
+    fn to_memmap2(self) -> memmap2::Advice {
+        match self {
+            Advice::Normal => memmap2::Advice::Normal,
+            Advice::Sequential => memmap2::Advice::Sequential,
+            Advice::Random => memmap2::Advice::Random,
+            Advice::WillNeed => memmap2::Advice::WillNeed,
+            Advice::HugePage => memmap2::Advice::HugePage,
+            Advice::NoHugePage => memmap2::Advice::NoHugePage,
+        }
+    }
+}
+
+/// How a mapping is made beyond NumPy's parameters: populated at map time, advised.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct MapPolicy {
+    /// `MAP_POPULATE`: fault the whole mapping in at map time.
+    #[serde(default)]
+    pub populate: bool,
+    /// `madvise` right after mapping.
+    #[serde(default)]
+    pub advice: Option<Advice>,
+}
+
+/// Where an array's bytes live.
+#[derive(Debug)]
+enum Data {
+    /// A read-only mapping whose first byte is the first element.
+    Mapped(Mmap),
+    /// Bytes read into memory (8-byte aligned), and how many of them are data.
+    Owned(Vec<u64>, usize),
+    /// No elements.
+    Empty,
+}
+
+/// An opened array: bytes, dtype, shape and order, like a NumPy array or memmap.
+#[derive(Debug)]
+pub struct Array {
+    data: Data,
+    dtype: Dtype,
+    shape: Shape,
+    order: Order,
+}
+
+fn err(path: &Path, kind: OpenErrorKind) -> OpenError {
+    OpenError { path: path.to_owned(), kind }
+}
+
+fn io<'a>(path: &'a Path, action: &'static str) -> impl FnOnce(std::io::Error) -> OpenError + 'a {
+    move |source| err(path, OpenErrorKind::Io { action, source })
+}
+
+/// Opens `path` for reading and returns it with its length, refusing folders.
+fn open_file(path: &Path) -> Result<(File, Bytes), OpenError> {
+    let file = File::open(path).map_err(io(path, "open the file"))?;
+    let meta = file.metadata().map_err(io(path, "read the file's size"))?;
+    if !meta.is_file() {
+        return Err(err(path, OpenErrorKind::NotAFile));
+    }
+    Ok((file, meta.len()))
+}
+
+/// Reads and parses the .npy header of `path`. Returns it with the file's length.
+pub fn read_header(path: &Path) -> Result<(NpyHeader, Bytes), OpenError> {
+    let (file, len) = open_file(path)?;
+    read_header_from(path, &file, len).map(|h| (h, len))
+}
+
+fn read_header_from(path: &Path, mut file: &File, len: Bytes) -> Result<NpyHeader, OpenError> {
+    let mut prefix = [0u8; 12];
+    let got = read_up_to(&mut file, &mut prefix).map_err(io(path, "read the header"))?;
+    let fixed = npy::prefix_len(&prefix[..got]).map_err(|e| err(path, e.into()))?;
+    let header_len = npy::declared_header_len(&prefix[..got]).map_err(|e| err(path, e.into()))?;
+    let want = (fixed as u64 + header_len.min(npy::MAX_HEADER_BYTES)).min(len) as usize;
+    let mut bytes = prefix[..got.min(want)].to_vec();
+    if want > bytes.len() {
+        let start = bytes.len();
+        bytes.resize(want, 0);
+        let more = read_up_to(&mut file, &mut bytes[start..]).map_err(io(path, "read the header"))?;
+        bytes.truncate(start + more);
+    }
+    npy::parse_header(&bytes, len).map_err(|e| err(path, e.into()))
+}
+
+fn read_up_to(file: &mut &File, buf: &mut [u8]) -> std::io::Result<usize> {
+    let mut filled = 0;
+    while filled < buf.len() {
+        match file.read(&mut buf[filled..])? {
+            0 => break,
+            n => filled += n,
+        }
+    }
+    Ok(filled)
+}
+
+/// The dtype, data offset and byte count of a .npy file, checked against its length.
+fn checked_layout(path: &Path, header: &NpyHeader, len: Bytes) -> Result<(Dtype, Bytes), OpenError> {
+    let dtype = header.dtype.ok_or_else(|| err(path, OpenErrorKind::UnsupportedDtype(header.descr.clone())))?;
+    let expected = header.shape.nbytes(dtype);
+    let found = len.saturating_sub(header.data_offset);
+    if found < expected {
+        return Err(err(
+            path,
+            OpenErrorKind::Truncated {
+                shape: header.shape.python(),
+                dtype,
+                offset: header.data_offset,
+                expected,
+                found,
+            },
+        ));
+    }
+    Ok((dtype, expected))
+}
+
+/// `np.load(path)`: reads the whole array into memory.
+pub fn load(path: &Path) -> Result<Array, OpenError> {
+    let (file, len) = open_file(path)?;
+    let header = read_header_from(path, &file, len)?;
+    let (dtype, nbytes) = checked_layout(path, &header, len)?;
+    let order = if header.fortran_order { Order::F } else { Order::C };
+    if nbytes == 0 {
+        return Ok(Array { data: Data::Empty, dtype, shape: header.shape, order });
+    }
+    let n = nbytes as usize;
+    let mut words = vec![0u64; n.div_ceil(8)];
+    let bytes = &mut bytemuck::cast_slice_mut::<u64, u8>(&mut words)[..n];
+    let mut reader = &file;
+    // The header reader stopped right after the header: the data follows.
+    std::io::Seek::seek(&mut reader, std::io::SeekFrom::Start(header.data_offset))
+        .map_err(io(path, "seek to the data"))?;
+    reader.read_exact(bytes).map_err(io(path, "read the data"))?;
+    Ok(Array { data: Data::Owned(words, n), dtype, shape: header.shape, order })
+}
+
+/// `np.load(path, mmap_mode='r')`: parses the header, then maps the data at its offset.
+pub fn load_mmap(path: &Path) -> Result<Array, OpenError> {
+    load_mmap_with(path, MapPolicy::default())
+}
+
+/// [`load_mmap`] with a mapping policy (populate, advice).
+pub fn load_mmap_with(path: &Path, policy: MapPolicy) -> Result<Array, OpenError> {
+    let (file, len) = open_file(path)?;
+    let header = read_header_from(path, &file, len)?;
+    let (dtype, nbytes) = checked_layout(path, &header, len)?;
+    let order = if header.fortran_order { Order::F } else { Order::C };
+    let data = map(path, &file, header.data_offset, nbytes, policy)?;
+    Ok(Array { data, dtype, shape: header.shape, order })
+}
+
+/// `np.memmap(path, dtype=..., mode='r', offset=..., shape=...)`, with NumPy's checks.
+pub fn memmap(path: &Path, options: &MemmapOptions) -> Result<Array, OpenError> {
+    memmap_with(path, options, MapPolicy::default())
+}
+
+/// [`memmap`] with a mapping policy (populate, advice).
+pub fn memmap_with(path: &Path, options: &MemmapOptions, policy: MapPolicy) -> Result<Array, OpenError> {
+    let (file, len) = open_file(path)?;
+    let MemmapOptions { dtype, offset, ref shape, order } = *options;
+    if len == 0 {
+        return Err(err(path, OpenErrorKind::EmptyFile));
+    }
+    let shape = match shape {
+        Some(shape) => {
+            let needed = shape.checked_nbytes(dtype).and_then(|n| n.checked_add(offset)).unwrap_or(u64::MAX);
+            if needed > len {
+                return Err(err(
+                    path,
+                    OpenErrorKind::LengthBeyondFile { shape: shape.python(), dtype, offset, needed, file_len: len },
+                ));
+            }
+            shape.clone()
+        }
+        None => {
+            if offset > len {
+                return Err(err(path, OpenErrorKind::OffsetBeyondFile { offset, file_len: len }));
+            }
+            let available = len - offset;
+            if available % dtype.itemsize() != 0 {
+                return Err(err(path, OpenErrorKind::NotMultiple { available, dtype, offset }));
+            }
+            Shape(vec![(available / dtype.itemsize()) as usize])
+        }
+    };
+    let data = map(path, &file, offset, shape.nbytes(dtype), policy)?;
+    Ok(Array { data, dtype, shape, order })
+}
+
+/// Maps `len` bytes of `file` from `offset`, which the caller has checked lie in the file.
+fn map(path: &Path, file: &File, offset: Bytes, len: Bytes, policy: MapPolicy) -> Result<Data, OpenError> {
+    if len == 0 {
+        return Ok(Data::Empty);
+    }
+    let mut options = MmapOptions::new();
+    options.offset(offset).len(len as usize);
+    if policy.populate {
+        options.populate();
+    }
+    // SAFETY: the mapping is read-only and the caller checked that offset + len lies within
+    // the file. Another process may still truncate or write the file while it is mapped;
+    // mmap-lab runs each step in a child process so that the SIGBUS of a truncation ends
+    // that step only, and the runner reports it.
+    let map = unsafe { options.map(file) }.map_err(io(path, "map the file"))?;
+    if let Some(advice) = policy.advice {
+        map.advise(advice.to_memmap2()).map_err(io(path, "advise the mapping (madvise)"))?;
+    }
+    Ok(Data::Mapped(map))
+}
+
+impl Array {
+    /// Element type.
+    pub fn dtype(&self) -> Dtype {
+        self.dtype
+    }
+
+    /// Shape.
+    pub fn shape(&self) -> &Shape {
+        &self.shape
+    }
+
+    /// Memory order.
+    pub fn order(&self) -> Order {
+        self.order
+    }
+
+    /// Number of elements.
+    pub fn len(&self) -> u64 {
+        self.shape.len()
+    }
+
+    /// Whether the array has no elements.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Whether the data is a mapping of the file (rather than a copy in memory).
+    pub fn is_mapped(&self) -> bool {
+        matches!(self.data, Data::Mapped(_))
+    }
+
+    /// The array's bytes, in memory order.
+    pub fn bytes(&self) -> &[u8] {
+        match &self.data {
+            Data::Mapped(map) => map,
+            Data::Owned(words, n) => &bytemuck::cast_slice::<u64, u8>(words)[..*n],
+            Data::Empty => &[],
+        }
+    }
+
+    /// Size of the array object as the process holds it, the analogue of `sys.getsizeof`:
+    /// the struct itself, plus the data only when the array owns it (a loaded array), not
+    /// when the data is a mapping of the file.
+    pub fn object_bytes(&self) -> Bytes {
+        let owned = match &self.data {
+            Data::Owned(words, _) => std::mem::size_of_val(words.as_slice()),
+            _ => 0,
+        };
+        (std::mem::size_of_val(self) + owned) as Bytes
+    }
+
+    /// Byte position of the element at C-order flat index `index`.
+    fn byte_at(&self, index: u64) -> usize {
+        let item = self.dtype.size as usize;
+        match self.order {
+            Order::C => index as usize * item,
+            Order::F => {
+                // Unravel the C index, then ravel it in Fortran order.
+                let dims = &self.shape.0;
+                let mut rest = index;
+                let mut f_index = 0u64;
+                let mut stride = 1u64;
+                let mut coords = vec![0u64; dims.len()];
+                for (k, &d) in dims.iter().enumerate().rev() {
+                    coords[k] = rest % d as u64;
+                    rest /= d as u64;
+                }
+                for (k, &d) in dims.iter().enumerate() {
+                    f_index += coords[k] * stride;
+                    stride *= d as u64;
+                }
+                f_index as usize * item
+            }
+        }
+    }
+
+    /// The element at C-order flat index `index` (as `X.flat[index]`), widened to `f64`.
+    pub fn get(&self, index: u64) -> Option<f64> {
+        if index >= self.len() {
+            return None;
+        }
+        let at = self.byte_at(index);
+        let size = self.dtype.size as usize;
+        self.bytes().get(at..at + size).map(|b| self.dtype.decode(b))
+    }
+
+    /// The first `n` elements in C-order flat order (`X.flat[:n]`).
+    pub fn first_values(&self, n: usize) -> Vec<f64> {
+        (0..(n as u64).min(self.len())).filter_map(|i| self.get(i)).collect()
+    }
+
+    /// Elements `start..start + count` in C-order flat order.
+    pub fn values(&self, start: u64, count: u64) -> Vec<f64> {
+        let end = (start + count).min(self.len());
+        if self.order == Order::C || self.shape.ndim() <= 1 {
+            let item = self.dtype.size as usize;
+            let bytes = &self.bytes()[start as usize * item..end as usize * item];
+            return bytes.chunks_exact(item).map(|b| self.dtype.decode(b)).collect();
+        }
+        (start..end).filter_map(|i| self.get(i)).collect()
+    }
+
+    /// Sum of all elements (`X.sum()`): a full pass over the data.
+    pub fn sum(&self) -> f64 {
+        kernels::sum_bytes(self.dtype, self.bytes())
+    }
+
+    /// A typed `ndarray` view, when the elements are native `f64` and aligned.
+    pub fn view_f64(&self) -> Option<ndarray::ArrayViewD<'_, f64>> {
+        use ndarray::ShapeBuilder;
+        if self.dtype != Dtype::F8 {
+            return None;
+        }
+        let values = bytemuck::try_cast_slice::<u8, f64>(self.bytes()).ok()?;
+        let dims = ndarray::IxDyn(&self.shape.0);
+        match self.order {
+            Order::C => ndarray::ArrayViewD::from_shape(dims, values).ok(),
+            Order::F => ndarray::ArrayViewD::from_shape(dims.f(), values).ok(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,284 @@
+//! Snapshots of the process: what it holds in memory and how it got there.
+//!
+//! | field | source |
+//! |---|---|
+//! | `rss_bytes` | sysinfo (resident set size) |
+//! | `rss_anon_bytes`, `rss_file_bytes` | procfs, `/proc/self/status` (`RssAnon`, `RssFile`) |
+//! | `minor_faults`, `major_faults` | procfs, `/proc/self/stat` (counts since the process started) |
+//! | `resident_bytes` | `mincore` over a mapping of the step's file: its bytes in the page cache |
+//! | `elapsed_ns` | a clock that stops while a snapshot is taken, so phases exclude probing |
+//!
+//! Everything the probe needs is allocated and touched once before the first snapshot, so
+//! that probing does not show up as the step's memory.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result};
+use memmap2::Mmap;
+use serde::{Deserialize, Serialize};
+use sysinfo::{Pid, ProcessRefreshKind, ProcessesToUpdate, System};
+
+use crate::units::{Bytes, Nanos, page_size};
+
+/// Number of bins in a snapshot's residency map.
+pub const RESIDENCY_BINS: usize = 128;
+
+/// The moments at which a step is probed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Phase {
+    /// Before anything is opened: the baseline.
+    BeforeOpen,
+    /// The array is opened (mapped, or read for `load`).
+    AfterOpen,
+    /// The first element was read.
+    AfterFirst,
+    /// The step's access pattern is done (a full pass, batches, ...).
+    AfterAccess,
+}
+
+impl Phase {
+    /// All phases in order.
+    pub const ALL: [Phase; 4] = [Phase::BeforeOpen, Phase::AfterOpen, Phase::AfterFirst, Phase::AfterAccess];
+
+    /// The name used in results and reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            Phase::BeforeOpen => "before_open",
+            Phase::AfterOpen => "after_open",
+            Phase::AfterFirst => "after_first",
+            Phase::AfterAccess => "after_access",
+        }
+    }
+}
+
+/// The state of the process at one phase of a step.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Snapshot {
+    /// Which phase.
+    pub phase: Phase,
+    /// Working time since the step started, probing excluded.
+    pub elapsed_ns: Nanos,
+    /// Resident set size (sysinfo).
+    pub rss_bytes: Bytes,
+    /// Anonymous resident memory: the heap, a loaded array.
+    pub rss_anon_bytes: Bytes,
+    /// File-backed resident memory: mapped pages of files (reclaimable).
+    pub rss_file_bytes: Bytes,
+    /// Minor page faults since the process started.
+    pub minor_faults: u64,
+    /// Major page faults (served from disk) since the process started.
+    pub major_faults: u64,
+    /// Bytes of the step's file in the page cache (`mincore`).
+    pub resident_bytes: Bytes,
+    /// Page-cache residency across the file in [`RESIDENCY_BINS`] bins, percent per bin.
+    #[serde(default)]
+    pub residency: Vec<u8>,
+    /// Time the snapshot itself took (not counted in `elapsed_ns`).
+    #[serde(default)]
+    pub probe_ns: Nanos,
+}
+
+/// Page-cache residency of one file, through `mincore` on a mapping that is never touched.
+pub struct Residency {
+    map: Option<Mmap>,
+    pages: Vec<u8>,
+    file_len: Bytes,
+    page: Bytes,
+}
+
+impl Residency {
+    /// Prepares to measure `path` (an empty file measures as 0).
+    pub fn new(path: &Path) -> Result<Residency> {
+        let file = std::fs::File::open(path).with_context(|| format!("{}: cannot open", path.display()))?;
+        let file_len = file.metadata()?.len();
+        let page = page_size();
+        let map = if file_len == 0 {
+            None
+        } else {
+            // SAFETY: the mapping is read-only and only passed to mincore, never read, so a
+            // concurrent truncation cannot fault through it.
+            Some(unsafe { Mmap::map(&file) }.with_context(|| format!("{}: cannot map for mincore", path.display()))?)
+        };
+        // Touch the vector now, so that it is part of the baseline and not of a phase.
+        let pages = vec![1u8; file_len.div_ceil(page) as usize];
+        Ok(Residency { map, pages, file_len, page })
+    }
+
+    /// Refreshes the per-page residency vector.
+    fn refresh(&mut self) -> Result<()> {
+        let Some(map) = &self.map else { return Ok(()) };
+        // SAFETY: the address and length are those of a live mapping, and `pages` holds one
+        // byte per page of it, as mincore requires.
+        let rc = unsafe { libc::mincore(map.as_ptr() as *mut libc::c_void, map.len(), self.pages.as_mut_ptr()) };
+        if rc != 0 {
+            return Err(std::io::Error::last_os_error()).context("mincore failed");
+        }
+        Ok(())
+    }
+
+    /// Bytes of the file in the page cache now.
+    pub fn resident_bytes(&mut self) -> Result<Bytes> {
+        self.refresh()?;
+        Ok(self.count())
+    }
+
+    fn count(&self) -> Bytes {
+        let mut total = 0;
+        for (i, &p) in self.pages.iter().enumerate() {
+            if p & 1 == 1 {
+                let start = i as u64 * self.page;
+                total += self.page.min(self.file_len - start);
+            }
+        }
+        total
+    }
+
+    /// Percent resident in each of `bins` equal slices of the file.
+    fn map_bins(&self, bins: usize) -> Vec<u8> {
+        if self.pages.is_empty() || self.map.is_none() {
+            return Vec::new();
+        }
+        let n = self.pages.len();
+        (0..bins)
+            .map(|b| {
+                let (lo, hi) = (b * n / bins, ((b + 1) * n / bins).max(b * n / bins + 1).min(n));
+                let resident = self.pages[lo..hi].iter().filter(|&&p| p & 1 == 1).count();
+                (resident * 100 / (hi - lo)) as u8
+            })
+            .collect()
+    }
+}
+
+/// Takes [`Snapshot`]s of this process and keeps the step's clock.
+pub struct Probe {
+    system: System,
+    pid: Pid,
+    process: procfs::process::Process,
+    residency: Option<Residency>,
+    started: Instant,
+    paused: Duration,
+}
+
+impl Probe {
+    /// A probe for this process; `file` is the file whose page-cache residency is followed.
+    pub fn new(file: Option<&Path>) -> Result<Probe> {
+        let residency = file.map(Residency::new).transpose()?;
+        let mut probe = Probe {
+            system: System::new().map_err(|e| anyhow::anyhow!("sysinfo cannot read this system: {e}"))?,
+            pid: sysinfo::get_current_pid().map_err(|e| anyhow::anyhow!("cannot find this process: {e}"))?,
+            process: procfs::process::Process::myself().context("cannot open /proc/self")?,
+            residency,
+            started: Instant::now(),
+            paused: Duration::ZERO,
+        };
+        // One throwaway snapshot: whatever the probe allocates lazily, it allocates now.
+        probe.snapshot(Phase::BeforeOpen)?;
+        probe.restart();
+        Ok(probe)
+    }
+
+    /// Restarts the step's clock at zero.
+    pub fn restart(&mut self) {
+        self.started = Instant::now();
+        self.paused = Duration::ZERO;
+    }
+
+    /// Working time since [`Probe::restart`], snapshots excluded.
+    pub fn elapsed(&self) -> Duration {
+        self.started.elapsed().saturating_sub(self.paused)
+    }
+
+    /// Resident set size now, in bytes (sysinfo).
+    pub fn rss(&mut self) -> Bytes {
+        self.system.refresh_processes_specifics(
+            ProcessesToUpdate::Some(&[self.pid]),
+            false,
+            ProcessRefreshKind::nothing().with_memory(),
+        );
+        self.system.process(self.pid).map_or(0, sysinfo::Process::memory)
+    }
+
+    /// Minor and major fault counts now, read alone (cheaper than a snapshot); the time
+    /// it takes is excluded from [`Probe::elapsed`].
+    pub fn faults(&mut self) -> Result<(u64, u64)> {
+        let taken = Instant::now();
+        let stat = self.process.stat().context("cannot read /proc/self/stat")?;
+        self.paused += taken.elapsed();
+        Ok((stat.minflt, stat.majflt))
+    }
+
+    /// A snapshot of the process now, labelled `phase`.
+    pub fn snapshot(&mut self, phase: Phase) -> Result<Snapshot> {
+        let taken = Instant::now();
+        let elapsed = taken.duration_since(self.started).saturating_sub(self.paused);
+        let rss_bytes = self.rss();
+        let status = self.process.status().context("cannot read /proc/self/status")?;
+        let stat = self.process.stat().context("cannot read /proc/self/stat")?;
+        let (resident_bytes, residency) = match &mut self.residency {
+            Some(r) => (r.resident_bytes()?, r.map_bins(RESIDENCY_BINS)),
+            None => (0, Vec::new()),
+        };
+        let probe_time = taken.elapsed();
+        self.paused += probe_time;
+        Ok(Snapshot {
+            phase,
+            elapsed_ns: elapsed.as_nanos() as Nanos,
+            rss_bytes,
+            rss_anon_bytes: status.rssanon.unwrap_or(0) * 1024,
+            rss_file_bytes: status.rssfile.unwrap_or(0) * 1024,
+            minor_faults: stat.minflt,
+            major_faults: stat.majflt,
+            resident_bytes,
+            residency,
+            probe_ns: probe_time.as_nanos() as Nanos,
+        })
+    }
+}
+
+/// This process's peak resident set size (`VmHWM`), in bytes.
+pub fn peak_rss() -> Bytes {
+    procfs::process::Process::myself()
+        .and_then(|p| p.status())
+        .ok()
+        .and_then(|s| s.vmhwm)
+        .map_or(0, |kb| kb * 1024)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    #[test]
+    fn residency_follows_reads_and_eviction() {
+        let mut file = tempfile::NamedTempFile::new().unwrap();
+        file.write_all(&vec![7u8; 1 << 20]).unwrap();
+        file.as_file().sync_all().unwrap();
+        let mut residency = Residency::new(file.path()).unwrap();
+        // Just written: in the page cache.
+        assert!(residency.resident_bytes().unwrap() > 0);
+        crate::cache::evict(file.path()).unwrap();
+        let after = residency.resident_bytes().unwrap();
+        // Eviction may be refused on some file systems (tmpfs), never grows residency.
+        assert!(after <= 1 << 20);
+        let _ = std::fs::read(file.path()).unwrap();
+        assert_eq!(residency.resident_bytes().unwrap(), 1 << 20);
+        assert!(residency.map_bins(8).iter().all(|&p| p == 100));
+    }
+
+    #[test]
+    fn snapshots_are_ordered_and_faults_only_grow() {
+        let mut probe = Probe::new(None).unwrap();
+        let a = probe.snapshot(Phase::BeforeOpen).unwrap();
+        let buffer = vec![1u8; 8 << 20];
+        std::hint::black_box(&buffer);
+        let b = probe.snapshot(Phase::AfterOpen).unwrap();
+        assert!(b.elapsed_ns >= a.elapsed_ns);
+        assert!(b.minor_faults >= a.minor_faults);
+        // 8 MiB of fresh, written heap memory shows as anonymous memory.
+        assert!(b.rss_anon_bytes >= a.rss_anon_bytes + (4 << 20), "{a:?} {b:?}");
+        assert!(b.rss_bytes > 0);
+    }
+}

@@ -1,0 +1,213 @@
+//! `results.json`: everything a run measured, in a stable layout that tools can read.
+//!
+//! Field names required by the project's users (course tools, CI) are kept as they are;
+//! new fields are added, never renamed. `elapsed_ns` counts from the step's own start
+//! (`before_open` is about 0) with probing excluded, so the difference between two phases
+//! is that phase's time. Fault counts are the step process's counts since it started, and
+//! byte counts are absolute, so differences between phases give each phase's cost.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use crate::cache::{CacheReport, CacheState};
+use crate::dtype::Dtype;
+use crate::probe::{Phase, Snapshot};
+use crate::shape::Shape;
+use crate::spec::{FileKind, Status};
+use crate::units::{Bytes, Nanos};
+
+/// Version of this layout; bumped only when a field changes meaning.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// A whole run: machine, dataset, steps.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Results {
+    /// Layout version.
+    pub schema_version: u32,
+    /// How, when and by what the run was made.
+    pub run: RunInfo,
+    /// The machine it ran on.
+    pub machine: crate::machine::Machine,
+    /// The dataset it measured.
+    pub dataset: DatasetInfo,
+    /// Every step under every cache state, in run order.
+    pub steps: Vec<StepResult>,
+}
+
+/// How the run was made.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunInfo {
+    /// mmap-lab's version.
+    pub mmap_lab_version: String,
+    /// The command line, as typed.
+    pub command: String,
+    /// Start time (RFC 3339, UTC).
+    pub started_at: String,
+    /// Wall time of the whole run, generation included.
+    pub wall_ns: Nanos,
+    /// Whether every planned step ran (false after an interruption).
+    pub complete: bool,
+    /// Peak resident memory of the runner process itself (steps run in children).
+    pub parent_peak_rss_bytes: Bytes,
+    /// Whether a step ended differently from what its spec expects.
+    pub unexpected_outcomes: usize,
+    /// Notes for the reader (NumPy missing, eviction refused, ...).
+    #[serde(default)]
+    pub notes: Vec<String>,
+}
+
+/// The dataset a run measured.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DatasetInfo {
+    /// Shape.
+    pub shape: Shape,
+    /// Element type.
+    pub dtype: Dtype,
+    /// Seed of the pictures.
+    pub seed: u64,
+    /// Size of `X_train.npy`.
+    pub npy_bytes: Bytes,
+    /// Size of `X_train_raw.rbf`.
+    pub raw_bytes: Bytes,
+    /// Size of the .npy header: where the data starts in `X_train.npy`.
+    pub npy_header_bytes: Bytes,
+    /// Folder of the files.
+    pub data_dir: PathBuf,
+    /// `"generated"` in this run, or `"reused"` from an earlier one.
+    pub provenance: String,
+    /// Generation wall time, when generated in this run.
+    pub generate_ns: Option<Nanos>,
+    /// xxh3-64 of the data.
+    pub checksum: String,
+}
+
+/// Per-batch measurements of a `random_batches` step.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct BatchStats {
+    /// Samples per batch.
+    pub batch_size: u64,
+    /// Time of each batch.
+    pub batch_ns: Vec<Nanos>,
+    /// Minor faults of each batch.
+    pub batch_minor_faults: Vec<u64>,
+    /// Major faults of each batch.
+    pub batch_major_faults: Vec<u64>,
+}
+
+/// One step under one cache state.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StepResult {
+    /// The experiment's id.
+    pub id: String,
+    /// One line a student reads.
+    pub title: String,
+    /// Report group (`tutorial`, ...).
+    pub group: String,
+    /// The NumPy call it performs.
+    pub numpy_call: String,
+    /// Which file it opens.
+    pub file: FileKind,
+    /// How it opened it: `load_mmap`, `memmap(dtype=float64, offset=0, shape=None)`, ...
+    pub open: String,
+    /// Access pattern name.
+    pub access: String,
+    /// Cache state asked for.
+    pub cache: CacheState,
+    /// What preparing the cache achieved.
+    pub cache_report: Option<CacheReport>,
+    /// Outcome.
+    pub status: Status,
+    /// The outcome the spec expects.
+    pub expected_status: Status,
+    /// The error, for `error` and `crashed` steps.
+    pub error: Option<String>,
+    /// The signal that ended a crashed step.
+    pub signal: Option<i32>,
+    /// Shape of the opened array.
+    pub shape: Option<Shape>,
+    /// Dtype of the opened array.
+    pub dtype: Option<Dtype>,
+    /// The first 24 elements in C-order flat order.
+    #[serde(serialize_with = "finite_or_null", deserialize_with = "null_as_nan")]
+    pub first_values: Vec<f64>,
+    /// Whether the array equals the original (same shape, dtype and values).
+    pub matches_original: Option<bool>,
+    /// Element index at which the original's first values start (0 for a correct mapping,
+    /// 16 for float64 without the 128-byte offset), if within the first 64.
+    pub original_at_element: Option<u64>,
+    /// Object size: the analogue of `sys.getsizeof`.
+    pub object_bytes: Option<Bytes>,
+    /// Sum computed by the access pattern, if any.
+    pub sum: Option<f64>,
+    /// Elements read by the access pattern.
+    pub elements_read: Option<u64>,
+    /// Bytes of the file the access pattern reads (its span in the file, for page counts).
+    pub bytes_touched: Option<Bytes>,
+    /// Snapshots in phase order.
+    pub snapshots: Vec<Snapshot>,
+    /// Per-batch figures of a `random_batches` step.
+    #[serde(default)]
+    pub batches: Option<BatchStats>,
+    /// Wall time of the child process, start to exit.
+    pub process_ns: Nanos,
+}
+
+impl StepResult {
+    /// The snapshot of `phase`, if the step got that far.
+    pub fn snapshot(&self, phase: Phase) -> Option<&Snapshot> {
+        self.snapshots.iter().find(|s| s.phase == phase)
+    }
+
+    /// Time between two phases.
+    pub fn phase_ns(&self, from: Phase, to: Phase) -> Option<Nanos> {
+        Some(self.snapshot(to)?.elapsed_ns.saturating_sub(self.snapshot(from)?.elapsed_ns))
+    }
+
+    /// Change of a byte count between two phases.
+    pub fn delta(&self, from: Phase, to: Phase, field: fn(&Snapshot) -> u64) -> Option<i64> {
+        Some(field(self.snapshot(to)?) as i64 - field(self.snapshot(from)?) as i64)
+    }
+
+    /// `id/cache`, the key of a step in tables.
+    pub fn key(&self) -> String {
+        format!("{}/{}", self.id, self.cache.name())
+    }
+}
+
+fn finite_or_null<S: Serializer>(values: &[f64], serializer: S) -> Result<S::Ok, S::Error> {
+    let as_options: Vec<Option<f64>> = values.iter().map(|v| v.is_finite().then_some(*v)).collect();
+    as_options.serialize(serializer)
+}
+
+fn null_as_nan<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<f64>, D::Error> {
+    let raw: Vec<Option<f64>> = Vec::deserialize(deserializer)?;
+    Ok(raw.into_iter().map(|v| v.unwrap_or(f64::NAN)).collect())
+}
+
+impl Results {
+    /// Reads a results file, naming it in every error.
+    pub fn read(path: &Path) -> Result<Results> {
+        let bytes = std::fs::read(path)
+            .map_err(|e| crate::error::input(format!("{}: cannot read the results: {e}", path.display())))?;
+        serde_json::from_slice(&bytes).map_err(|e| {
+            crate::error::input(format!(
+                "{}: not a results.json mmap-lab can read: {e}; give a file written by `mmap-lab run-all` or `run`",
+                path.display()
+            ))
+        })
+    }
+
+    /// The results as pretty JSON.
+    pub fn to_json(&self) -> Result<Vec<u8>> {
+        let mut bytes = serde_json::to_vec_pretty(self).context("cannot encode the results")?;
+        bytes.push(b'\n');
+        Ok(bytes)
+    }
+
+    /// The step with `id` under `cache`.
+    pub fn step(&self, id: &str, cache: CacheState) -> Option<&StepResult> {
+        self.steps.iter().find(|s| s.id == id && s.cache == cache)
+    }
+}

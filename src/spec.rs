@@ -1,0 +1,450 @@
+//! Experiment specs: one TOML file per experiment in `experiments/`, readable by a student
+//! and writable by an instructor, no Rust needed.
+//!
+//! ```toml
+//! id = "npy_memmap_float64"
+//! title = "np.memmap of the .npy with dtype=float64, no offset, no shape"
+//! numpy_call = "np.memmap('X_train.npy', dtype='float64', mode='r')"
+//! file = "npy"                 # which file of the dataset: npy or raw
+//! access = "full_pass"         # none | first | full_pass | { pattern = "random_batches", ... }
+//! cache = ["warm", "cold"]
+//! tutorial_says = "Still different values: you need to know the shape and offset."
+//!
+//! [open]
+//! method = "memmap"            # load | load_mmap | memmap
+//! dtype = "float64"            # memmap only; "dataset" means the dataset's own dtype
+//! ```
+
+use std::collections::HashMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use anyhow::Result;
+use serde::de::{self, MapAccess, Visitor};
+use serde::{Deserialize, Deserializer, Serialize};
+
+use crate::cache::CacheState;
+use crate::dataset::DatasetSpec;
+use crate::dtype::Dtype;
+use crate::error::input;
+use crate::open::{Advice, MapPolicy, MemmapOptions, Order};
+use crate::shape::Shape;
+use crate::units::Bytes;
+
+/// Which of the dataset's two files a step opens.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FileKind {
+    /// `X_train.npy`: header, then data.
+    Npy,
+    /// `X_train_raw.rbf`: data only.
+    Raw,
+}
+
+impl FileKind {
+    /// The file's name in the data folder.
+    pub fn file_name(self) -> &'static str {
+        match self {
+            FileKind::Npy => crate::dataset::NPY_NAME,
+            FileKind::Raw => crate::dataset::RAW_NAME,
+        }
+    }
+}
+
+/// How a step opens its file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Method {
+    /// `np.load(path)`: read everything into memory.
+    Load,
+    /// `np.load(path, mmap_mode='r')`.
+    LoadMmap,
+    /// `np.memmap(path, ...)`.
+    Memmap,
+}
+
+/// A shape in a spec: `"dataset"`, `"40x120x120x3"` or `[40, 120, 120, 3]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ShapeSpec {
+    /// The dataset's own shape.
+    Dataset,
+    /// A fixed shape.
+    Fixed(Shape),
+}
+
+impl Serialize for ShapeSpec {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            ShapeSpec::Dataset => serializer.serialize_str("dataset"),
+            ShapeSpec::Fixed(shape) => shape.serialize(serializer),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for ShapeSpec {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            Text(String),
+            Dims(Vec<u64>),
+        }
+        match Raw::deserialize(deserializer)? {
+            Raw::Text(t) if t == "dataset" => Ok(ShapeSpec::Dataset),
+            Raw::Text(t) => Shape::parse(&t).map(ShapeSpec::Fixed).map_err(de::Error::custom),
+            Raw::Dims(d) => {
+                let text = d.iter().map(u64::to_string).collect::<Vec<_>>().join("x");
+                Shape::parse(&text).map(ShapeSpec::Fixed).map_err(de::Error::custom)
+            }
+        }
+    }
+}
+
+/// The `[open]` table of a spec.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OpenSpec {
+    /// `load`, `load_mmap` or `memmap`.
+    pub method: Method,
+    /// memmap only: element type, `"dataset"` for the dataset's; NumPy's default `uint8`.
+    #[serde(default)]
+    pub dtype: Option<String>,
+    /// memmap only: bytes to skip; `"header"` means the .npy header's length. Default 0.
+    #[serde(default)]
+    pub offset: Option<OffsetSpec>,
+    /// memmap only: shape; default 1-D over everything after the offset.
+    #[serde(default)]
+    pub shape: Option<ShapeSpec>,
+    /// memmap only: `"C"` (default) or `"F"`.
+    #[serde(default)]
+    pub order: Option<Order>,
+    /// Fault the whole mapping in at map time (`MAP_POPULATE`).
+    #[serde(default)]
+    pub populate: bool,
+    /// `madvise` after mapping: normal, sequential, random, will_need, huge_page, no_huge_page.
+    #[serde(default)]
+    pub advice: Option<Advice>,
+}
+
+/// An offset: a number of bytes, or `"header"` for the .npy header's length.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OffsetSpec {
+    /// A fixed number of bytes.
+    Bytes(Bytes),
+    /// The length of the dataset's .npy header (128 for the tutorial).
+    Header,
+}
+
+impl Serialize for OffsetSpec {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            OffsetSpec::Header => serializer.serialize_str("header"),
+            OffsetSpec::Bytes(n) => serializer.serialize_u64(*n),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for OffsetSpec {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            Number(u64),
+            Text(String),
+        }
+        match Raw::deserialize(deserializer)? {
+            Raw::Number(n) => Ok(OffsetSpec::Bytes(n)),
+            Raw::Text(t) if t == "header" => Ok(OffsetSpec::Header),
+            Raw::Text(t) => Err(de::Error::custom(format!(
+                "offset '{t}' is neither a number of bytes nor \"header\""
+            ))),
+        }
+    }
+}
+
+/// What a step reads once the array is open.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "pattern", rename_all = "snake_case", deny_unknown_fields)]
+pub enum AccessSpec {
+    /// Nothing: open only.
+    None,
+    /// The first element only.
+    First,
+    /// Every element, summed (`X.sum()`).
+    FullPass,
+    /// The first `samples` samples, summed (`X[:n].sum()`).
+    FirstN {
+        /// How many samples.
+        samples: u64,
+    },
+    /// One channel of every image (`X[..., c].sum()`): a strided read.
+    Channel {
+        /// Which channel (index on the last axis).
+        channel: u64,
+    },
+    /// A data-loader epoch: random mini-batches of whole samples, each summed and timed.
+    RandomBatches {
+        /// Samples per batch (32 in most training loops).
+        batch_size: u64,
+        /// Number of batches; default: one epoch (samples / batch_size).
+        #[serde(default)]
+        batches: Option<u64>,
+        /// Seed of the batch order.
+        #[serde(default)]
+        seed: u64,
+    },
+}
+
+impl AccessSpec {
+    /// Short name for tables: `full_pass`, `random_batches`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            AccessSpec::None => "none",
+            AccessSpec::First => "first",
+            AccessSpec::FullPass => "full_pass",
+            AccessSpec::FirstN { .. } => "first_n",
+            AccessSpec::Channel { .. } => "channel",
+            AccessSpec::RandomBatches { .. } => "random_batches",
+        }
+    }
+}
+
+/// `access = "full_pass"` or `access = { pattern = "random_batches", batch_size = 32 }`.
+fn access_from_str_or_table<'de, D: Deserializer<'de>>(deserializer: D) -> Result<AccessSpec, D::Error> {
+    struct AccessVisitor;
+    impl<'de> Visitor<'de> for AccessVisitor {
+        type Value = AccessSpec;
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a pattern name (none, first, full_pass) or a table with `pattern = ...`")
+        }
+        fn visit_str<E: de::Error>(self, v: &str) -> Result<AccessSpec, E> {
+            match v {
+                "none" => Ok(AccessSpec::None),
+                "first" => Ok(AccessSpec::First),
+                "full_pass" => Ok(AccessSpec::FullPass),
+                other => Err(E::custom(format!(
+                    "unknown access pattern '{other}': use none, first or full_pass, or a table for first_n, channel and random_batches"
+                ))),
+            }
+        }
+        fn visit_map<M: MapAccess<'de>>(self, map: M) -> Result<AccessSpec, M::Error> {
+            AccessSpec::deserialize(de::value::MapAccessDeserializer::new(map))
+        }
+    }
+    deserializer.deserialize_any(AccessVisitor)
+}
+
+fn default_access() -> AccessSpec {
+    AccessSpec::FullPass
+}
+
+fn default_cache() -> Vec<CacheState> {
+    vec![CacheState::Warm, CacheState::Cold]
+}
+
+fn default_true() -> bool {
+    true
+}
+
+/// The outcome a step is expected to have; anything else fails the run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    /// Opened and read as asked.
+    #[default]
+    Ok,
+    /// Refused with an error (a bad shape, an empty file, ...).
+    Error,
+    /// The child process died of a signal (SIGBUS, out of memory).
+    Crashed,
+}
+
+impl Status {
+    /// `"ok"`, `"error"` or `"crashed"`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Status::Ok => "ok",
+            Status::Error => "error",
+            Status::Crashed => "crashed",
+        }
+    }
+}
+
+/// One experiment: a tutorial step or one of the experiments beyond it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExperimentSpec {
+    /// Unique id, used in results and reports.
+    pub id: String,
+    /// One line a student reads.
+    pub title: String,
+    /// Which group the report shows it in (`tutorial` for the tutorial's steps).
+    #[serde(default = "default_group")]
+    pub group: String,
+    /// The NumPy call the step performs.
+    pub numpy_call: String,
+    /// Which file of the dataset it opens.
+    pub file: FileKind,
+    /// How it opens it.
+    pub open: OpenSpec,
+    /// What it reads once open.
+    #[serde(default = "default_access", deserialize_with = "access_from_str_or_table")]
+    pub access: AccessSpec,
+    /// Cache states to run it under.
+    #[serde(default = "default_cache")]
+    pub cache: Vec<CacheState>,
+    /// The outcome expected.
+    #[serde(default)]
+    pub expect: Status,
+    /// What the tutorial says about this step.
+    #[serde(default)]
+    pub tutorial_says: Option<String>,
+    /// What really happens, for the report.
+    #[serde(default)]
+    pub explanation: Option<String>,
+    /// Whether `run-all` runs it.
+    #[serde(default = "default_true")]
+    pub run_all: bool,
+}
+
+fn default_group() -> String {
+    "tutorial".to_owned()
+}
+
+/// A spec together with the file it came from.
+#[derive(Debug, Clone)]
+pub struct LoadedSpec {
+    /// The spec.
+    pub spec: ExperimentSpec,
+    /// Its file.
+    pub path: PathBuf,
+}
+
+impl ExperimentSpec {
+    /// Parses and checks one spec file's text; errors name `path`, line and column.
+    pub fn parse(text: &str, path: &Path) -> Result<ExperimentSpec> {
+        let spec: ExperimentSpec =
+            toml::from_str(text).map_err(|e| input(format!("{}: {}", path.display(), e.to_string().trim_end())))?;
+        spec.validate().map_err(|why| input(format!("{}: experiment '{}': {why}", path.display(), spec.id)))?;
+        Ok(spec)
+    }
+
+    /// Checks what TOML's types cannot: the id, the dtype, and options that fit the method.
+    fn validate(&self) -> std::result::Result<(), String> {
+        if self.id.is_empty() || !self.id.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') {
+            return Err("id must be letters, digits, '_' or '-' (it names files and table rows)".to_owned());
+        }
+        if self.cache.is_empty() {
+            return Err("cache lists no state: give [\"warm\"], [\"cold\"] or both".to_owned());
+        }
+        let o = &self.open;
+        if o.method != Method::Memmap {
+            let extra: Vec<&str> = [
+                ("dtype", o.dtype.is_some()),
+                ("offset", o.offset.is_some()),
+                ("shape", o.shape.is_some()),
+                ("order", o.order.is_some()),
+            ]
+            .into_iter()
+            .filter_map(|(k, set)| set.then_some(k))
+            .collect();
+            if !extra.is_empty() {
+                return Err(format!(
+                    "[open] {} apply to method = \"memmap\" only; {:?} reads them from the .npy header",
+                    extra.join(", "),
+                    o.method
+                ));
+            }
+            if self.file == FileKind::Raw {
+                return Err(format!(
+                    "method {:?} reads a .npy header, but file = \"raw\" has none; use method = \"memmap\" with dtype and shape",
+                    o.method
+                ));
+            }
+        }
+        if o.method == Method::Load && (o.populate || o.advice.is_some()) {
+            return Err("populate and advice apply to mappings, not to method = \"load\"".to_owned());
+        }
+        if let Some(d) = &o.dtype {
+            if d != "dataset" {
+                Dtype::parse(d).map_err(|e| format!("[open] dtype: {e}"))?;
+            }
+        }
+        match self.access {
+            AccessSpec::RandomBatches { batch_size: 0, .. } => Err("batch_size must be at least 1".to_owned()),
+            AccessSpec::FirstN { samples: 0 } => Err("samples must be at least 1".to_owned()),
+            _ => Ok(()),
+        }
+    }
+
+    /// The `np.memmap` options this spec resolves to for `dataset` (memmap only).
+    pub fn memmap_options(&self, dataset: &DatasetSpec, npy_header_bytes: Bytes) -> MemmapOptions {
+        let o = &self.open;
+        let dtype = match o.dtype.as_deref() {
+            None => Dtype::U1,
+            Some("dataset") => dataset.dtype,
+            Some(d) => Dtype::parse(d).unwrap_or(Dtype::U1),
+        };
+        MemmapOptions {
+            dtype,
+            offset: match o.offset {
+                None => 0,
+                Some(OffsetSpec::Bytes(n)) => n,
+                Some(OffsetSpec::Header) => npy_header_bytes,
+            },
+            shape: match &o.shape {
+                None => None,
+                Some(ShapeSpec::Dataset) => Some(dataset.shape.clone()),
+                Some(ShapeSpec::Fixed(s)) => Some(s.clone()),
+            },
+            order: o.order.unwrap_or_default(),
+        }
+    }
+
+    /// The mapping policy (populate, advice).
+    pub fn policy(&self) -> MapPolicy {
+        MapPolicy { populate: self.open.populate, advice: self.open.advice }
+    }
+}
+
+/// Reads one spec file.
+pub fn load_file(path: &Path) -> Result<LoadedSpec> {
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        input(format!("{}: cannot read the experiment spec: {e}; check the path", path.display()))
+    })?;
+    Ok(LoadedSpec { spec: ExperimentSpec::parse(&text, path)?, path: path.to_owned() })
+}
+
+/// Reads every `*.toml` directly in `dir`, in file-name order, and checks that ids are unique.
+pub fn load_dir(dir: &Path) -> Result<Vec<LoadedSpec>> {
+    let entries = std::fs::read_dir(dir).map_err(|e| {
+        input(format!("{}: cannot read the experiments folder: {e}; pass --experiments DIR", dir.display()))
+    })?;
+    let mut paths: Vec<PathBuf> = entries
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.is_file() && p.extension().is_some_and(|x| x == "toml"))
+        .collect();
+    paths.sort();
+    let specs = paths.iter().map(|p| load_file(p)).collect::<Result<Vec<_>>>()?;
+    check_unique(&specs)?;
+    Ok(specs)
+}
+
+/// Refuses two specs with the same id, naming both files.
+pub fn check_unique(specs: &[LoadedSpec]) -> Result<()> {
+    let mut seen: HashMap<&str, &Path> = HashMap::new();
+    for s in specs {
+        if let Some(first) = seen.insert(&s.spec.id, &s.path) {
+            return Err(input(format!(
+                "duplicate experiment id '{}' in {} and {}; give each experiment its own id",
+                s.spec.id,
+                first.display(),
+                s.path.display()
+            )));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,274 @@
+//! One step, run inside its own child process: open as the spec says, probe each phase,
+//! read as the spec says, then check the result against the generator.
+//!
+//! The runner passes a [`StepPlan`] as JSON on stdin; the child answers with a
+//! [`StepResult`] as JSON on stdout. A step that crashes (SIGBUS, out of memory) answers
+//! nothing; the runner turns its signal into the result.
+
+use std::hint::black_box;
+use std::path::PathBuf;
+use std::time::Instant;
+
+use anyhow::Result;
+use rand::SeedableRng;
+use rand::seq::SliceRandom;
+use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
+
+use crate::cache::CacheState;
+use crate::dataset::DatasetSpec;
+use crate::dataset::image::{SampleLayout, sample_values};
+use crate::open::{self, Array};
+use crate::probe::{Phase, Probe};
+use crate::results::{BatchStats, StepResult};
+use crate::spec::{AccessSpec, ExperimentSpec, Method, Status};
+use crate::units::Bytes;
+
+/// Number of leading elements recorded in `first_values`.
+pub const FIRST_VALUES: usize = 24;
+/// Samples compared with the generator, beyond the first and the last.
+const CHECKED_SAMPLES: usize = 6;
+/// How far into the array `original_at_element` looks.
+const SHIFT_SEARCH: u64 = 64;
+
+/// Everything a child needs to run one step.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct StepPlan {
+    /// The experiment.
+    pub spec: ExperimentSpec,
+    /// The cache state prepared for it.
+    pub cache: CacheState,
+    /// The file it opens.
+    pub path: PathBuf,
+    /// The dataset the file holds (for correctness checks).
+    pub dataset: DatasetSpec,
+    /// Length of the dataset's .npy header.
+    pub npy_header_bytes: Bytes,
+}
+
+impl StepPlan {
+    /// How the step opens its file, in words: `memmap(dtype=float64, offset=0, shape=None)`.
+    pub fn open_description(&self) -> String {
+        let policy = self.spec.policy();
+        let mut extra = String::new();
+        if policy.populate {
+            extra.push_str(", populate");
+        }
+        if let Some(advice) = policy.advice {
+            extra.push_str(&format!(", advice={advice:?}"));
+        }
+        match self.spec.open.method {
+            Method::Load => "load".to_owned(),
+            Method::LoadMmap => format!("load_mmap{}", if extra.is_empty() { String::new() } else { format!("({})", &extra[2..]) }),
+            Method::Memmap => {
+                let o = self.spec.memmap_options(&self.dataset, self.npy_header_bytes);
+                let shape = o.shape.map_or("None".to_owned(), |s| s.python());
+                format!("memmap(dtype={}, offset={}, shape={shape}{extra})", o.dtype, o.offset)
+            }
+        }
+    }
+
+    /// A result with the plan's identity and nothing measured yet.
+    pub fn empty_result(&self) -> StepResult {
+        StepResult {
+            id: self.spec.id.clone(),
+            title: self.spec.title.clone(),
+            group: self.spec.group.clone(),
+            numpy_call: self.spec.numpy_call.clone(),
+            file: self.spec.file,
+            open: self.open_description(),
+            access: self.spec.access.name().to_owned(),
+            cache: self.cache,
+            cache_report: None,
+            status: Status::Ok,
+            expected_status: self.spec.expect,
+            error: None,
+            signal: None,
+            shape: None,
+            dtype: None,
+            first_values: Vec::new(),
+            matches_original: None,
+            original_at_element: None,
+            object_bytes: None,
+            sum: None,
+            elements_read: None,
+            bytes_touched: None,
+            snapshots: Vec::new(),
+            batches: None,
+            process_ns: 0,
+        }
+    }
+}
+
+/// What an access pattern read.
+#[derive(Debug, Default)]
+struct Access {
+    sum: Option<f64>,
+    elements: u64,
+    bytes_touched: Bytes,
+    batches: Option<BatchStats>,
+}
+
+/// Runs the step in this process and returns its result. Errors of the step itself
+/// (a refused mapping) are part of the result; `Err` means the probe itself failed.
+pub fn run(plan: &StepPlan) -> Result<StepResult> {
+    let started = Instant::now();
+    let mut result = plan.empty_result();
+    let mut probe = Probe::new(Some(&plan.path))?;
+    probe.restart();
+    result.snapshots.push(probe.snapshot(Phase::BeforeOpen)?);
+
+    let opened = match plan.spec.open.method {
+        Method::Load => open::load(&plan.path),
+        Method::LoadMmap => open::load_mmap_with(&plan.path, plan.spec.policy()),
+        Method::Memmap => {
+            let options = plan.spec.memmap_options(&plan.dataset, plan.npy_header_bytes);
+            open::memmap_with(&plan.path, &options, plan.spec.policy())
+        }
+    };
+    let array = match opened {
+        Ok(array) => array,
+        Err(e) => {
+            result.status = Status::Error;
+            result.error = Some(e.to_string());
+            result.process_ns = started.elapsed().as_nanos() as u64;
+            return Ok(result);
+        }
+    };
+    result.snapshots.push(probe.snapshot(Phase::AfterOpen)?);
+
+    if plan.spec.access != AccessSpec::None && !array.is_empty() {
+        black_box(array.get(0));
+        result.snapshots.push(probe.snapshot(Phase::AfterFirst)?);
+    }
+    if !matches!(plan.spec.access, AccessSpec::None | AccessSpec::First) {
+        let access = read(&array, &plan.spec.access, &mut probe)?;
+        result.snapshots.push(probe.snapshot(Phase::AfterAccess)?);
+        result.sum = access.sum;
+        result.elements_read = Some(access.elements);
+        result.bytes_touched = Some(access.bytes_touched);
+        result.batches = access.batches;
+    }
+
+    // Checks come after the last snapshot: what they read is not measured.
+    result.object_bytes = Some(array.object_bytes());
+    result.shape = Some(array.shape().clone());
+    result.dtype = Some(array.dtype());
+    result.first_values = array.first_values(FIRST_VALUES);
+    result.original_at_element = original_at_element(&array, &plan.dataset);
+    result.matches_original = Some(matches_original(&array, &plan.dataset));
+    result.process_ns = started.elapsed().as_nanos() as u64;
+    Ok(result)
+}
+
+/// Elements per sample (the first axis), or all elements for a 1-D array.
+fn sample_len(array: &Array) -> u64 {
+    match array.shape().0.as_slice() {
+        [] | [_] => array.len().max(1),
+        [first, ..] => array.len() / (*first as u64).max(1),
+    }
+}
+
+/// Runs the access pattern; the result feeds the `after_access` snapshot.
+fn read(array: &Array, access: &AccessSpec, probe: &mut Probe) -> Result<Access> {
+    let item = array.dtype().itemsize();
+    Ok(match access {
+        AccessSpec::None | AccessSpec::First => Access::default(),
+        AccessSpec::FullPass => Access {
+            sum: Some(black_box(array.sum())),
+            elements: array.len(),
+            bytes_touched: array.len() * item,
+            batches: None,
+        },
+        AccessSpec::FirstN { samples } => {
+            let per = sample_len(array);
+            let count = (samples * per).min(array.len());
+            let bytes = &array.bytes()[..(count * item) as usize];
+            Access {
+                sum: Some(black_box(crate::kernels::sum_bytes(array.dtype(), bytes))),
+                elements: count,
+                bytes_touched: count * item,
+                batches: None,
+            }
+        }
+        AccessSpec::Channel { channel } => {
+            let channels = array.shape().0.last().copied().unwrap_or(1) as u64;
+            let c = (*channel).min(channels.saturating_sub(1));
+            let size = item as usize;
+            let bytes = array.bytes();
+            let mut sum = 0.0;
+            let mut count = 0u64;
+            let mut at = (c * item) as usize;
+            while at + size <= bytes.len() {
+                sum += array.dtype().decode(&bytes[at..at + size]);
+                count += 1;
+                at += (channels * item) as usize;
+            }
+            Access { sum: Some(black_box(sum)), elements: count, bytes_touched: array.len() * item, batches: None }
+        }
+        AccessSpec::RandomBatches { batch_size, batches, seed } => {
+            random_batches(array, *batch_size, *batches, *seed, probe)?
+        }
+    })
+}
+
+/// A data-loader epoch: shuffled sample indices in batches, each batch summed and timed.
+fn random_batches(array: &Array, batch_size: u64, batches: Option<u64>, seed: u64, probe: &mut Probe) -> Result<Access> {
+    let per = sample_len(array);
+    let samples = (array.len() / per.max(1)).max(1);
+    let mut order: Vec<u64> = (0..samples).collect();
+    order.shuffle(&mut ChaCha8Rng::seed_from_u64(seed));
+    let count = batches.unwrap_or(samples / batch_size).max(1);
+    let item = array.dtype().itemsize();
+    let sample_bytes = (per * item) as usize;
+    let bytes = array.bytes();
+    let mut stats = BatchStats { batch_size, ..BatchStats::default() };
+    let mut sum = 0.0;
+    let mut elements = 0;
+    let mut last = probe.faults()?;
+    let mut indices = order.iter().cycle();
+    for _ in 0..count {
+        let begin = probe.elapsed();
+        for _ in 0..batch_size {
+            let n = *indices.next().unwrap_or(&0) as usize;
+            let sample = &bytes[n * sample_bytes..(n + 1) * sample_bytes];
+            sum += crate::kernels::sum_bytes(array.dtype(), sample);
+            elements += per;
+        }
+        let took = probe.elapsed().saturating_sub(begin);
+        let now = probe.faults()?;
+        stats.batch_ns.push(took.as_nanos() as u64);
+        stats.batch_minor_faults.push(now.0 - last.0);
+        stats.batch_major_faults.push(now.1 - last.1);
+        last = now;
+    }
+    let distinct = (count * batch_size).min(samples);
+    Ok(Access { sum: Some(black_box(sum)), elements, bytes_touched: distinct * per * item, batches: Some(stats) })
+}
+
+/// Where the original's first values start in the array, if within [`SHIFT_SEARCH`].
+fn original_at_element(array: &Array, dataset: &DatasetSpec) -> Option<u64> {
+    let layout = SampleLayout::of(&dataset.shape);
+    let original = sample_values(dataset.seed, layout, dataset.dtype, 0);
+    let n = (FIRST_VALUES as u64).min(original.len() as u64);
+    let want = &original[..n as usize];
+    let limit = SHIFT_SEARCH.min(array.len().saturating_sub(n));
+    (0..=limit).find(|&k| array.values(k, n) == want)
+}
+
+/// Whether the array is the original: same shape and dtype, and the first, the last and
+/// a few seeded samples between equal the generator's values, recomputed from the seed.
+fn matches_original(array: &Array, dataset: &DatasetSpec) -> bool {
+    if *array.shape() != dataset.shape || array.dtype() != dataset.dtype {
+        return false;
+    }
+    let layout = SampleLayout::of(&dataset.shape);
+    let per = layout.sample_len() as u64;
+    let samples = layout.samples;
+    let mut picks: Vec<u64> = vec![0, samples - 1];
+    let mut rng = ChaCha8Rng::seed_from_u64(dataset.seed ^ 0xC0FFEE);
+    let mut all: Vec<u64> = (0..samples).collect();
+    all.shuffle(&mut rng);
+    picks.extend(all.into_iter().take(CHECKED_SAMPLES));
+    picks.into_iter().all(|n| array.values(n * per, per) == sample_values(dataset.seed, layout, dataset.dtype, n))
+}

@@ -1,0 +1,170 @@
+//! `run-all` and `run`: specs -> dataset -> runner -> results -> report.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use anyhow::Result;
+
+use crate::dataset::{self, DatasetSpec, Provenance};
+use crate::machine::Machine;
+use crate::results::{DatasetInfo, Results, RunInfo, SCHEMA_VERSION, StepResult};
+use crate::runner::{self, RunOptions};
+use crate::spec::{ExperimentSpec, LoadedSpec};
+use crate::units::human_nanos;
+
+/// Everything a run needs, checked before anything is measured.
+#[derive(Debug, Clone)]
+pub struct SuiteOptions {
+    /// The dataset to measure.
+    pub dataset: DatasetSpec,
+    /// Where its files live.
+    pub data_dir: PathBuf,
+    /// Where the report goes.
+    pub out: PathBuf,
+    /// The experiments to run.
+    pub specs: Vec<LoadedSpec>,
+    /// Regenerate even if valid data exists.
+    pub regenerate: bool,
+    /// How steps run.
+    pub run: RunOptions,
+    /// The command line, for the report.
+    pub command: String,
+}
+
+/// The outcome of a suite run.
+#[derive(Debug)]
+pub struct SuiteOutcome {
+    /// What was measured.
+    pub results: Results,
+    /// Files of the report.
+    pub written: Vec<PathBuf>,
+}
+
+/// Checks paths before any work: the data folder and the report folder must be usable.
+pub fn check_paths(data_dir: &Path, out: &Path) -> Result<()> {
+    crate::error::writable_dir(data_dir, "--data-dir")?;
+    crate::report::check_replaceable(out)?;
+    Ok(())
+}
+
+/// Runs the suite: dataset, steps, results, report.
+pub fn run(options: &SuiteOptions) -> Result<SuiteOutcome> {
+    let started = Instant::now();
+    let started_at = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
+    check_paths(&options.data_dir, &options.out)?;
+    crate::interrupt::install();
+
+    let (data, provenance) = if options.regenerate {
+        let t = Instant::now();
+        let d = dataset::regenerate(&options.dataset, &options.data_dir)?;
+        (d, Provenance::Generated { reason: "--regenerate".to_owned(), elapsed: t.elapsed() })
+    } else {
+        dataset::ensure(&options.dataset, &options.data_dir)?
+    };
+    match &provenance {
+        Provenance::Reused => eprintln!("dataset: reusing {} (its manifest vouches for it)", options.data_dir.display()),
+        Provenance::Generated { reason, elapsed } => {
+            eprintln!("dataset: generated in {} ({reason})", human_nanos(elapsed.as_nanos() as u64))
+        }
+    }
+
+    let specs: Vec<ExperimentSpec> = options.specs.iter().map(|s| s.spec.clone()).collect();
+    let plans = runner::plan(&specs, &data, &options.run);
+    let bar = crate::progress::items_bar(plans.len() as u64, "steps");
+    let (steps, complete) = runner::run_steps(&plans, &options.run, |i, step| {
+        let line = step_line(i, plans.len(), step);
+        if bar.is_hidden() {
+            eprintln!("{line}");
+        } else {
+            bar.println(line);
+        }
+        bar.inc(1);
+    })?;
+    bar.finish_and_clear();
+
+    let mut notes = Vec::new();
+    if !complete {
+        notes.push(format!(
+            "The run was interrupted after {} of {} steps: the results are incomplete.",
+            steps.len(),
+            plans.len()
+        ));
+    }
+    for s in steps.iter().filter(|s| s.cache_report.is_some_and(|c| !c.verified)) {
+        if let Some(c) = s.cache_report {
+            notes.push(format!(
+                "{}: the {} cache could not be fully established ({} of {} bytes resident when the step started).",
+                s.key(),
+                s.cache.name(),
+                c.resident_bytes,
+                c.file_bytes
+            ));
+        }
+    }
+    let results = Results {
+        schema_version: SCHEMA_VERSION,
+        run: RunInfo {
+            mmap_lab_version: env!("CARGO_PKG_VERSION").to_owned(),
+            command: options.command.clone(),
+            started_at,
+            wall_ns: started.elapsed().as_nanos() as u64,
+            complete,
+            parent_peak_rss_bytes: crate::probe::peak_rss(),
+            unexpected_outcomes: steps.iter().filter(|s| s.status != s.expected_status).count(),
+            notes,
+        },
+        machine: Machine::detect(&options.data_dir),
+        dataset: dataset_info(&data, &provenance),
+        steps,
+    };
+    let out = if complete { options.out.clone() } else { incomplete_dir(&options.out) };
+    let written = crate::report::write(std::slice::from_ref(&results), &out)?;
+    Ok(SuiteOutcome { results, written })
+}
+
+/// Where an interrupted run keeps what it measured: beside the report, never in it.
+pub fn incomplete_dir(out: &Path) -> PathBuf {
+    let name = out.file_name().map_or("reports".into(), |n| n.to_string_lossy().into_owned());
+    out.with_file_name(format!("{name}.incomplete"))
+}
+
+fn dataset_info(data: &dataset::Dataset, provenance: &Provenance) -> DatasetInfo {
+    let m = &data.manifest;
+    DatasetInfo {
+        shape: m.shape.clone(),
+        dtype: m.dtype,
+        seed: m.seed,
+        npy_bytes: m.npy.bytes,
+        raw_bytes: m.raw.bytes,
+        npy_header_bytes: m.npy_header_bytes,
+        data_dir: data.dir.clone(),
+        provenance: match provenance {
+            Provenance::Reused => "reused".to_owned(),
+            Provenance::Generated { .. } => "generated".to_owned(),
+        },
+        generate_ns: match provenance {
+            Provenance::Reused => None,
+            Provenance::Generated { elapsed, .. } => Some(elapsed.as_nanos() as u64),
+        },
+        checksum: m.checksum.clone(),
+    }
+}
+
+fn step_line(i: usize, total: usize, s: &StepResult) -> String {
+    let verdict = if s.status == s.expected_status { "" } else { "  <-- unexpected" };
+    let detail = match &s.error {
+        Some(e) if s.status != crate::spec::Status::Ok => format!(": {}", e.chars().take(120).collect::<String>()),
+        _ => String::new(),
+    };
+    format!(
+        "[{:>2}/{total}] {:<28} {:<4} {:<7} {:>9}{detail}{verdict}",
+        i + 1,
+        s.id,
+        s.cache.name(),
+        s.status.name(),
+        human_nanos(s.process_ns)
+    )
+}
+
+/// Default per-step timeout.
+pub const STEP_TIMEOUT: Duration = Duration::from_secs(600);

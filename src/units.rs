@@ -1,0 +1,86 @@
+//! Named units and the few number formats the reports and messages share.
+
+/// A count of bytes.
+pub type Bytes = u64;
+
+/// A duration in nanoseconds, as stored in `results.json`.
+pub type Nanos = u64;
+
+/// Size of one memory page on this machine (the unit of `mincore` and of page faults).
+pub fn page_size() -> Bytes {
+    // SAFETY: sysconf has no preconditions; it returns -1 only for unknown names.
+    let size = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
+    if size > 0 { size as Bytes } else { 4096 }
+}
+
+/// `1383091200` -> `"1,383,091,200"`: exact sizes, readable.
+pub fn grouped(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, ch) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(ch);
+    }
+    out
+}
+
+/// A byte count in the largest binary unit that keeps it above 1: `"1.29 GiB"`, `"40.0 KiB"`.
+pub fn human_bytes(n: Bytes) -> String {
+    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut value = n as f64;
+    let mut unit = 0;
+    while value >= 1024.0 && unit + 1 < UNITS.len() {
+        value /= 1024.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{n} B")
+    } else {
+        format!("{value:.2} {}", UNITS[unit])
+    }
+}
+
+/// A signed byte difference, `"+1.29 GiB"` or `"-12.0 KiB"`.
+pub fn human_delta(delta: i64) -> String {
+    let sign = if delta < 0 { "-" } else { "+" };
+    format!("{sign}{}", human_bytes(delta.unsigned_abs()))
+}
+
+/// A duration in the unit that suits it: `"12.3 µs"`, `"1.52 s"`.
+pub fn human_nanos(ns: Nanos) -> String {
+    let ns = ns as f64;
+    if ns < 1e3 {
+        format!("{ns:.0} ns")
+    } else if ns < 1e6 {
+        format!("{:.1} µs", ns / 1e3)
+    } else if ns < 1e9 {
+        format!("{:.1} ms", ns / 1e6)
+    } else {
+        format!("{:.2} s", ns / 1e9)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn grouped_inserts_thousands_separators() {
+        assert_eq!(grouped(0), "0");
+        assert_eq!(grouped(999), "999");
+        assert_eq!(grouped(1000), "1,000");
+        assert_eq!(grouped(1_383_091_328), "1,383,091,328");
+    }
+
+    #[test]
+    fn human_units_pick_the_right_scale() {
+        assert_eq!(human_bytes(512), "512 B");
+        assert_eq!(human_bytes(40 * 1024), "40.00 KiB");
+        assert_eq!(human_bytes(3 << 30), "3.00 GiB");
+        assert_eq!(human_delta(-2048), "-2.00 KiB");
+        assert_eq!(human_nanos(12_300), "12.3 µs");
+        assert_eq!(human_nanos(1_520_000_000), "1.52 s");
+    }
+}
