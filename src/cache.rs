@@ -45,7 +45,8 @@ pub struct CacheReport {
 
 /// Reads `path` through once so that all of it is in the page cache.
 pub fn warm(path: &Path) -> Result<()> {
-    let mut file = File::open(path).with_context(|| format!("{}: cannot open to warm the cache", path.display()))?;
+    let mut file =
+        File::open(path).with_context(|| format!("{}: cannot open to warm the cache", path.display()))?;
     let mut buf = vec![0u8; 1 << 20];
     while file.read(&mut buf).with_context(|| format!("{}: cannot read", path.display()))? > 0 {}
     Ok(())

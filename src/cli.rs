@@ -174,7 +174,8 @@ fn run_options(args: &StepArgs) -> RunOptions {
 pub fn run(cli: Cli) -> Result<u8> {
     match cli.command {
         Command::RunAll(args) => {
-            let specs = crate::spec::load_dir(&args.experiments)?.into_iter().filter(|s| s.spec.run_all).collect();
+            let specs =
+                crate::spec::load_dir(&args.experiments)?.into_iter().filter(|s| s.spec.run_all).collect();
             run_suite(&args.data, &args.steps, specs, args.out)
         }
         Command::Run(args) => {
@@ -187,7 +188,12 @@ pub fn run(cli: Cli) -> Result<u8> {
     }
 }
 
-fn run_suite(data: &DataArgs, steps: &StepArgs, specs: Vec<crate::spec::LoadedSpec>, out: PathBuf) -> Result<u8> {
+fn run_suite(
+    data: &DataArgs,
+    steps: &StepArgs,
+    specs: Vec<crate::spec::LoadedSpec>,
+    out: PathBuf,
+) -> Result<u8> {
     let options = SuiteOptions {
         dataset: data.spec(),
         data_dir: data.data_dir.clone(),
@@ -245,7 +251,8 @@ fn generate(args: &GenerateArgs) -> Result<u8> {
 fn step() -> Result<u8> {
     let mut input = Vec::new();
     std::io::stdin().read_to_end(&mut input).context("reading the step plan from stdin")?;
-    let plan: crate::step::StepPlan = serde_json::from_slice(&input).context("the step plan on stdin is not valid")?;
+    let plan: crate::step::StepPlan =
+        serde_json::from_slice(&input).context("the step plan on stdin is not valid")?;
     let result = crate::step::run(&plan)?;
     serde_json::to_writer(std::io::stdout().lock(), &result)?;
     Ok(0)

@@ -32,11 +32,8 @@ pub enum ByteOrder {
 
 impl ByteOrder {
     /// The byte order of the machine running mmap-lab.
-    pub const NATIVE: ByteOrder = if cfg!(target_endian = "big") {
-        ByteOrder::Big
-    } else {
-        ByteOrder::Little
-    };
+    pub const NATIVE: ByteOrder =
+        if cfg!(target_endian = "big") { ByteOrder::Big } else { ByteOrder::Little };
 }
 
 /// An element type: kind, size in bytes and byte order.
@@ -175,11 +172,7 @@ impl Dtype {
 
 impl fmt::Display for Dtype {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.is_native() {
-            f.write_str(&self.name())
-        } else {
-            f.write_str(&self.descr())
-        }
+        if self.is_native() { f.write_str(&self.name()) } else { f.write_str(&self.descr()) }
     }
 }
 

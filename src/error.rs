@@ -17,11 +17,7 @@ pub fn input(message: impl Into<String>) -> anyhow::Error {
 
 /// Exit code for an error: 2 for input mistakes, 1 for everything else.
 pub fn exit_code(error: &anyhow::Error) -> i32 {
-    if error.chain().any(|e| e.is::<InputError>() || e.is::<crate::open::OpenError>()) {
-        2
-    } else {
-        1
-    }
+    if error.chain().any(|e| e.is::<InputError>() || e.is::<crate::open::OpenError>()) { 2 } else { 1 }
 }
 
 /// Makes sure `dir` is a folder mmap-lab can write in, creating it and any missing
@@ -43,7 +39,10 @@ pub fn writable_dir(dir: &Path, what: &str) -> anyhow::Result<()> {
         })?,
     }
     tempfile::tempfile_in(dir).map_err(|e| {
-        input(format!("{what} {}: cannot write in this folder: {e}; give a folder you can write in", dir.display()))
+        input(format!(
+            "{what} {}: cannot write in this folder: {e}; give a folder you can write in",
+            dir.display()
+        ))
     })?;
     Ok(())
 }

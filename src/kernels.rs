@@ -42,10 +42,7 @@ pub fn sum_f32(values: &[f32]) -> f64 {
 #[inline(never)]
 pub fn sum_u8(values: &[u8]) -> f64 {
     // A u32 lane cannot overflow within 2^24 bytes; fold blocks of that size into a u64.
-    values
-        .chunks(1 << 24)
-        .map(|block| block.iter().map(|&b| u64::from(b)).sum::<u64>())
-        .sum::<u64>() as f64
+    values.chunks(1 << 24).map(|block| block.iter().map(|&b| u64::from(b)).sum::<u64>()).sum::<u64>() as f64
 }
 
 /// Sum of the elements of `bytes` read as `dtype`, whatever its alignment or byte order.

@@ -78,9 +78,7 @@ pub enum NpyError {
         text: String,
     },
     /// The dict lacks a key or has one NumPy does not write.
-    #[error(
-        "the header dict must have exactly the keys 'descr', 'fortran_order' and 'shape'; {0}"
-    )]
+    #[error("the header dict must have exactly the keys 'descr', 'fortran_order' and 'shape'; {0}")]
     Keys(String),
     /// A shape whose element count or byte size overflows 64 bits.
     #[error("the header's shape {0} is too large: its size in bytes does not fit in 64 bits")]
@@ -123,12 +121,8 @@ impl NpyHeader {
 /// The header NumPy's `np.save` writes for a C-order array of `shape` and `dtype`.
 pub fn header_bytes(shape: &Shape, dtype: Dtype) -> Vec<u8> {
     let mut dict = String::from("{");
-    let _ = write!(
-        dict,
-        "'descr': '{}', 'fortran_order': False, 'shape': {}, }}",
-        dtype.descr(),
-        shape.python()
-    );
+    let _ =
+        write!(dict, "'descr': '{}', 'fortran_order': False, 'shape': {}, }}", dtype.descr(), shape.python());
     if let Some(first) = shape.0.first() {
         dict.push_str(&" ".repeat(GROWTH_AXIS_MAX_DIGITS.saturating_sub(first.to_string().len())));
     }
@@ -273,9 +267,10 @@ fn parse_fields(text: &str) -> Result<Fields, NpyError> {
                     let mut dims = Vec::with_capacity(items.len());
                     for item in items {
                         match item {
-                            Py::Int(n) => dims.push(usize::try_from(n).map_err(|_| {
-                                NpyError::ShapeOverflow(format!("with dimension {n}"))
-                            })?),
+                            Py::Int(n) => dims.push(
+                                usize::try_from(n)
+                                    .map_err(|_| NpyError::ShapeOverflow(format!("with dimension {n}")))?,
+                            ),
                             other => {
                                 return Err(NpyError::Keys(format!(
                                     "'shape' must be a tuple of non-negative integers, found {}",
@@ -287,10 +282,7 @@ fn parse_fields(text: &str) -> Result<Fields, NpyError> {
                     shape = Some(dims);
                 }
                 other => {
-                    return Err(NpyError::Keys(format!(
-                        "'shape' must be a tuple, found {}",
-                        other.repr()
-                    )));
+                    return Err(NpyError::Keys(format!("'shape' must be a tuple, found {}", other.repr())));
                 }
             },
             other => return Err(NpyError::Keys(format!("found an unexpected key '{other}'"))),
@@ -299,10 +291,11 @@ fn parse_fields(text: &str) -> Result<Fields, NpyError> {
     match (descr, fortran, shape) {
         (Some(descr), Some(fortran_order), Some(shape)) => Ok(Fields { descr, fortran_order, shape }),
         (d, f, s) => {
-            let missing: Vec<&str> = [("'descr'", d.is_none()), ("'fortran_order'", f.is_none()), ("'shape'", s.is_none())]
-                .into_iter()
-                .filter_map(|(name, gone)| gone.then_some(name))
-                .collect();
+            let missing: Vec<&str> =
+                [("'descr'", d.is_none()), ("'fortran_order'", f.is_none()), ("'shape'", s.is_none())]
+                    .into_iter()
+                    .filter_map(|(name, gone)| gone.then_some(name))
+                    .collect();
             Err(NpyError::Keys(format!("missing {}", missing.join(", "))))
         }
     }
@@ -516,11 +509,9 @@ mod tests {
 
     #[test]
     fn written_headers_parse_back() {
-        for (shape, dtype) in [
-            (Shape::tutorial(), Dtype::F8),
-            (Shape(vec![7]), Dtype::U1),
-            (Shape(vec![3, 5]), Dtype::F4),
-        ] {
+        for (shape, dtype) in
+            [(Shape::tutorial(), Dtype::F8), (Shape(vec![7]), Dtype::U1), (Shape(vec![3, 5]), Dtype::F4)]
+        {
             let bytes = header_bytes(&shape, dtype);
             assert_eq!(bytes.len() % ARRAY_ALIGN, 0);
             let header = parse_header(&bytes, bytes.len() as u64).unwrap();
@@ -571,7 +562,8 @@ mod tests {
         assert!(matches!(parse_header(&b, b.len() as u64), Err(NpyError::Keys(_))));
         let b = with_dict("{'descr': '<f8', 'fortran_order': False, 'shape': (4294967296, 4294967296), }\n");
         assert!(matches!(parse_header(&b, b.len() as u64), Err(NpyError::ShapeOverflow(_))));
-        let b = with_dict("{'descr': '<f8', 'fortran_order': False, 'shape': (99999999999999999999999,), }\n");
+        let b =
+            with_dict("{'descr': '<f8', 'fortran_order': False, 'shape': (99999999999999999999999,), }\n");
         assert!(matches!(parse_header(&b, b.len() as u64), Err(NpyError::Malformed { .. })));
     }
 }

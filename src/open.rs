@@ -259,7 +259,8 @@ fn read_up_to(file: &mut &File, buf: &mut [u8]) -> std::io::Result<usize> {
 
 /// The dtype, data offset and byte count of a .npy file, checked against its length.
 fn checked_layout(path: &Path, header: &NpyHeader, len: Bytes) -> Result<(Dtype, Bytes), OpenError> {
-    let dtype = header.dtype.ok_or_else(|| err(path, OpenErrorKind::UnsupportedDtype(header.descr.clone())))?;
+    let dtype =
+        header.dtype.ok_or_else(|| err(path, OpenErrorKind::UnsupportedDtype(header.descr.clone())))?;
     let expected = header.shape.nbytes(dtype);
     let found = len.saturating_sub(header.data_offset);
     if found < expected {
@@ -330,7 +331,13 @@ pub fn memmap_with(path: &Path, options: &MemmapOptions, policy: MapPolicy) -> R
             if needed > len {
                 return Err(err(
                     path,
-                    OpenErrorKind::LengthBeyondFile { shape: shape.python(), dtype, offset, needed, file_len: len },
+                    OpenErrorKind::LengthBeyondFile {
+                        shape: shape.python(),
+                        dtype,
+                        offset,
+                        needed,
+                        file_len: len,
+                    },
                 ));
             }
             shape.clone()

@@ -99,7 +99,10 @@ impl Residency {
         } else {
             // SAFETY: the mapping is read-only and only passed to mincore, never read, so a
             // concurrent truncation cannot fault through it.
-            Some(unsafe { Mmap::map(&file) }.with_context(|| format!("{}: cannot map for mincore", path.display()))?)
+            Some(
+                unsafe { Mmap::map(&file) }
+                    .with_context(|| format!("{}: cannot map for mincore", path.display()))?,
+            )
         };
         // Touch the vector now, so that it is part of the baseline and not of a phase.
         let pages = vec![1u8; file_len.div_ceil(page) as usize];
@@ -111,7 +114,8 @@ impl Residency {
         let Some(map) = &self.map else { return Ok(()) };
         // SAFETY: the address and length are those of a live mapping, and `pages` holds one
         // byte per page of it, as mincore requires.
-        let rc = unsafe { libc::mincore(map.as_ptr() as *mut libc::c_void, map.len(), self.pages.as_mut_ptr()) };
+        let rc =
+            unsafe { libc::mincore(map.as_ptr() as *mut libc::c_void, map.len(), self.pages.as_mut_ptr()) };
         if rc != 0 {
             return Err(std::io::Error::last_os_error()).context("mincore failed");
         }

@@ -95,10 +95,7 @@ impl Shape {
     /// negative and non-numeric dimensions and sizes that overflow for 8-byte elements.
     pub fn parse(text: &str) -> Result<Shape, ShapeError> {
         let inner = text.trim().trim_start_matches('(').trim_end_matches(')');
-        let parts: Vec<&str> = inner
-            .split(['x', 'X', ',', '*'])
-            .map(str::trim)
-            .collect();
+        let parts: Vec<&str> = inner.split(['x', 'X', ',', '*']).map(str::trim).collect();
         // A trailing comma, as in Python's `(10,)`, leaves one empty part at the end.
         let parts = match parts.split_last() {
             Some((last, rest)) if last.is_empty() && !rest.is_empty() && inner.trim_end().ends_with(',') => {
@@ -111,10 +108,10 @@ impl Shape {
         }
         let mut dims = Vec::with_capacity(parts.len());
         for part in parts {
-            let dim: u64 = part.replace('_', "").parse().map_err(|_| ShapeError::NotANumber {
-                text: text.to_owned(),
-                dim: part.to_owned(),
-            })?;
+            let dim: u64 = part
+                .replace('_', "")
+                .parse()
+                .map_err(|_| ShapeError::NotANumber { text: text.to_owned(), dim: part.to_owned() })?;
             if dim == 0 {
                 return Err(ShapeError::Zero(text.to_owned()));
             }
@@ -165,10 +162,7 @@ mod tests {
         assert!(matches!(Shape::parse("40xabcx3"), Err(ShapeError::NotANumber { .. })));
         assert!(matches!(Shape::parse("40xx3"), Err(ShapeError::NotANumber { .. })));
         assert!(matches!(Shape::parse(""), Err(ShapeError::Empty(_))));
-        assert!(matches!(
-            Shape::parse("4294967296x4294967296x8"),
-            Err(ShapeError::Overflow(_))
-        ));
+        assert!(matches!(Shape::parse("4294967296x4294967296x8"), Err(ShapeError::Overflow(_))));
     }
 
     #[test]

@@ -155,9 +155,9 @@ impl<'de> Deserialize<'de> for OffsetSpec {
         match Raw::deserialize(deserializer)? {
             Raw::Number(n) => Ok(OffsetSpec::Bytes(n)),
             Raw::Text(t) if t == "header" => Ok(OffsetSpec::Header),
-            Raw::Text(t) => Err(de::Error::custom(format!(
-                "offset '{t}' is neither a number of bytes nor \"header\""
-            ))),
+            Raw::Text(t) => {
+                Err(de::Error::custom(format!("offset '{t}' is neither a number of bytes nor \"header\"")))
+            }
         }
     }
 }
@@ -323,9 +323,10 @@ pub struct LoadedSpec {
 impl ExperimentSpec {
     /// Parses and checks one spec file's text; errors name `path`, line and column.
     pub fn parse(text: &str, path: &Path) -> Result<ExperimentSpec> {
-        let spec: ExperimentSpec =
-            toml::from_str(text).map_err(|e| input(format!("{}: {}", path.display(), e.to_string().trim_end())))?;
-        spec.validate().map_err(|why| input(format!("{}: experiment '{}': {why}", path.display(), spec.id)))?;
+        let spec: ExperimentSpec = toml::from_str(text)
+            .map_err(|e| input(format!("{}: {}", path.display(), e.to_string().trim_end())))?;
+        spec.validate()
+            .map_err(|why| input(format!("{}: experiment '{}': {why}", path.display(), spec.id)))?;
         Ok(spec)
     }
 
@@ -371,7 +372,9 @@ impl ExperimentSpec {
             }
         }
         match self.access {
-            AccessSpec::RandomBatches { batch_size: 0, .. } => Err("batch_size must be at least 1".to_owned()),
+            AccessSpec::RandomBatches { batch_size: 0, .. } => {
+                Err("batch_size must be at least 1".to_owned())
+            }
             AccessSpec::FirstN { samples: 0 } => Err("samples must be at least 1".to_owned()),
             _ => Ok(()),
         }

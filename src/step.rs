@@ -59,7 +59,10 @@ impl StepPlan {
         }
         match self.spec.open.method {
             Method::Load => "load".to_owned(),
-            Method::LoadMmap => format!("load_mmap{}", if extra.is_empty() { String::new() } else { format!("({})", &extra[2..]) }),
+            Method::LoadMmap => format!(
+                "load_mmap{}",
+                if extra.is_empty() { String::new() } else { format!("({})", &extra[2..]) }
+            ),
             Method::Memmap => {
                 let o = self.spec.memmap_options(&self.dataset, self.npy_header_bytes);
                 let shape = o.shape.map_or("None".to_owned(), |s| s.python());
@@ -204,7 +207,12 @@ fn read(array: &Array, access: &AccessSpec, probe: &mut Probe) -> Result<Access>
                 count += 1;
                 at += (channels * item) as usize;
             }
-            Access { sum: Some(black_box(sum)), elements: count, bytes_touched: array.len() * item, batches: None }
+            Access {
+                sum: Some(black_box(sum)),
+                elements: count,
+                bytes_touched: array.len() * item,
+                batches: None,
+            }
         }
         AccessSpec::RandomBatches { batch_size, batches, seed } => {
             random_batches(array, *batch_size, *batches, *seed, probe)?
@@ -213,7 +221,13 @@ fn read(array: &Array, access: &AccessSpec, probe: &mut Probe) -> Result<Access>
 }
 
 /// A data-loader epoch: shuffled sample indices in batches, each batch summed and timed.
-fn random_batches(array: &Array, batch_size: u64, batches: Option<u64>, seed: u64, probe: &mut Probe) -> Result<Access> {
+fn random_batches(
+    array: &Array,
+    batch_size: u64,
+    batches: Option<u64>,
+    seed: u64,
+    probe: &mut Probe,
+) -> Result<Access> {
     let per = sample_len(array);
     let samples = (array.len() / per.max(1)).max(1);
     let mut order: Vec<u64> = (0..samples).collect();
@@ -243,7 +257,12 @@ fn random_batches(array: &Array, batch_size: u64, batches: Option<u64>, seed: u6
         last = now;
     }
     let distinct = (count * batch_size).min(samples);
-    Ok(Access { sum: Some(black_box(sum)), elements, bytes_touched: distinct * per * item, batches: Some(stats) })
+    Ok(Access {
+        sum: Some(black_box(sum)),
+        elements,
+        bytes_touched: distinct * per * item,
+        batches: Some(stats),
+    })
 }
 
 /// Where the original's first values start in the array, if within [`SHIFT_SEARCH`].
@@ -270,5 +289,7 @@ fn matches_original(array: &Array, dataset: &DatasetSpec) -> bool {
     let mut all: Vec<u64> = (0..samples).collect();
     all.shuffle(&mut rng);
     picks.extend(all.into_iter().take(CHECKED_SAMPLES));
-    picks.into_iter().all(|n| array.values(n * per, per) == sample_values(dataset.seed, layout, dataset.dtype, n))
+    picks
+        .into_iter()
+        .all(|n| array.values(n * per, per) == sample_values(dataset.seed, layout, dataset.dtype, n))
 }

@@ -62,7 +62,9 @@ pub fn run(options: &SuiteOptions) -> Result<SuiteOutcome> {
         dataset::ensure(&options.dataset, &options.data_dir)?
     };
     match &provenance {
-        Provenance::Reused => eprintln!("dataset: reusing {} (its manifest vouches for it)", options.data_dir.display()),
+        Provenance::Reused => {
+            eprintln!("dataset: reusing {} (its manifest vouches for it)", options.data_dir.display())
+        }
         Provenance::Generated { reason, elapsed } => {
             eprintln!("dataset: generated in {} ({reason})", human_nanos(elapsed.as_nanos() as u64))
         }
@@ -153,7 +155,9 @@ fn dataset_info(data: &dataset::Dataset, provenance: &Provenance) -> DatasetInfo
 fn step_line(i: usize, total: usize, s: &StepResult) -> String {
     let verdict = if s.status == s.expected_status { "" } else { "  <-- unexpected" };
     let detail = match &s.error {
-        Some(e) if s.status != crate::spec::Status::Ok => format!(": {}", e.chars().take(120).collect::<String>()),
+        Some(e) if s.status != crate::spec::Status::Ok => {
+            format!(": {}", e.chars().take(120).collect::<String>())
+        }
         _ => String::new(),
     };
     format!(

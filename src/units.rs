@@ -35,11 +35,7 @@ pub fn human_bytes(n: Bytes) -> String {
         value /= 1024.0;
         unit += 1;
     }
-    if unit == 0 {
-        format!("{n} B")
-    } else {
-        format!("{value:.2} {}", UNITS[unit])
-    }
+    if unit == 0 { format!("{n} B") } else { format!("{value:.2} {}", UNITS[unit]) }
 }
 
 /// A signed byte difference, `"+1.29 GiB"` or `"-12.0 KiB"`.

@@ -104,10 +104,7 @@ impl Manifest {
 }
 
 fn modified_ns(meta: &std::fs::Metadata) -> u64 {
-    meta.modified()
-        .ok()
-        .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
-        .map_or(0, |d| d.as_nanos() as u64)
+    meta.modified().ok().and_then(|t| t.duration_since(UNIX_EPOCH).ok()).map_or(0, |d| d.as_nanos() as u64)
 }
 
 fn entry(dir: &Path, name: &str) -> Result<FileEntry> {
@@ -154,7 +151,9 @@ pub fn checksum_of(path: &Path, offset: u64, len: u64) -> Result<u64> {
 /// file's modification time differs from the manifest's (it was touched since).
 pub(super) fn validate(spec: &DatasetSpec, dir: &Path) -> Result<Result<Manifest, String>> {
     let Some(mut manifest) = read(dir)? else {
-        return Ok(Err("no valid manifest: the data was never generated, or its generation did not finish".to_owned()));
+        return Ok(Err(
+            "no valid manifest: the data was never generated, or its generation did not finish".to_owned()
+        ));
     };
     if manifest.manifest_version != MANIFEST_VERSION || manifest.generator_version != GENERATOR_VERSION {
         return Ok(Err(format!(
@@ -196,7 +195,9 @@ pub(super) fn validate(spec: &DatasetSpec, dir: &Path) -> Result<Result<Manifest
         let want = u64::from_str_radix(&manifest.checksum, 16).unwrap_or(0);
         for (name, offset) in [(NPY_NAME, manifest.npy_header_bytes), (RAW_NAME, 0)] {
             if checksum_of(&dir.join(name), offset, manifest.data_bytes)? != want {
-                return Ok(Err(format!("{name} was modified: its data no longer matches the manifest's checksum")));
+                return Ok(Err(format!(
+                    "{name} was modified: its data no longer matches the manifest's checksum"
+                )));
             }
         }
         // Same data, new times (copied or touched): vouch for them again.

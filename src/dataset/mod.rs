@@ -105,8 +105,9 @@ pub fn ensure(spec: &DatasetSpec, dir: &Path) -> Result<(Dataset, Provenance)> {
         Ok(manifest) => Ok((Dataset { dir: dir.to_owned(), manifest }, Provenance::Reused)),
         Err(reason) => {
             let started = Instant::now();
-            let manifest = writer::generate(spec, dir)
-                .with_context(|| format!("generating {} of {} in {}", spec.shape, spec.dtype, dir.display()))?;
+            let manifest = writer::generate(spec, dir).with_context(|| {
+                format!("generating {} of {} in {}", spec.shape, spec.dtype, dir.display())
+            })?;
             let elapsed = started.elapsed();
             Ok((Dataset { dir: dir.to_owned(), manifest }, Provenance::Generated { reason, elapsed }))
         }

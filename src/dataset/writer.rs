@@ -82,7 +82,9 @@ fn clear(dir: &Path) -> Result<()> {
         match std::fs::remove_file(&path) {
             Ok(()) => {}
             Err(e) if e.kind() == ErrorKind::NotFound => {}
-            Err(e) => return Err(e).with_context(|| format!("{}: cannot remove the old file", path.display())),
+            Err(e) => {
+                return Err(e).with_context(|| format!("{}: cannot remove the old file", path.display()));
+            }
         }
     }
     Ok(())
@@ -138,7 +140,12 @@ pub(super) fn generate(spec: &DatasetSpec, dir: &Path) -> Result<Manifest> {
 
 /// Draws every block of the array on all cores and writes each at its place in both files
 /// (`files[0]` after a header of `header_len` bytes). Returns the data's checksum.
-fn write_blocks(spec: &DatasetSpec, files: &[File], header_len: u64, paths: &[(PathBuf, PathBuf)]) -> Result<u64> {
+fn write_blocks(
+    spec: &DatasetSpec,
+    files: &[File],
+    header_len: u64,
+    paths: &[(PathBuf, PathBuf)],
+) -> Result<u64> {
     let layout = SampleLayout::of(&spec.shape);
     let total = spec.data_bytes();
     let blocks = total.div_ceil(BLOCK_BYTES);

@@ -88,7 +88,9 @@ fn step_row(md: &mut String, s: &StepResult) {
     let first: Vec<String> = s.first_values.iter().take(4).map(|v| format_value(*v)).collect();
     let after = s.snapshot(Phase::AfterAccess).or_else(|| s.snapshots.last());
     let faults = match (s.snapshots.first(), after) {
-        (Some(a), Some(b)) => format!("{} / {}", b.minor_faults - a.minor_faults, b.major_faults - a.major_faults),
+        (Some(a), Some(b)) => {
+            format!("{} / {}", b.minor_faults - a.minor_faults, b.major_faults - a.major_faults)
+        }
         _ => "–".to_owned(),
     };
     let _ = writeln!(

@@ -53,7 +53,10 @@ pub fn write(runs: &[Results], out: &Path) -> Result<Vec<PathBuf>> {
             .with_context(|| format!("{}: cannot write {name}", staging.path().display()))?;
         written.push(out.join(name));
     }
-    std::fs::write(staging.path().join(MARKER), b"written by mmap-lab; this folder is replaced as a whole\n")?;
+    std::fs::write(
+        staging.path().join(MARKER),
+        b"written by mmap-lab; this folder is replaced as a whole\n",
+    )?;
     replace_dir(staging.keep(), out)?;
     Ok(written)
 }
@@ -70,8 +73,9 @@ pub fn check_replaceable(out: &Path) -> Result<()> {
             out.display()
         ))),
         Ok(_) => {
-            let mut entries = std::fs::read_dir(out)
-                .map_err(|e| crate::error::input(format!("--out {}: cannot read the folder: {e}", out.display())))?;
+            let mut entries = std::fs::read_dir(out).map_err(|e| {
+                crate::error::input(format!("--out {}: cannot read the folder: {e}", out.display()))
+            })?;
             if entries.next().is_none() || out.join(MARKER).exists() || out.join("results.json").exists() {
                 Ok(())
             } else {
@@ -105,9 +109,12 @@ fn replace_dir(staging: PathBuf, out: &Path) -> Result<()> {
     }
     // No atomic exchange on this file system: move the old one aside, then the new one in.
     let old = staging.with_extension("old");
-    std::fs::rename(out, &old).with_context(|| format!("{}: cannot move the previous report aside", out.display()))?;
-    std::fs::rename(&staging, out).with_context(|| format!("{}: cannot move the report into place", out.display()))?;
-    std::fs::remove_dir_all(&old).with_context(|| format!("{}: cannot remove the previous report", old.display()))
+    std::fs::rename(out, &old)
+        .with_context(|| format!("{}: cannot move the previous report aside", out.display()))?;
+    std::fs::rename(&staging, out)
+        .with_context(|| format!("{}: cannot move the report into place", out.display()))?;
+    std::fs::remove_dir_all(&old)
+        .with_context(|| format!("{}: cannot remove the previous report", old.display()))
 }
 
 #[cfg(test)]
