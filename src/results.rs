@@ -96,6 +96,32 @@ pub struct BatchStats {
     pub batch_major_faults: Vec<u64>,
 }
 
+/// The first sample as a picture, seen through a step's mapping: the first
+/// `height * width * channels` elements in flat order, one byte each, row-major.
+///
+/// Float values in [0, 1) become `floor(v * 256)` (clamped to 0..=255, NaN as 0);
+/// integer values are clamped to 0..=255. A correct mapping shows the original picture.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Preview {
+    /// Rows.
+    pub height: usize,
+    /// Columns.
+    pub width: usize,
+    /// Values per pixel (3 for RGB).
+    pub channels: usize,
+    /// The bytes, base64-encoded (standard alphabet, padded).
+    pub pixels_base64: String,
+}
+
+impl Preview {
+    /// The decoded bytes (`height * width * channels` of them), or `None` if malformed.
+    pub fn pixels(&self) -> Option<Vec<u8>> {
+        use base64::Engine as _;
+        let bytes = base64::engine::general_purpose::STANDARD.decode(&self.pixels_base64).ok()?;
+        (bytes.len() == self.height * self.width * self.channels).then_some(bytes)
+    }
+}
+
 /// One step under one cache state.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct StepResult {
@@ -150,6 +176,9 @@ pub struct StepResult {
     /// Per-batch figures of a `random_batches` step.
     #[serde(default)]
     pub batches: Option<BatchStats>,
+    /// The first sample drawn through this mapping (recorded for the warm run of a step).
+    #[serde(default)]
+    pub preview: Option<Preview>,
     /// Wall time of the child process, start to exit.
     pub process_ns: Nanos,
 }

@@ -20,7 +20,7 @@ use crate::dataset::DatasetSpec;
 use crate::dataset::image::{SampleLayout, sample_values};
 use crate::open::{self, Array};
 use crate::probe::{Phase, Probe};
-use crate::results::{BatchStats, StepResult};
+use crate::results::{BatchStats, Preview, StepResult};
 use crate::spec::{AccessSpec, ExperimentSpec, Method, Status};
 use crate::units::Bytes;
 
@@ -98,6 +98,7 @@ impl StepPlan {
             bytes_touched: None,
             snapshots: Vec::new(),
             batches: None,
+            preview: None,
             process_ns: 0,
         }
     }
@@ -160,6 +161,9 @@ pub fn run(plan: &StepPlan) -> Result<StepResult> {
     result.first_values = array.first_values(FIRST_VALUES);
     result.original_at_element = original_at_element(&array, &plan.dataset);
     result.matches_original = Some(matches_original(&array, &plan.dataset));
+    if plan.cache == CacheState::Warm || !plan.spec.cache.contains(&CacheState::Warm) {
+        result.preview = preview(&array, &plan.dataset);
+    }
     result.process_ns = started.elapsed().as_nanos() as u64;
     Ok(result)
 }
@@ -262,6 +266,31 @@ fn random_batches(
         elements,
         bytes_touched: distinct * per * item,
         batches: Some(stats),
+    })
+}
+
+/// The first sample's worth of elements as a picture of the dataset's sample layout.
+fn preview(array: &Array, dataset: &DatasetSpec) -> Option<Preview> {
+    use base64::Engine as _;
+    let layout = SampleLayout::of(&dataset.shape);
+    let len = layout.sample_len() as u64;
+    if array.len() < len || layout.height * layout.width < 4 {
+        return None;
+    }
+    let integer = array.dtype().kind != crate::dtype::Kind::Float;
+    let pixels: Vec<u8> = array
+        .values(0, len)
+        .into_iter()
+        .map(|v| {
+            let scaled = if integer { v } else { (v * 256.0).floor() };
+            if scaled.is_nan() { 0 } else { scaled.clamp(0.0, 255.0) as u8 }
+        })
+        .collect();
+    Some(Preview {
+        height: layout.height,
+        width: layout.width,
+        channels: layout.channels,
+        pixels_base64: base64::engine::general_purpose::STANDARD.encode(pixels),
     })
 }
 

@@ -11,7 +11,7 @@ use mmap_lab::probe::Phase;
 use mmap_lab::results::{Results, StepResult};
 use mmap_lab::spec::Status;
 
-const SHAPE: &str = "16x24x20x3";
+const SHAPE: &str = "64x120x120x3";
 
 fn run_all(root: &Path) -> Results {
     let (data, out) = (root.join("data"), root.join("out"));
