@@ -46,6 +46,9 @@ pub enum Command {
     /// Run one step in this process (used by the runner; reads a plan on stdin).
     #[command(name = "__step", hide = true)]
     Step,
+    /// Be one worker of a sharing step (used by the runner; reads a plan on stdin).
+    #[command(name = "__worker", hide = true)]
+    Worker,
 }
 
 /// Which data to generate.
@@ -185,6 +188,7 @@ pub fn run(cli: Cli) -> Result<u8> {
         }
         Command::Generate(args) => generate(&args),
         Command::Step => step(),
+        Command::Worker => crate::sharing::worker().map(|()| 0),
     }
 }
 

@@ -21,6 +21,7 @@ pub mod report;
 pub mod results;
 pub mod runner;
 pub mod shape;
+pub mod sharing;
 pub mod spec;
 pub mod step;
 pub mod suite;

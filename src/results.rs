@@ -122,6 +122,45 @@ impl Preview {
     }
 }
 
+/// One worker of a sharing step, measured from outside while every worker was alive.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WorkerSample {
+    /// Resident set size (`Rss` in `/proc/PID/smaps_rollup`).
+    pub rss_bytes: Bytes,
+    /// Anonymous resident memory (`RssAnon`).
+    pub rss_anon_bytes: Bytes,
+    /// File-backed resident memory (`RssFile`).
+    pub rss_file_bytes: Bytes,
+    /// Proportional set size: each shared page divided among the processes mapping it.
+    pub pss_bytes: Bytes,
+    /// PSS of anonymous memory.
+    pub pss_anon_bytes: Bytes,
+    /// PSS of file-backed memory.
+    pub pss_file_bytes: Bytes,
+    /// Time the worker took to open the array.
+    pub open_ns: Nanos,
+    /// Time of its full pass.
+    pub pass_ns: Nanos,
+    /// The sum its full pass computed.
+    #[serde(serialize_with = "finite_or_null_one", deserialize_with = "null_as_nan_one")]
+    pub sum: f64,
+}
+
+/// K worker processes reading the whole array at once, like a data loader's workers.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SharingStats {
+    /// Number of workers.
+    pub count: u32,
+    /// Each worker.
+    pub per_worker: Vec<WorkerSample>,
+    /// Sum of the workers' RSS (counts shared pages once per worker).
+    pub total_rss_bytes: Bytes,
+    /// Sum of the workers' PSS (counts shared pages once in all).
+    pub total_pss_bytes: Bytes,
+    /// Whether every worker computed the same sum.
+    pub sums_agree: bool,
+}
+
 /// One step under one cache state.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct StepResult {
@@ -179,6 +218,9 @@ pub struct StepResult {
     /// The first sample drawn through this mapping (recorded for the warm run of a step).
     #[serde(default)]
     pub preview: Option<Preview>,
+    /// For a sharing step: what each worker process held while all of them were alive.
+    #[serde(default)]
+    pub workers: Option<SharingStats>,
     /// Wall time of the child process, start to exit.
     pub process_ns: Nanos,
 }
@@ -203,6 +245,14 @@ impl StepResult {
     pub fn key(&self) -> String {
         format!("{}/{}", self.id, self.cache.name())
     }
+}
+
+fn finite_or_null_one<S: Serializer>(value: &f64, serializer: S) -> Result<S::Ok, S::Error> {
+    value.is_finite().then_some(*value).serialize(serializer)
+}
+
+fn null_as_nan_one<'de, D: Deserializer<'de>>(deserializer: D) -> Result<f64, D::Error> {
+    Ok(Option::<f64>::deserialize(deserializer)?.unwrap_or(f64::NAN))
 }
 
 fn finite_or_null<S: Serializer>(values: &[f64], serializer: S) -> Result<S::Ok, S::Error> {

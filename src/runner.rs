@@ -38,13 +38,21 @@ pub fn plan(specs: &[ExperimentSpec], dataset: &Dataset, options: &RunOptions) -
     for state in [CacheState::Warm, CacheState::Cold] {
         for spec in specs {
             let wanted = options.caches.as_ref().is_none_or(|c| c.contains(&state));
-            if wanted && spec.cache.contains(&state) {
+            if !(wanted && spec.cache.contains(&state)) {
+                continue;
+            }
+            let counts: Vec<Option<u32>> = match &spec.workers {
+                Some(ks) => ks.iter().map(|&k| Some(k)).collect(),
+                None => vec![None],
+            };
+            for workers in counts {
                 plans.push(StepPlan {
                     spec: spec.clone(),
                     cache: state,
                     path: dataset.dir.join(spec.file.file_name()),
                     dataset: dataset.spec(),
                     npy_header_bytes: dataset.manifest.npy_header_bytes,
+                    workers,
                 });
             }
         }
@@ -73,6 +81,11 @@ pub fn run_steps(
 
 /// Prepares the cache for one plan, runs it in a child and returns its result.
 pub fn run_one(plan: &StepPlan, options: &RunOptions) -> Result<StepResult> {
+    if let Some(piece) = plan.spec.file.rewrite_piece() {
+        let raw = plan.path.with_file_name(crate::dataset::RAW_NAME);
+        crate::dataset::write_copy(&raw, &plan.path, piece)
+            .with_context(|| format!("writing the copy {} for step {}", plan.path.display(), plan.spec.id))?;
+    }
     let cache_report = cache::prepare(&plan.path, plan.cache)
         .with_context(|| format!("preparing a {} cache for step {}", plan.cache.name(), plan.spec.id))?;
     let mut result = run_child(plan, options.step_timeout)?;

@@ -31,7 +31,7 @@ use crate::open::{Advice, MapPolicy, MemmapOptions, Order};
 use crate::shape::Shape;
 use crate::units::Bytes;
 
-/// Which of the dataset's two files a step opens.
+/// Which file of the dataset a step opens.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum FileKind {
@@ -39,6 +39,12 @@ pub enum FileKind {
     Npy,
     /// `X_train_raw.rbf`: data only.
     Raw,
+    /// A copy of the raw file written just before the step in 4 MiB pieces: the page
+    /// cache then holds large folios.
+    RawLargeWrites,
+    /// A copy of the raw file written just before the step in 4 KiB pieces: the page
+    /// cache then holds single pages.
+    RawSmallWrites,
 }
 
 impl FileKind {
@@ -47,7 +53,23 @@ impl FileKind {
         match self {
             FileKind::Npy => crate::dataset::NPY_NAME,
             FileKind::Raw => crate::dataset::RAW_NAME,
+            FileKind::RawLargeWrites => "X_train_raw_large_writes.rbf",
+            FileKind::RawSmallWrites => "X_train_raw_small_writes.rbf",
         }
+    }
+
+    /// For the copies: the size of the pieces the copy is written in.
+    pub fn rewrite_piece(self) -> Option<usize> {
+        match self {
+            FileKind::Npy | FileKind::Raw => None,
+            FileKind::RawLargeWrites => Some(4 << 20),
+            FileKind::RawSmallWrites => Some(4 << 10),
+        }
+    }
+
+    /// Whether the file starts with a .npy header.
+    pub fn has_header(self) -> bool {
+        self == FileKind::Npy
     }
 }
 
@@ -182,6 +204,15 @@ pub enum AccessSpec {
         /// Which channel (index on the last axis).
         channel: u64,
     },
+    /// Single elements at random places (`X.flat[idx]`): small random reads, where
+    /// read-ahead fetches pages that are never used.
+    RandomElements {
+        /// How many elements.
+        count: u64,
+        /// Seed of the positions.
+        #[serde(default)]
+        seed: u64,
+    },
     /// A data-loader epoch: random mini-batches of whole samples, each summed and timed.
     RandomBatches {
         /// Samples per batch (32 in most training loops).
@@ -204,6 +235,7 @@ impl AccessSpec {
             AccessSpec::FullPass => "full_pass",
             AccessSpec::FirstN { .. } => "first_n",
             AccessSpec::Channel { .. } => "channel",
+            AccessSpec::RandomElements { .. } => "random_elements",
             AccessSpec::RandomBatches { .. } => "random_batches",
         }
     }
@@ -305,6 +337,10 @@ pub struct ExperimentSpec {
     /// Whether `run-all` runs it.
     #[serde(default = "default_true")]
     pub run_all: bool,
+    /// A sharing experiment: run with each of these numbers of worker processes reading
+    /// the whole array at once (a data loader's workers); each count is a step of its own.
+    #[serde(default)]
+    pub workers: Option<Vec<u32>>,
 }
 
 fn default_group() -> String {
@@ -356,10 +392,10 @@ impl ExperimentSpec {
                     o.method
                 ));
             }
-            if self.file == FileKind::Raw {
+            if !self.file.has_header() {
                 return Err(format!(
-                    "method {:?} reads a .npy header, but file = \"raw\" has none; use method = \"memmap\" with dtype and shape",
-                    o.method
+                    "method {:?} reads a .npy header, but file = {:?} has none; use method = \"memmap\" with dtype and shape",
+                    o.method, self.file
                 ));
             }
         }
@@ -371,11 +407,22 @@ impl ExperimentSpec {
                 Dtype::parse(d).map_err(|e| format!("[open] dtype: {e}"))?;
             }
         }
+        if let Some(workers) = &self.workers {
+            if workers.is_empty() || workers.iter().any(|&k| k == 0 || k > 64) {
+                return Err("workers must list counts between 1 and 64, e.g. [1, 2, 4]".to_owned());
+            }
+            if self.access != AccessSpec::FullPass {
+                return Err(
+                    "a sharing experiment (workers = [...]) reads with access = \"full_pass\"".to_owned()
+                );
+            }
+        }
         match self.access {
             AccessSpec::RandomBatches { batch_size: 0, .. } => {
                 Err("batch_size must be at least 1".to_owned())
             }
             AccessSpec::FirstN { samples: 0 } => Err("samples must be at least 1".to_owned()),
+            AccessSpec::RandomElements { count: 0, .. } => Err("count must be at least 1".to_owned()),
             _ => Ok(()),
         }
     }

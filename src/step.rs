@@ -44,6 +44,9 @@ pub struct StepPlan {
     pub dataset: DatasetSpec,
     /// Length of the dataset's .npy header.
     pub npy_header_bytes: Bytes,
+    /// For a sharing step: how many worker processes read the array at once.
+    #[serde(default)]
+    pub workers: Option<u32>,
 }
 
 impl StepPlan {
@@ -71,10 +74,18 @@ impl StepPlan {
         }
     }
 
+    /// The id in results: the spec's, with `_k{workers}` for a sharing step.
+    pub fn result_id(&self) -> String {
+        match self.workers {
+            Some(k) => format!("{}_k{k}", self.spec.id),
+            None => self.spec.id.clone(),
+        }
+    }
+
     /// A result with the plan's identity and nothing measured yet.
     pub fn empty_result(&self) -> StepResult {
         StepResult {
-            id: self.spec.id.clone(),
+            id: self.result_id(),
             title: self.spec.title.clone(),
             group: self.spec.group.clone(),
             numpy_call: self.spec.numpy_call.clone(),
@@ -99,6 +110,7 @@ impl StepPlan {
             snapshots: Vec::new(),
             batches: None,
             preview: None,
+            workers: None,
             process_ns: 0,
         }
     }
@@ -122,15 +134,10 @@ pub fn run(plan: &StepPlan) -> Result<StepResult> {
     probe.restart();
     result.snapshots.push(probe.snapshot(Phase::BeforeOpen)?);
 
-    let opened = match plan.spec.open.method {
-        Method::Load => open::load(&plan.path),
-        Method::LoadMmap => open::load_mmap_with(&plan.path, plan.spec.policy()),
-        Method::Memmap => {
-            let options = plan.spec.memmap_options(&plan.dataset, plan.npy_header_bytes);
-            open::memmap_with(&plan.path, &options, plan.spec.policy())
-        }
-    };
-    let array = match opened {
+    if plan.workers.is_some() {
+        return crate::sharing::coordinate(plan, probe, result, started);
+    }
+    let array = match open_array(plan) {
         Ok(array) => array,
         Err(e) => {
             result.status = Status::Error;
@@ -166,6 +173,18 @@ pub fn run(plan: &StepPlan) -> Result<StepResult> {
     }
     result.process_ns = started.elapsed().as_nanos() as u64;
     Ok(result)
+}
+
+/// Opens the step's file as its spec says.
+pub fn open_array(plan: &StepPlan) -> Result<Array, open::OpenError> {
+    match plan.spec.open.method {
+        Method::Load => open::load(&plan.path),
+        Method::LoadMmap => open::load_mmap_with(&plan.path, plan.spec.policy()),
+        Method::Memmap => {
+            let options = plan.spec.memmap_options(&plan.dataset, plan.npy_header_bytes);
+            open::memmap_with(&plan.path, &options, plan.spec.policy())
+        }
+    }
 }
 
 /// Elements per sample (the first axis), or all elements for a 1-D array.
@@ -215,6 +234,24 @@ fn read(array: &Array, access: &AccessSpec, probe: &mut Probe) -> Result<Access>
                 sum: Some(black_box(sum)),
                 elements: count,
                 bytes_touched: array.len() * item,
+                batches: None,
+            }
+        }
+        AccessSpec::RandomElements { count, seed } => {
+            let mut rng = ChaCha8Rng::seed_from_u64(*seed);
+            let n = array.len().max(1);
+            let mut sum = 0.0;
+            let mut pages = std::collections::HashSet::new();
+            let page = crate::units::page_size();
+            for _ in 0..*count {
+                let index = rand::RngExt::random_range(&mut rng, 0..n);
+                sum += array.get(index).unwrap_or(0.0);
+                pages.insert(index * item / page);
+            }
+            Access {
+                sum: Some(black_box(sum)),
+                elements: *count,
+                bytes_touched: pages.len() as u64 * page,
                 batches: None,
             }
         }
@@ -322,3 +359,6 @@ fn matches_original(array: &Array, dataset: &DatasetSpec) -> bool {
         .into_iter()
         .all(|n| array.values(n * per, per) == sample_values(dataset.seed, layout, dataset.dtype, n))
 }
+
+#[cfg(test)]
+mod tests;

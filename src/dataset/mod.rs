@@ -131,6 +131,42 @@ pub fn open_existing(dir: &Path) -> Result<std::result::Result<Dataset, String>>
     Ok(manifest::validate(&spec, dir)?.map(|manifest| Dataset { dir: dir.to_owned(), manifest }))
 }
 
+/// Writes a copy of `source` to `target` in pieces of `piece` bytes, under a `.partial`
+/// name renamed when complete. The old target is removed first, so that the copy's pages
+/// in the page cache are exactly those its writes created: single pages for 4 KiB pieces,
+/// large folios for pieces of MiBs (the "faults are not pages" experiment).
+pub fn write_copy(source: &Path, target: &Path, piece: usize) -> Result<()> {
+    use std::io::{Read, Write};
+    let piece = piece.max(1);
+    let _ = std::fs::remove_file(target);
+    let partial = target.with_extension(format!(
+        "{}{PARTIAL_SUFFIX}",
+        target.extension().map_or(String::new(), |e| e.to_string_lossy().into_owned())
+    ));
+    let result = (|| -> Result<()> {
+        let mut input =
+            std::fs::File::open(source).with_context(|| format!("{}: cannot open", source.display()))?;
+        let mut output = std::fs::File::create(&partial)
+            .with_context(|| format!("{}: cannot create", partial.display()))?;
+        let mut buf = vec![0u8; piece.max(4 << 20)];
+        loop {
+            let n = input.read(&mut buf).with_context(|| format!("{}: cannot read", source.display()))?;
+            if n == 0 {
+                break;
+            }
+            for chunk in buf[..n].chunks(piece) {
+                output.write_all(chunk).with_context(|| format!("{}: write failed", partial.display()))?;
+            }
+        }
+        std::fs::rename(&partial, target)
+            .with_context(|| format!("{}: cannot rename to {}", partial.display(), target.display()))
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&partial);
+    }
+    result
+}
+
 /// Free bytes for an unprivileged user on the file system holding `dir`.
 pub fn free_space(dir: &Path) -> Result<Bytes> {
     use std::os::unix::ffi::OsStrExt;
