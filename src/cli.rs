@@ -43,6 +43,12 @@ pub enum Command {
     Run(RunArgs),
     /// Generate X_train.npy and X_train_raw.rbf (reused when already valid).
     Generate(GenerateArgs),
+    /// Map an array larger than this machine's memory: RSS levels off, a full load fails.
+    ///
+    /// Not part of run-all: it writes one .npy of 1.25 x the machine's memory (about 30 GB
+    /// on a 24 GiB machine), refusing clearly when the disk cannot hold it.
+    #[command(name = "larger-than-memory")]
+    LargerThanMemory(LargerArgs),
     /// Run one step in this process (used by the runner; reads a plan on stdin).
     #[command(name = "__step", hide = true)]
     Step,
@@ -124,6 +130,31 @@ pub struct RunAllArgs {
     out: PathBuf,
 }
 
+/// Options of `larger-than-memory`.
+#[derive(Debug, Args)]
+pub struct LargerArgs {
+    /// Size of the array as a multiple of the machine's total memory.
+    #[arg(long, default_value_t = 1.25)]
+    factor: f64,
+    /// Shape instead of one computed from --factor (samples of 120x120x3 float64).
+    #[arg(long, value_parser = Shape::parse)]
+    shape: Option<Shape>,
+    /// Seed of the pictures.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Folder for the large .npy (kept apart from run-all's data).
+    #[arg(long, default_value_os_t = default_root().join("data").join("larger-than-memory"))]
+    data_dir: PathBuf,
+    /// Folder of the experiment specs for this run.
+    #[arg(long, default_value_os_t = default_root().join("experiments").join("larger_than_memory"))]
+    experiments: PathBuf,
+    /// Report folder.
+    #[arg(long, default_value_os_t = default_root().join("data").join("larger-than-memory-report"))]
+    out: PathBuf,
+    #[command(flatten)]
+    steps: StepArgs,
+}
+
 /// Options of `run`.
 #[derive(Debug, Args)]
 pub struct RunArgs {
@@ -187,6 +218,7 @@ pub fn run(cli: Cli) -> Result<u8> {
             run_suite(&args.data, &args.steps, specs, args.out)
         }
         Command::Generate(args) => generate(&args),
+        Command::LargerThanMemory(args) => larger_than_memory(args),
         Command::Step => step(),
         Command::Worker => crate::sharing::worker().map(|()| 0),
     }
@@ -198,12 +230,50 @@ fn run_suite(
     specs: Vec<crate::spec::LoadedSpec>,
     out: PathBuf,
 ) -> Result<u8> {
+    run_suite_files(data, steps, specs, out, dataset::Files::Both)
+}
+
+fn larger_than_memory(args: LargerArgs) -> Result<u8> {
+    let shape = match args.shape {
+        Some(shape) => shape,
+        None => {
+            if !(args.factor.is_finite() && args.factor > 0.0) {
+                return Err(crate::error::input(format!(
+                    "--factor {}: give a positive multiple of the machine's memory, such as 1.25",
+                    args.factor
+                )));
+            }
+            let memory = crate::machine::Machine::detect(&default_root()).memory_bytes;
+            let sample = 120 * 120 * 3 * 8;
+            let samples = ((memory as f64 * args.factor) / sample as f64).ceil() as usize;
+            Shape(vec![samples.max(1), 120, 120, 3])
+        }
+    };
+    eprintln!(
+        "larger-than-memory: shape {} of float64, {} for X_train.npy, in {}",
+        shape.python(),
+        human_bytes(shape.nbytes(Dtype::F8)),
+        args.data_dir.display()
+    );
+    let data = DataArgs { shape, dtype: Dtype::F8, seed: args.seed, data_dir: args.data_dir };
+    let specs = crate::spec::load_dir(&args.experiments)?;
+    run_suite_files(&data, &args.steps, specs, args.out, dataset::Files::NpyOnly)
+}
+
+fn run_suite_files(
+    data: &DataArgs,
+    steps: &StepArgs,
+    specs: Vec<crate::spec::LoadedSpec>,
+    out: PathBuf,
+    files: dataset::Files,
+) -> Result<u8> {
     let options = SuiteOptions {
         dataset: data.spec(),
         data_dir: data.data_dir.clone(),
         out,
         specs,
         regenerate: steps.regenerate,
+        files,
         run: run_options(steps),
         command: command_line(),
     };
@@ -247,7 +317,9 @@ fn generate(args: &GenerateArgs) -> Result<u8> {
         m.dtype,
         m.shape.python()
     );
-    println!("{}: {} bytes", data.raw_path().display(), grouped(m.raw.bytes));
+    if let Some(raw) = &m.raw {
+        println!("{}: {} bytes", data.raw_path().display(), grouped(raw.bytes));
+    }
     println!("checksum xxh3-64 {}, in {}", m.checksum, human_nanos(started.elapsed().as_nanos() as u64));
     Ok(0)
 }

@@ -96,6 +96,15 @@ pub enum OpenErrorKind {
         "the header's dtype '{0}' is not supported: mmap-lab reads bool, integers and float32/float64 (not complex, strings, objects or structured dtypes)"
     )]
     UnsupportedDtype(String),
+    /// The array does not fit in memory (`np.load`'s MemoryError).
+    #[error(
+        "cannot allocate {} bytes to load the array: more than this machine can give (MemoryError in NumPy); map it instead (load_mmap)",
+        grouped(*.bytes)
+    )]
+    OutOfMemory {
+        /// Bytes asked for.
+        bytes: Bytes,
+    },
     /// The header promises more data than the file holds.
     #[error(
         "truncated: the header promises {} bytes of data after offset {offset} (shape {shape} of {dtype}), the file has only {} after it",
@@ -288,7 +297,8 @@ pub fn load(path: &Path) -> Result<Array, OpenError> {
         return Ok(Array { data: Data::Empty, dtype, shape: header.shape, order });
     }
     let n = nbytes as usize;
-    let mut words = vec![0u64; n.div_ceil(8)];
+    let mut words =
+        zeroed_words(n.div_ceil(8)).ok_or_else(|| err(path, OpenErrorKind::OutOfMemory { bytes: nbytes }))?;
     let bytes = &mut bytemuck::cast_slice_mut::<u64, u8>(&mut words)[..n];
     let mut reader = &file;
     // The header reader stopped right after the header: the data follows.
@@ -296,6 +306,25 @@ pub fn load(path: &Path) -> Result<Array, OpenError> {
         .map_err(io(path, "seek to the data"))?;
     reader.read_exact(bytes).map_err(io(path, "read the data"))?;
     Ok(Array { data: Data::Owned(words, n), dtype, shape: header.shape, order })
+}
+
+/// `n` zeroed words, or `None` when the allocator refuses (instead of aborting the process).
+///
+/// Zeroed allocations of this size come straight from the kernel as untouched pages, so
+/// memory is only committed as the read fills it, like NumPy's `np.empty` + `readinto`.
+fn zeroed_words(n: usize) -> Option<Vec<u64>> {
+    if n == 0 {
+        return Some(Vec::new());
+    }
+    let layout = std::alloc::Layout::array::<u64>(n).ok()?;
+    // SAFETY: the layout has a non-zero size.
+    let ptr = unsafe { std::alloc::alloc_zeroed(layout) }.cast::<u64>();
+    if ptr.is_null() {
+        return None;
+    }
+    // SAFETY: `ptr` was allocated by the global allocator with the layout of `[u64; n]`,
+    // and all n zeroed words are initialised u64 values: what `from_raw_parts` requires.
+    Some(unsafe { Vec::from_raw_parts(ptr, n, n) })
 }
 
 /// `np.load(path, mmap_mode='r')`: parses the header, then maps the data at its offset.

@@ -213,6 +213,15 @@ impl Probe {
         Ok((stat.minflt, stat.majflt))
     }
 
+    /// RssAnon, RssFile (bytes) and major faults now, read alone; excluded from the clock.
+    pub fn memory(&mut self) -> Result<(Bytes, Bytes, u64)> {
+        let taken = Instant::now();
+        let status = self.process.status().context("cannot read /proc/self/status")?;
+        let stat = self.process.stat().context("cannot read /proc/self/stat")?;
+        self.paused += taken.elapsed();
+        Ok((status.rssanon.unwrap_or(0) * 1024, status.rssfile.unwrap_or(0) * 1024, stat.majflt))
+    }
+
     /// A snapshot of the process now, labelled `phase`.
     pub fn snapshot(&mut self, phase: Phase) -> Result<Snapshot> {
         let taken = Instant::now();

@@ -122,6 +122,21 @@ impl Preview {
     }
 }
 
+/// Memory along a tracked pass, after one slice of it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TracePoint {
+    /// Bytes of the array read so far.
+    pub bytes_read: Bytes,
+    /// Working time since the step started.
+    pub elapsed_ns: Nanos,
+    /// Anonymous resident memory.
+    pub rss_anon_bytes: Bytes,
+    /// File-backed resident memory.
+    pub rss_file_bytes: Bytes,
+    /// Major faults since the process started.
+    pub major_faults: u64,
+}
+
 /// One worker of a sharing step, measured from outside while every worker was alive.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct WorkerSample {
@@ -218,6 +233,9 @@ pub struct StepResult {
     /// The first sample drawn through this mapping (recorded for the warm run of a step).
     #[serde(default)]
     pub preview: Option<Preview>,
+    /// For a tracked pass: memory after each slice.
+    #[serde(default)]
+    pub trace: Option<Vec<TracePoint>>,
     /// For a sharing step: what each worker process held while all of them were alive.
     #[serde(default)]
     pub workers: Option<SharingStats>,

@@ -194,6 +194,12 @@ pub enum AccessSpec {
     First,
     /// Every element, summed (`X.sum()`).
     FullPass,
+    /// A full pass in `points` equal slices, with memory recorded after each: how RSS
+    /// grows, or levels off, along the pass.
+    TrackedPass {
+        /// Number of slices (and trace points).
+        points: u32,
+    },
     /// The first `samples` samples, summed (`X[:n].sum()`).
     FirstN {
         /// How many samples.
@@ -233,6 +239,7 @@ impl AccessSpec {
             AccessSpec::None => "none",
             AccessSpec::First => "first",
             AccessSpec::FullPass => "full_pass",
+            AccessSpec::TrackedPass { .. } => "tracked_pass",
             AccessSpec::FirstN { .. } => "first_n",
             AccessSpec::Channel { .. } => "channel",
             AccessSpec::RandomElements { .. } => "random_elements",
@@ -422,6 +429,7 @@ impl ExperimentSpec {
                 Err("batch_size must be at least 1".to_owned())
             }
             AccessSpec::FirstN { samples: 0 } => Err("samples must be at least 1".to_owned()),
+            AccessSpec::TrackedPass { points: 0 } => Err("points must be at least 1".to_owned()),
             AccessSpec::RandomElements { count: 0, .. } => Err("count must be at least 1".to_owned()),
             _ => Ok(()),
         }

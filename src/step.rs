@@ -20,7 +20,7 @@ use crate::dataset::DatasetSpec;
 use crate::dataset::image::{SampleLayout, sample_values};
 use crate::open::{self, Array};
 use crate::probe::{Phase, Probe};
-use crate::results::{BatchStats, Preview, StepResult};
+use crate::results::{BatchStats, Preview, StepResult, TracePoint};
 use crate::spec::{AccessSpec, ExperimentSpec, Method, Status};
 use crate::units::Bytes;
 
@@ -110,6 +110,7 @@ impl StepPlan {
             snapshots: Vec::new(),
             batches: None,
             preview: None,
+            trace: None,
             workers: None,
             process_ns: 0,
         }
@@ -123,6 +124,7 @@ struct Access {
     elements: u64,
     bytes_touched: Bytes,
     batches: Option<BatchStats>,
+    trace: Option<Vec<TracePoint>>,
 }
 
 /// Runs the step in this process and returns its result. Errors of the step itself
@@ -159,6 +161,7 @@ pub fn run(plan: &StepPlan) -> Result<StepResult> {
         result.elements_read = Some(access.elements);
         result.bytes_touched = Some(access.bytes_touched);
         result.batches = access.batches;
+        result.trace = access.trace;
     }
 
     // Checks come after the last snapshot: what they read is not measured.
@@ -204,8 +207,9 @@ fn read(array: &Array, access: &AccessSpec, probe: &mut Probe) -> Result<Access>
             sum: Some(black_box(array.sum())),
             elements: array.len(),
             bytes_touched: array.len() * item,
-            batches: None,
+            ..Access::default()
         },
+        AccessSpec::TrackedPass { points } => tracked_pass(array, *points, probe)?,
         AccessSpec::FirstN { samples } => {
             let per = sample_len(array);
             let count = (samples * per).min(array.len());
@@ -214,7 +218,7 @@ fn read(array: &Array, access: &AccessSpec, probe: &mut Probe) -> Result<Access>
                 sum: Some(black_box(crate::kernels::sum_bytes(array.dtype(), bytes))),
                 elements: count,
                 bytes_touched: count * item,
-                batches: None,
+                ..Access::default()
             }
         }
         AccessSpec::Channel { channel } => {
@@ -234,7 +238,7 @@ fn read(array: &Array, access: &AccessSpec, probe: &mut Probe) -> Result<Access>
                 sum: Some(black_box(sum)),
                 elements: count,
                 bytes_touched: array.len() * item,
-                batches: None,
+                ..Access::default()
             }
         }
         AccessSpec::RandomElements { count, seed } => {
@@ -252,12 +256,41 @@ fn read(array: &Array, access: &AccessSpec, probe: &mut Probe) -> Result<Access>
                 sum: Some(black_box(sum)),
                 elements: *count,
                 bytes_touched: pages.len() as u64 * page,
-                batches: None,
+                ..Access::default()
             }
         }
         AccessSpec::RandomBatches { batch_size, batches, seed } => {
             random_batches(array, *batch_size, *batches, *seed, probe)?
         }
+    })
+}
+
+/// A full pass in slices, with the process's memory read after each.
+fn tracked_pass(array: &Array, points: u32, probe: &mut Probe) -> Result<Access> {
+    let bytes = array.bytes();
+    let item = array.dtype().itemsize() as usize;
+    let slice = (bytes.len() / item).div_ceil(points.max(1) as usize).max(1) * item;
+    let mut sum = 0.0;
+    let mut read = 0u64;
+    let mut trace = Vec::with_capacity(points as usize);
+    for chunk in bytes.chunks(slice) {
+        sum += crate::kernels::sum_bytes(array.dtype(), chunk);
+        read += chunk.len() as u64;
+        let memory = probe.memory()?;
+        trace.push(TracePoint {
+            bytes_read: read,
+            elapsed_ns: probe.elapsed().as_nanos() as u64,
+            rss_anon_bytes: memory.0,
+            rss_file_bytes: memory.1,
+            major_faults: memory.2,
+        });
+    }
+    Ok(Access {
+        sum: Some(black_box(sum)),
+        elements: array.len(),
+        bytes_touched: read,
+        trace: Some(trace),
+        ..Access::default()
     })
 }
 
@@ -303,6 +336,7 @@ fn random_batches(
         elements,
         bytes_touched: distinct * per * item,
         batches: Some(stats),
+        trace: None,
     })
 }
 

@@ -25,6 +25,8 @@ pub struct SuiteOptions {
     pub specs: Vec<LoadedSpec>,
     /// Regenerate even if valid data exists.
     pub regenerate: bool,
+    /// Which files the experiments need.
+    pub files: dataset::Files,
     /// How steps run.
     pub run: RunOptions,
     /// The command line, for the report.
@@ -56,10 +58,10 @@ pub fn run(options: &SuiteOptions) -> Result<SuiteOutcome> {
 
     let (data, provenance) = if options.regenerate {
         let t = Instant::now();
-        let d = dataset::regenerate(&options.dataset, &options.data_dir)?;
+        let d = dataset::regenerate_files(&options.dataset, &options.data_dir, options.files)?;
         (d, Provenance::Generated { reason: "--regenerate".to_owned(), elapsed: t.elapsed() })
     } else {
-        dataset::ensure(&options.dataset, &options.data_dir)?
+        dataset::ensure_files(&options.dataset, &options.data_dir, options.files)?
     };
     match &provenance {
         Provenance::Reused => {
@@ -137,7 +139,7 @@ fn dataset_info(data: &dataset::Dataset, provenance: &Provenance) -> DatasetInfo
         dtype: m.dtype,
         seed: m.seed,
         npy_bytes: m.npy.bytes,
-        raw_bytes: m.raw.bytes,
+        raw_bytes: m.raw.as_ref().map_or(0, |r| r.bytes),
         npy_header_bytes: m.npy_header_bytes,
         data_dir: data.dir.clone(),
         provenance: match provenance {

@@ -8,7 +8,7 @@ use std::time::UNIX_EPOCH;
 use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 
-use super::{DatasetSpec, MANIFEST_NAME, NPY_NAME, RAW_NAME, image::GENERATOR_VERSION};
+use super::{DatasetSpec, Files, MANIFEST_NAME, NPY_NAME, RAW_NAME, image::GENERATOR_VERSION};
 use crate::dtype::Dtype;
 use crate::shape::Shape;
 use crate::units::Bytes;
@@ -51,8 +51,9 @@ pub struct Manifest {
     pub npy_header_bytes: Bytes,
     /// `X_train.npy`.
     pub npy: FileEntry,
-    /// `X_train_raw.rbf`.
-    pub raw: FileEntry,
+    /// `X_train_raw.rbf`, unless only the .npy was generated.
+    #[serde(default)]
+    pub raw: Option<FileEntry>,
     /// The data's checksum, as 16 hex digits: xxh3-64 of the xxh3-64 digests of its
     /// 4 MiB blocks (little-endian).
     pub checksum: String,
@@ -69,7 +70,13 @@ impl Manifest {
     }
 
     /// A manifest for files just written.
-    pub(super) fn new(spec: &DatasetSpec, dir: &Path, checksum: u64, generate_ns: u64) -> Result<Manifest> {
+    pub(super) fn new(
+        spec: &DatasetSpec,
+        dir: &Path,
+        files: Files,
+        checksum: u64,
+        generate_ns: u64,
+    ) -> Result<Manifest> {
         let header = spec.npy_header().len() as Bytes;
         Ok(Manifest {
             manifest_version: MANIFEST_VERSION,
@@ -81,7 +88,7 @@ impl Manifest {
             data_bytes: spec.data_bytes(),
             npy_header_bytes: header,
             npy: entry(dir, NPY_NAME)?,
-            raw: entry(dir, RAW_NAME)?,
+            raw: if files == Files::Both { Some(entry(dir, RAW_NAME)?) } else { None },
             checksum: format!("{checksum:016x}"),
             created_at: humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string(),
             generate_ns,
@@ -149,7 +156,7 @@ pub fn checksum_of(path: &Path, offset: u64, len: u64) -> Result<u64> {
 ///
 /// Sizes and the .npy header are always checked; the data's checksum is checked when a
 /// file's modification time differs from the manifest's (it was touched since).
-pub(super) fn validate(spec: &DatasetSpec, dir: &Path) -> Result<Result<Manifest, String>> {
+pub(super) fn validate(spec: &DatasetSpec, dir: &Path, files: Files) -> Result<Result<Manifest, String>> {
     let Some(mut manifest) = read(dir)? else {
         return Ok(Err(
             "no valid manifest: the data was never generated, or its generation did not finish".to_owned()
@@ -167,8 +174,11 @@ pub(super) fn validate(spec: &DatasetSpec, dir: &Path) -> Result<Result<Manifest
             manifest.shape, manifest.dtype, manifest.seed, spec.shape, spec.dtype, spec.seed
         )));
     }
+    if files == Files::Both && manifest.raw.is_none() {
+        return Ok(Err(format!("only {NPY_NAME} was generated; {RAW_NAME} is needed too")));
+    }
     let mut touched = false;
-    for want in [&manifest.npy, &manifest.raw] {
+    for want in std::iter::once(&manifest.npy).chain(manifest.raw.as_ref()) {
         let path = dir.join(&want.name);
         let Ok(meta) = std::fs::metadata(&path) else {
             return Ok(Err(format!("{} is missing", want.name)));
@@ -193,7 +203,11 @@ pub(super) fn validate(spec: &DatasetSpec, dir: &Path) -> Result<Result<Manifest
     }
     if touched {
         let want = u64::from_str_radix(&manifest.checksum, 16).unwrap_or(0);
-        for (name, offset) in [(NPY_NAME, manifest.npy_header_bytes), (RAW_NAME, 0)] {
+        let mut targets = vec![(NPY_NAME, manifest.npy_header_bytes)];
+        if manifest.raw.is_some() {
+            targets.push((RAW_NAME, 0));
+        }
+        for (name, offset) in targets {
             if checksum_of(&dir.join(name), offset, manifest.data_bytes)? != want {
                 return Ok(Err(format!(
                     "{name} was modified: its data no longer matches the manifest's checksum"
@@ -202,7 +216,9 @@ pub(super) fn validate(spec: &DatasetSpec, dir: &Path) -> Result<Result<Manifest
         }
         // Same data, new times (copied or touched): vouch for them again.
         manifest.npy = entry(dir, NPY_NAME)?;
-        manifest.raw = entry(dir, RAW_NAME)?;
+        if manifest.raw.is_some() {
+            manifest.raw = Some(entry(dir, RAW_NAME)?);
+        }
         manifest.write(dir)?;
     }
     Ok(Ok(manifest))

@@ -31,6 +31,16 @@ pub const MANIFEST_NAME: &str = "manifest.json";
 /// Suffix of files being written.
 pub const PARTIAL_SUFFIX: &str = ".partial";
 
+/// Which files to generate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Files {
+    /// `X_train.npy` and `X_train_raw.rbf`, as the tutorial.
+    #[default]
+    Both,
+    /// `X_train.npy` only (half the disk, for arrays larger than memory).
+    NpyOnly,
+}
+
 /// What to generate: shape, element type and seed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DatasetSpec {
@@ -100,12 +110,17 @@ pub enum Provenance {
 /// Returns a valid dataset for `spec` in `dir`: the existing one if its manifest vouches
 /// for it, a freshly generated one otherwise.
 pub fn ensure(spec: &DatasetSpec, dir: &Path) -> Result<(Dataset, Provenance)> {
+    ensure_files(spec, dir, Files::Both)
+}
+
+/// [`ensure`] for a choice of files.
+pub fn ensure_files(spec: &DatasetSpec, dir: &Path, files: Files) -> Result<(Dataset, Provenance)> {
     crate::error::writable_dir(dir, "--data-dir")?;
-    match manifest::validate(spec, dir)? {
+    match manifest::validate(spec, dir, files)? {
         Ok(manifest) => Ok((Dataset { dir: dir.to_owned(), manifest }, Provenance::Reused)),
         Err(reason) => {
             let started = Instant::now();
-            let manifest = writer::generate(spec, dir).with_context(|| {
+            let manifest = writer::generate(spec, dir, files).with_context(|| {
                 format!("generating {} of {} in {}", spec.shape, spec.dtype, dir.display())
             })?;
             let elapsed = started.elapsed();
@@ -116,8 +131,13 @@ pub fn ensure(spec: &DatasetSpec, dir: &Path) -> Result<(Dataset, Provenance)> {
 
 /// Generates the dataset even if a valid one exists.
 pub fn regenerate(spec: &DatasetSpec, dir: &Path) -> Result<Dataset> {
+    regenerate_files(spec, dir, Files::Both)
+}
+
+/// [`regenerate`] for a choice of files.
+pub fn regenerate_files(spec: &DatasetSpec, dir: &Path, files: Files) -> Result<Dataset> {
     crate::error::writable_dir(dir, "--data-dir")?;
-    let manifest = writer::generate(spec, dir)
+    let manifest = writer::generate(spec, dir, files)
         .with_context(|| format!("generating {} of {} in {}", spec.shape, spec.dtype, dir.display()))?;
     Ok(Dataset { dir: dir.to_owned(), manifest })
 }
@@ -128,7 +148,8 @@ pub fn open_existing(dir: &Path) -> Result<std::result::Result<Dataset, String>>
         return Ok(Err(format!("no {MANIFEST_NAME} in {}", dir.display())));
     };
     let spec = manifest.spec();
-    Ok(manifest::validate(&spec, dir)?.map(|manifest| Dataset { dir: dir.to_owned(), manifest }))
+    let files = if manifest.raw.is_some() { Files::Both } else { Files::NpyOnly };
+    Ok(manifest::validate(&spec, dir, files)?.map(|manifest| Dataset { dir: dir.to_owned(), manifest }))
 }
 
 /// Writes a copy of `source` to `target` in pieces of `piece` bytes, under a `.partial`

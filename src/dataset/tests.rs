@@ -20,6 +20,7 @@ fn npy_is_header_then_the_raw_bytes() {
     assert_eq!(raw.len() as u64, small().data_bytes());
     assert_eq!(&npy_bytes[128..], &raw[..]);
     assert_eq!(data.manifest.npy.bytes, raw.len() as u64 + 128);
+    assert_eq!(data.manifest.raw.as_ref().unwrap().bytes, raw.len() as u64);
 }
 
 #[test]
@@ -144,4 +145,18 @@ fn a_file_in_place_of_the_data_folder_is_an_input_error() {
     let err = ensure(&small(), file.path()).unwrap_err();
     assert_eq!(crate::error::exit_code(&err), 2);
     assert!(format!("{err:#}").contains("not a folder"));
+}
+
+#[test]
+fn npy_only_writes_one_file_and_a_later_both_adds_the_raw() {
+    let dir = tempfile::tempdir().unwrap();
+    let (data, _) = ensure_files(&small(), dir.path(), Files::NpyOnly).unwrap();
+    assert!(data.npy_path().exists());
+    assert!(!data.raw_path().exists());
+    assert!(data.manifest.raw.is_none());
+    let (_, provenance) = ensure_files(&small(), dir.path(), Files::NpyOnly).unwrap();
+    assert_eq!(provenance, Provenance::Reused);
+    let (both, provenance) = ensure(&small(), dir.path()).unwrap();
+    assert!(matches!(provenance, Provenance::Generated { .. }));
+    assert!(both.raw_path().exists());
 }

@@ -16,7 +16,7 @@ use anyhow::{Context, Result, anyhow};
 
 use super::image::{SampleLayout, draw_elements};
 use super::manifest::{BLOCK_BYTES, combine};
-use super::{DatasetSpec, MANIFEST_NAME, Manifest, NPY_NAME, PARTIAL_SUFFIX, RAW_NAME, free_space};
+use super::{DatasetSpec, Files, MANIFEST_NAME, Manifest, NPY_NAME, PARTIAL_SUFFIX, RAW_NAME, free_space};
 use crate::units::{Bytes, human_bytes};
 
 /// Free space kept beyond the two files, for the file system's own needs.
@@ -29,11 +29,10 @@ struct Partials {
 }
 
 impl Partials {
-    fn new(dir: &Path) -> Partials {
-        let paths = [NPY_NAME, RAW_NAME]
-            .iter()
-            .map(|name| (dir.join(format!("{name}{PARTIAL_SUFFIX}")), dir.join(name)))
-            .collect();
+    fn new(dir: &Path, files: Files) -> Partials {
+        let names: &[&str] = if files == Files::Both { &[NPY_NAME, RAW_NAME] } else { &[NPY_NAME] };
+        let paths =
+            names.iter().map(|name| (dir.join(format!("{name}{PARTIAL_SUFFIX}")), dir.join(name))).collect();
         Partials { paths, committed: false }
     }
 
@@ -90,19 +89,24 @@ fn clear(dir: &Path) -> Result<()> {
     Ok(())
 }
 
-fn check_space(spec: &DatasetSpec, dir: &Path) -> Result<()> {
+fn check_space(spec: &DatasetSpec, dir: &Path, files: Files) -> Result<()> {
     let header = spec.npy_header().len() as Bytes;
-    let need = spec.data_bytes().saturating_mul(2).saturating_add(header);
+    let copies = if files == Files::Both { 2 } else { 1 };
+    let need = spec.data_bytes().saturating_mul(copies).saturating_add(header);
     let free = free_space(dir)?;
     if free < need.saturating_add(SPACE_MARGIN) {
         return Err(crate::error::input(format!(
-            "not enough free space in {}: shape {} of {} needs {} ({} for {NPY_NAME} and {} for {RAW_NAME}) plus {} to spare, the disk has {} free; free some space, choose another --data-dir or a smaller --shape",
+            "not enough free space in {}: shape {} of {} needs {} ({} for {NPY_NAME}{}) plus {} to spare, the disk has {} free; free some space, choose another --data-dir or a smaller --shape",
             dir.display(),
             spec.shape,
             spec.dtype,
             human_bytes(need),
             human_bytes(spec.data_bytes() + header),
-            human_bytes(spec.data_bytes()),
+            if copies == 2 {
+                format!(" and {} for {RAW_NAME}", human_bytes(spec.data_bytes()))
+            } else {
+                String::new()
+            },
             human_bytes(SPACE_MARGIN),
             human_bytes(free)
         )));
@@ -111,16 +115,16 @@ fn check_space(spec: &DatasetSpec, dir: &Path) -> Result<()> {
 }
 
 /// Writes both files of `spec` into `dir` and returns their manifest.
-pub(super) fn generate(spec: &DatasetSpec, dir: &Path) -> Result<Manifest> {
+pub(super) fn generate(spec: &DatasetSpec, dir: &Path, files: Files) -> Result<Manifest> {
     let started = Instant::now();
     clear(dir)?;
-    check_space(spec, dir)?;
-    let partials = Partials::new(dir);
-    let files = partials.create()?;
+    check_space(spec, dir, files)?;
+    let partials = Partials::new(dir, files);
+    let handles = partials.create()?;
     let header = spec.npy_header();
-    files[0].write_all_at(&header, 0).map_err(|e| write_error(e, &partials.paths[0].0, &partials.paths))?;
-    let checksum = write_blocks(spec, &files, header.len() as u64, &partials.paths)?;
-    for (file, (path, _)) in files.iter().zip(&partials.paths) {
+    handles[0].write_all_at(&header, 0).map_err(|e| write_error(e, &partials.paths[0].0, &partials.paths))?;
+    let checksum = write_blocks(spec, &handles, header.len() as u64, &partials.paths)?;
+    for (file, (path, _)) in handles.iter().zip(&partials.paths) {
         let len = file.metadata().with_context(|| format!("{}: cannot read its size", path.display()))?.len();
         let want = if path.ends_with(format!("{NPY_NAME}{PARTIAL_SUFFIX}")) {
             spec.data_bytes() + header.len() as u64
@@ -131,9 +135,9 @@ pub(super) fn generate(spec: &DatasetSpec, dir: &Path) -> Result<Manifest> {
             return Err(anyhow!("{}: {len} bytes written, {want} expected", path.display()));
         }
     }
-    drop(files);
+    drop(handles);
     partials.commit()?;
-    let manifest = Manifest::new(spec, dir, checksum, started.elapsed().as_nanos() as u64)?;
+    let manifest = Manifest::new(spec, dir, files, checksum, started.elapsed().as_nanos() as u64)?;
     manifest.write(dir)?;
     Ok(manifest)
 }
@@ -165,7 +169,8 @@ fn write_blocks(
                 let mut scratch = Vec::new();
                 // Threads take the files in opposite orders, so they seldom wait on one
                 // file's lock at the same time.
-                let order: [usize; 2] = if worker % 2 == 0 { [0, 1] } else { [1, 0] };
+                let order: Vec<usize> =
+                    if files.len() == 1 || worker % 2 == 0 { (0..files.len()).collect() } else { vec![1, 0] };
                 loop {
                     let block = next.fetch_add(1, Ordering::Relaxed);
                     if block >= blocks || failed.load(Ordering::Relaxed) {
@@ -176,7 +181,7 @@ fn write_blocks(
                     buf.resize(len, 0);
                     draw_elements(spec.seed, layout, spec.dtype, offset / item, &mut buf, &mut scratch);
                     let digest = xxhash_rust::xxh3::xxh3_64(&buf);
-                    for &f in &order {
+                    for &f in order.iter() {
                         let at = if f == 0 { header_len + offset } else { offset };
                         if let Err(e) = files[f].write_all_at(&buf, at) {
                             failed.store(true, Ordering::Relaxed);
