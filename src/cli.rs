@@ -217,7 +217,10 @@ pub fn run(cli: Cli) -> Result<u8> {
             crate::spec::check_unique(&specs)?;
             run_suite(&args.data, &args.steps, specs, args.out)
         }
-        Command::Generate(args) => generate(&args),
+        Command::Generate(args) => {
+            crate::interrupt::install();
+            generate(&args)
+        }
         Command::LargerThanMemory(args) => larger_than_memory(args),
         Command::Step => step(),
         Command::Worker => crate::sharing::worker().map(|()| 0),

@@ -200,6 +200,8 @@ pub struct MapPolicy {
 enum Data {
     /// A read-only mapping whose first byte is the first element.
     Mapped(Mmap),
+    /// A read-write mapping (`mode='r+'`, scratch copies only).
+    MappedMut(memmap2::MmapMut),
     /// Bytes read into memory (8-byte aligned), and how many of them are data.
     Owned(Vec<u64>, usize),
     /// No elements.
@@ -386,6 +388,50 @@ pub fn memmap_with(path: &Path, options: &MemmapOptions, policy: MapPolicy) -> R
     Ok(Array { data, dtype, shape, order })
 }
 
+/// `np.memmap(path, mode='r+', ...)`: NumPy's default mode, read and write.
+///
+/// As NumPy does, a file shorter than the shape asks for is silently grown (a zero byte
+/// written at the new end) before it is mapped. mmap-lab calls this only on scratch
+/// copies, never on the dataset's own files.
+pub fn memmap_rplus(path: &Path, options: &MemmapOptions) -> Result<Array, OpenError> {
+    use std::os::unix::fs::FileExt;
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(path)
+        .map_err(io(path, "open the file for reading and writing"))?;
+    let len = file.metadata().map_err(io(path, "read the file's size"))?.len();
+    let MemmapOptions { dtype, offset, ref shape, order } = *options;
+    let shape = match shape {
+        Some(shape) => {
+            let needed = shape.checked_nbytes(dtype).and_then(|n| n.checked_add(offset)).unwrap_or(u64::MAX);
+            if needed > len {
+                file.write_all_at(&[0], needed - 1).map_err(io(path, "grow the file (mode r+)"))?;
+            }
+            shape.clone()
+        }
+        None => {
+            if len == 0 {
+                return Err(err(path, OpenErrorKind::EmptyFile));
+            }
+            let available = len.saturating_sub(offset);
+            if available % dtype.itemsize() != 0 {
+                return Err(err(path, OpenErrorKind::NotMultiple { available, dtype, offset }));
+            }
+            Shape(vec![(available / dtype.itemsize()) as usize])
+        }
+    };
+    let nbytes = shape.nbytes(dtype);
+    if nbytes == 0 {
+        return Ok(Array { data: Data::Empty, dtype, shape, order });
+    }
+    // SAFETY: the file was grown above to hold offset + nbytes, so the mapping lies within
+    // it; it is a scratch copy that only this step uses.
+    let map = unsafe { MmapOptions::new().offset(offset).len(nbytes as usize).map_mut(&file) }
+        .map_err(io(path, "map the file read-write"))?;
+    Ok(Array { data: Data::MappedMut(map), dtype, shape, order })
+}
+
 /// Maps `len` bytes of `file` from `offset`, which the caller has checked lie in the file.
 fn map(path: &Path, file: &File, offset: Bytes, len: Bytes, policy: MapPolicy) -> Result<Data, OpenError> {
     if len == 0 {
@@ -435,13 +481,14 @@ impl Array {
 
     /// Whether the data is a mapping of the file (rather than a copy in memory).
     pub fn is_mapped(&self) -> bool {
-        matches!(self.data, Data::Mapped(_))
+        matches!(self.data, Data::Mapped(_) | Data::MappedMut(_))
     }
 
     /// The array's bytes, in memory order.
     pub fn bytes(&self) -> &[u8] {
         match &self.data {
             Data::Mapped(map) => map,
+            Data::MappedMut(map) => map,
             Data::Owned(words, n) => &bytemuck::cast_slice::<u64, u8>(words)[..*n],
             Data::Empty => &[],
         }

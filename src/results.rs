@@ -239,6 +239,13 @@ pub struct StepResult {
     /// For a sharing step: what each worker process held while all of them were alive.
     #[serde(default)]
     pub workers: Option<SharingStats>,
+    /// Size of the step's file before the step (the runner's view).
+    #[serde(default)]
+    pub file_bytes_before: Option<Bytes>,
+    /// Size of the step's file after the step: larger after `mode = "r+"` grew it,
+    /// smaller after a shrink.
+    #[serde(default)]
+    pub file_bytes_after: Option<Bytes>,
     /// Wall time of the child process, start to exit.
     pub process_ns: Nanos,
 }

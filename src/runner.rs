@@ -81,15 +81,18 @@ pub fn run_steps(
 
 /// Prepares the cache for one plan, runs it in a child and returns its result.
 pub fn run_one(plan: &StepPlan, options: &RunOptions) -> Result<StepResult> {
-    if let Some(piece) = plan.spec.file.rewrite_piece() {
-        let raw = plan.path.with_file_name(crate::dataset::RAW_NAME);
-        crate::dataset::write_copy(&raw, &plan.path, piece)
+    if let (Some(piece), Some(source)) = (plan.spec.file.rewrite_piece(), plan.spec.file.source_name()) {
+        crate::dataset::write_copy(&plan.path.with_file_name(source), &plan.path, piece)
             .with_context(|| format!("writing the copy {} for step {}", plan.path.display(), plan.spec.id))?;
     }
+    let size = || std::fs::metadata(&plan.path).ok().map(|m| m.len());
+    let before = size();
     let cache_report = cache::prepare(&plan.path, plan.cache)
         .with_context(|| format!("preparing a {} cache for step {}", plan.cache.name(), plan.spec.id))?;
     let mut result = run_child(plan, options.step_timeout)?;
     result.cache_report = Some(cache_report);
+    result.file_bytes_before = before;
+    result.file_bytes_after = size();
     Ok(result)
 }
 
@@ -136,6 +139,12 @@ fn spawn_and_wait(plan: &StepPlan, timeout: Duration) -> Result<ChildOutput> {
         }
         if started.elapsed() > timeout {
             timed_out = true;
+            let _ = child.kill();
+            break child.wait()?;
+        }
+        if crate::interrupt::interrupted() {
+            // Ctrl-C reaches the whole process group from a terminal; a plain SIGINT or
+            // SIGTERM to the runner alone must stop its step too.
             let _ = child.kill();
             break child.wait()?;
         }

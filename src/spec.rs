@@ -45,6 +45,11 @@ pub enum FileKind {
     /// A copy of the raw file written just before the step in 4 KiB pieces: the page
     /// cache then holds single pages.
     RawSmallWrites,
+    /// A scratch copy of `X_train.npy`, made just before the step, that the step may
+    /// change (`mode = "r+"`, shrinking): the dataset itself is never written.
+    NpyCopy,
+    /// A scratch copy of `X_train_raw.rbf`, like `npy_copy`.
+    RawCopy,
 }
 
 impl FileKind {
@@ -55,7 +60,25 @@ impl FileKind {
             FileKind::Raw => crate::dataset::RAW_NAME,
             FileKind::RawLargeWrites => "X_train_raw_large_writes.rbf",
             FileKind::RawSmallWrites => "X_train_raw_small_writes.rbf",
+            FileKind::NpyCopy => "X_train.copy.npy",
+            FileKind::RawCopy => "X_train_raw.copy.rbf",
         }
+    }
+
+    /// For a copy: the dataset file it is copied from.
+    pub fn source_name(self) -> Option<&'static str> {
+        match self {
+            FileKind::Npy | FileKind::Raw => None,
+            FileKind::NpyCopy => Some(crate::dataset::NPY_NAME),
+            FileKind::RawLargeWrites | FileKind::RawSmallWrites | FileKind::RawCopy => {
+                Some(crate::dataset::RAW_NAME)
+            }
+        }
+    }
+
+    /// Whether a step may change this file: only the scratch copies.
+    pub fn is_scratch(self) -> bool {
+        matches!(self, FileKind::NpyCopy | FileKind::RawCopy)
     }
 
     /// For the copies: the size of the pieces the copy is written in.
@@ -64,12 +87,13 @@ impl FileKind {
             FileKind::Npy | FileKind::Raw => None,
             FileKind::RawLargeWrites => Some(4 << 20),
             FileKind::RawSmallWrites => Some(4 << 10),
+            FileKind::NpyCopy | FileKind::RawCopy => Some(4 << 20),
         }
     }
 
     /// Whether the file starts with a .npy header.
     pub fn has_header(self) -> bool {
-        self == FileKind::Npy
+        matches!(self, FileKind::Npy | FileKind::NpyCopy)
     }
 }
 
@@ -122,6 +146,19 @@ impl<'de> Deserialize<'de> for ShapeSpec {
     }
 }
 
+/// `np.memmap`'s mode, as far as mmap-lab opens files.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub enum Mode {
+    /// `'r'`: read-only. Every step of the dataset's own files uses it.
+    #[default]
+    #[serde(rename = "r")]
+    R,
+    /// `'r+'`: read and write, NumPy's default. It grows a file that is shorter than the
+    /// shape asks for. Allowed on scratch copies only.
+    #[serde(rename = "r+")]
+    RPlus,
+}
+
 /// The `[open]` table of a spec.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -146,6 +183,9 @@ pub struct OpenSpec {
     /// `madvise` after mapping: normal, sequential, random, will_need, huge_page, no_huge_page.
     #[serde(default)]
     pub advice: Option<Advice>,
+    /// memmap only: `"r"` (default) or `"r+"` (scratch copies only).
+    #[serde(default)]
+    pub mode: Mode,
 }
 
 /// An offset: a number of bytes, or `"header"` for the .npy header's length.
@@ -210,6 +250,13 @@ pub enum AccessSpec {
         /// Which channel (index on the last axis).
         channel: u64,
     },
+    /// Truncates the (scratch) file to `keep_percent` of its length after mapping it,
+    /// then makes a full pass: reading past the new end is SIGBUS, and the step crashes.
+    ShrinkThenPass {
+        /// Percent of the file kept (default 50).
+        #[serde(default = "half")]
+        keep_percent: u32,
+    },
     /// Single elements at random places (`X.flat[idx]`): small random reads, where
     /// read-ahead fetches pages that are never used.
     RandomElements {
@@ -240,6 +287,7 @@ impl AccessSpec {
             AccessSpec::First => "first",
             AccessSpec::FullPass => "full_pass",
             AccessSpec::TrackedPass { .. } => "tracked_pass",
+            AccessSpec::ShrinkThenPass { .. } => "shrink_then_pass",
             AccessSpec::FirstN { .. } => "first_n",
             AccessSpec::Channel { .. } => "channel",
             AccessSpec::RandomElements { .. } => "random_elements",
@@ -271,6 +319,10 @@ fn access_from_str_or_table<'de, D: Deserializer<'de>>(deserializer: D) -> Resul
         }
     }
     deserializer.deserialize_any(AccessVisitor)
+}
+
+fn half() -> u32 {
+    50
 }
 
 fn default_access() -> AccessSpec {
@@ -412,6 +464,22 @@ impl ExperimentSpec {
         if let Some(d) = &o.dtype {
             if d != "dataset" {
                 Dtype::parse(d).map_err(|e| format!("[open] dtype: {e}"))?;
+            }
+        }
+        if o.mode == Mode::RPlus && (o.method != Method::Memmap || !self.file.is_scratch()) {
+            return Err(
+                "mode = \"r+\" opens the file for writing: it is allowed only with method = \"memmap\" on a scratch copy (file = \"npy_copy\" or \"raw_copy\")"
+                    .to_owned(),
+            );
+        }
+        if let AccessSpec::ShrinkThenPass { keep_percent } = self.access {
+            if !self.file.is_scratch() {
+                return Err("shrink_then_pass truncates its file: use it on a scratch copy (file = \"npy_copy\" or \"raw_copy\")".to_owned());
+            }
+            if keep_percent >= 100 {
+                return Err(format!(
+                    "keep_percent = {keep_percent}: give the percent of the file kept, 0 to 99"
+                ));
             }
         }
         if let Some(workers) = &self.workers {

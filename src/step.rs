@@ -6,10 +6,10 @@
 //! nothing; the runner turns its signal into the result.
 
 use std::hint::black_box;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use rand::SeedableRng;
 use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
@@ -21,7 +21,7 @@ use crate::dataset::image::{SampleLayout, sample_values};
 use crate::open::{self, Array};
 use crate::probe::{Phase, Probe};
 use crate::results::{BatchStats, Preview, StepResult, TracePoint};
-use crate::spec::{AccessSpec, ExperimentSpec, Method, Status};
+use crate::spec::{AccessSpec, ExperimentSpec, Method, Mode, Status};
 use crate::units::Bytes;
 
 /// Number of leading elements recorded in `first_values`.
@@ -112,6 +112,8 @@ impl StepPlan {
             preview: None,
             trace: None,
             workers: None,
+            file_bytes_before: None,
+            file_bytes_after: None,
             process_ns: 0,
         }
     }
@@ -155,7 +157,7 @@ pub fn run(plan: &StepPlan) -> Result<StepResult> {
         result.snapshots.push(probe.snapshot(Phase::AfterFirst)?);
     }
     if !matches!(plan.spec.access, AccessSpec::None | AccessSpec::First) {
-        let access = read(&array, &plan.spec.access, &mut probe)?;
+        let access = read(&array, &plan.spec.access, &plan.path, &mut probe)?;
         result.snapshots.push(probe.snapshot(Phase::AfterAccess)?);
         result.sum = access.sum;
         result.elements_read = Some(access.elements);
@@ -185,7 +187,10 @@ pub fn open_array(plan: &StepPlan) -> Result<Array, open::OpenError> {
         Method::LoadMmap => open::load_mmap_with(&plan.path, plan.spec.policy()),
         Method::Memmap => {
             let options = plan.spec.memmap_options(&plan.dataset, plan.npy_header_bytes);
-            open::memmap_with(&plan.path, &options, plan.spec.policy())
+            match plan.spec.open.mode {
+                Mode::R => open::memmap_with(&plan.path, &options, plan.spec.policy()),
+                Mode::RPlus => open::memmap_rplus(&plan.path, &options),
+            }
         }
     }
 }
@@ -199,7 +204,7 @@ fn sample_len(array: &Array) -> u64 {
 }
 
 /// Runs the access pattern; the result feeds the `after_access` snapshot.
-fn read(array: &Array, access: &AccessSpec, probe: &mut Probe) -> Result<Access> {
+fn read(array: &Array, access: &AccessSpec, path: &Path, probe: &mut Probe) -> Result<Access> {
     let item = array.dtype().itemsize();
     Ok(match access {
         AccessSpec::None | AccessSpec::First => Access::default(),
@@ -210,6 +215,16 @@ fn read(array: &Array, access: &AccessSpec, probe: &mut Probe) -> Result<Access>
             ..Access::default()
         },
         AccessSpec::TrackedPass { points } => tracked_pass(array, *points, probe)?,
+        AccessSpec::ShrinkThenPass { keep_percent } => {
+            shrink(path, *keep_percent)?;
+            // Past the new end there is no data to map: this pass dies of SIGBUS.
+            Access {
+                sum: Some(black_box(array.sum())),
+                elements: array.len(),
+                bytes_touched: array.len() * item,
+                ..Access::default()
+            }
+        }
         AccessSpec::FirstN { samples } => {
             let per = sample_len(array);
             let count = (samples * per).min(array.len());
@@ -263,6 +278,18 @@ fn read(array: &Array, access: &AccessSpec, probe: &mut Probe) -> Result<Access>
             random_batches(array, *batch_size, *batches, *seed, probe)?
         }
     })
+}
+
+/// Truncates a scratch copy to `keep_percent` of its length (the spec allows this access on
+/// scratch copies only).
+fn shrink(path: &Path, keep_percent: u32) -> Result<()> {
+    let file = std::fs::OpenOptions::new()
+        .write(true)
+        .open(path)
+        .with_context(|| format!("{}: cannot open the scratch copy to shrink it", path.display()))?;
+    let len = file.metadata()?.len();
+    file.set_len(len * u64::from(keep_percent) / 100)
+        .with_context(|| format!("{}: cannot truncate the scratch copy", path.display()))
 }
 
 /// A full pass in slices, with the process's memory read after each.

@@ -11,6 +11,8 @@ pub mod image;
 mod manifest;
 mod writer;
 
+pub use self::writer::SKIP_SPACE_CHECK;
+
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 

@@ -24,7 +24,7 @@ fn setup() -> (tempfile::TempDir, dataset::Dataset, Vec<Vec<f64>>) {
 fn read_sum(data: &dataset::Dataset, access: AccessSpec) -> Access {
     let array = open::load_mmap(&data.npy_path()).unwrap();
     let mut probe = Probe::new(None).unwrap();
-    read(&array, &access, &mut probe).unwrap()
+    read(&array, &access, &data.npy_path(), &mut probe).unwrap()
 }
 
 fn close(a: f64, b: f64) -> bool {
