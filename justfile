@@ -28,3 +28,7 @@ fmt:
 # Lints, as CI runs them.
 lint:
     cargo clippy --all-targets -- -D warnings
+
+# Property-based fuzzing of the .npy header parser and the file layer (bounded by CASES).
+fuzz CASES="50000":
+    PROPTEST_CASES={{CASES}} cargo test --release --test fuzz_npy

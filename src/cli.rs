@@ -158,13 +158,16 @@ pub struct LargerArgs {
 /// Options of `run`.
 #[derive(Debug, Args)]
 pub struct RunArgs {
-    /// Experiment spec files to run.
+    /// Experiment spec files to run, or ids of the experiments in --experiments.
     #[arg(required = true, value_name = "SPEC")]
     specs: Vec<PathBuf>,
     #[command(flatten)]
     data: DataArgs,
     #[command(flatten)]
     steps: StepArgs,
+    /// Folder where experiment ids are looked up.
+    #[arg(long, default_value_os_t = default_root().join("experiments"))]
+    experiments: PathBuf,
     /// Report folder for this run.
     #[arg(long, default_value = "mmap-lab-run")]
     out: PathBuf,
@@ -213,7 +216,7 @@ pub fn run(cli: Cli) -> Result<u8> {
             run_suite(&args.data, &args.steps, specs, args.out)
         }
         Command::Run(args) => {
-            let specs = args.specs.iter().map(|p| crate::spec::load_file(p)).collect::<Result<Vec<_>>>()?;
+            let specs = crate::spec::resolve(&args.specs, &args.experiments)?;
             crate::spec::check_unique(&specs)?;
             run_suite(&args.data, &args.steps, specs, args.out)
         }

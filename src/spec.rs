@@ -556,6 +556,36 @@ pub fn load_dir(dir: &Path) -> Result<Vec<LoadedSpec>> {
     Ok(specs)
 }
 
+/// Loads each argument as a spec file, or, when no such file exists and it looks like an
+/// id, as the experiment of that id in `dir`.
+pub fn resolve(args: &[PathBuf], dir: &Path) -> Result<Vec<LoadedSpec>> {
+    let mut known: Option<Vec<LoadedSpec>> = None;
+    let mut specs = Vec::with_capacity(args.len());
+    for arg in args {
+        let as_id = arg.to_str().filter(|s| !s.contains('/') && !s.ends_with(".toml") && !arg.exists());
+        let Some(id) = as_id else {
+            specs.push(load_file(arg)?);
+            continue;
+        };
+        if known.is_none() {
+            known = Some(load_dir(dir)?);
+        }
+        let all = known.as_deref().unwrap_or_default();
+        match all.iter().find(|s| s.spec.id == id) {
+            Some(found) => specs.push(found.clone()),
+            None => {
+                let ids: Vec<&str> = all.iter().map(|s| s.spec.id.as_str()).collect();
+                return Err(input(format!(
+                    "unknown experiment '{id}': it is neither a spec file nor an experiment id in {}; known ids: {}",
+                    dir.display(),
+                    ids.join(", ")
+                )));
+            }
+        }
+    }
+    Ok(specs)
+}
+
 /// Refuses two specs with the same id, naming both files.
 pub fn check_unique(specs: &[LoadedSpec]) -> Result<()> {
     let mut seen: HashMap<&str, &Path> = HashMap::new();
