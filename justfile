@@ -9,6 +9,10 @@ default:
 run-all *ARGS:
     cargo run --release -- run-all {{ARGS}}
 
+# Map an array larger than this machine's memory (writes ~1.25x memory to disk; not in run-all).
+larger-than-memory *ARGS:
+    cargo run --release -- larger-than-memory {{ARGS}}
+
 # The tests, exactly as the README and CI run them.
 test:
     cargo test
