@@ -43,6 +43,12 @@ pub enum Command {
     Run(RunArgs),
     /// Generate X_train.npy and X_train_raw.rbf (reused when already valid).
     Generate(GenerateArgs),
+    /// Rebuild a report (markdown, plots, CSV) from results files alone, without measuring.
+    ///
+    /// Given one results.json it redraws that run's report; given several (the runs of a
+    /// course's students, or of a CI matrix across kernels and file systems) it draws them
+    /// side by side, in every plot and in tables with a column per run.
+    Report(ReportArgs),
     /// Run one step in this process (used by the runner; reads a plan on stdin).
     #[command(name = "__step", hide = true)]
     Step,
@@ -136,6 +142,17 @@ pub struct RunArgs {
     out: PathBuf,
 }
 
+/// Options of `report`.
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// results.json files written by run-all or run; two or more are drawn side by side.
+    #[arg(long, required = true, num_args = 1.., value_name = "FILE")]
+    results: Vec<PathBuf>,
+    /// Report folder: created, or replaced as a whole if it holds an earlier report.
+    #[arg(long, value_name = "DIR")]
+    out: PathBuf,
+}
+
 /// The project's folder when run from a checkout (experiments/ beside Cargo.toml), else
 /// the current folder.
 pub fn default_root() -> PathBuf {
@@ -184,6 +201,7 @@ pub fn run(cli: Cli) -> Result<u8> {
             run_suite(&args.data, &args.steps, specs, args.out)
         }
         Command::Generate(args) => generate(&args),
+        Command::Report(args) => report(&args),
         Command::Step => step(),
     }
 }
@@ -245,6 +263,24 @@ fn generate(args: &GenerateArgs) -> Result<u8> {
     );
     println!("{}: {} bytes", data.raw_path().display(), grouped(m.raw.bytes));
     println!("checksum xxh3-64 {}, in {}", m.checksum, human_nanos(started.elapsed().as_nanos() as u64));
+    Ok(0)
+}
+
+fn report(args: &ReportArgs) -> Result<u8> {
+    let runs = args.results.iter().map(|p| crate::results::Results::read(p)).collect::<Result<Vec<_>>>()?;
+    let written = crate::report::write(&runs, &args.out)?;
+    println!(
+        "report of {} run{} in {}: {}",
+        runs.len(),
+        if runs.len() == 1 { "" } else { "s" },
+        args.out.display(),
+        written
+            .iter()
+            .filter_map(|p| p.file_name())
+            .map(|n| n.to_string_lossy())
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
     Ok(0)
 }
 
