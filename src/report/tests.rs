@@ -134,3 +134,30 @@ fn the_report_holds_csv_and_plots_beside_the_markdown() {
         assert!(out.join(name).exists());
     }
 }
+
+#[test]
+fn failed_and_missing_steps_are_said_not_measured_never_drawn_empty() {
+    let mut run = fake_results();
+    run.steps.retain(|s| !(s.id == "npy_load" && s.cache == crate::cache::CacheState::Cold));
+    for s in run.steps.iter_mut().filter(|s| s.id == "npy_memmap_float64") {
+        s.status = crate::spec::Status::Crashed;
+        s.error = Some("killed by SIGBUS".to_owned());
+        s.snapshots.truncate(1);
+        s.shape = None;
+        s.dtype = None;
+        s.matches_original = None;
+        s.original_at_element = None;
+        s.preview = None;
+    }
+    let runs = [run];
+    for output in outputs(&runs) {
+        let bytes = output.render(&runs).unwrap();
+        assert!(!bytes.is_empty(), "{}", output.file_name());
+    }
+    let md = rendered(&markdown::Markdown, &runs);
+    assert!(md.contains("| not measured |"), "the float64 claim is not measured");
+    assert!(md.contains("`npy_memmap_float64/warm`: killed by SIGBUS"));
+    let memory = plots::all().into_iter().find(|p| p.file_name() == "memory.svg").unwrap();
+    let memory = rendered(&plots::PlotOutput(memory), &runs);
+    assert!(memory.contains("not run in this run"), "the missing cold np.load panel says so");
+}

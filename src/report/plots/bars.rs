@@ -86,12 +86,12 @@ pub fn draw(area: &Area, bars: &Bars) -> Result<()> {
     let value_style = anchored(font(SMALL, MUTED), HPos::Left, VPos::Center);
     for (j, series) in bars.series.iter().enumerate() {
         for (i, value) in series.values.iter().enumerate() {
-            let top = n as f64 - i as f64 - 0.1 - j as f64 * band;
-            let (bottom, middle) = (top - band * 0.9, top - band * 0.45);
+            let upper = n as f64 - i as f64 - 0.1 - j as f64 * band;
+            let (lower, middle) = (upper - band * 0.9, upper - band * 0.45);
             match value {
                 Some(v) if *v > 0.0 => {
                     chart.draw_series(std::iter::once(Rectangle::new(
-                        [(lo, bottom), (v.min(hi), top)],
+                        [(lo, lower), (v.min(hi), upper)],
                         series.colour.filled(),
                     )))?;
                     let text = Text::new((bars.value)(*v), (5, 0), value_style.clone());
