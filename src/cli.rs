@@ -49,6 +49,12 @@ pub enum Command {
     /// on a 24 GiB machine), refusing clearly when the disk cannot hold it.
     #[command(name = "larger-than-memory")]
     LargerThanMemory(LargerArgs),
+    /// Rebuild a report (markdown, plots, CSV) from results files alone, without measuring.
+    ///
+    /// Given one results.json it redraws that run's report; given several (the runs of a
+    /// course's students, or of a CI matrix across kernels and file systems) it draws them
+    /// side by side, in every plot and in tables with a column per run.
+    Report(ReportArgs),
     /// Run one step in this process (used by the runner; reads a plan on stdin).
     #[command(name = "__step", hide = true)]
     Step,
@@ -173,6 +179,17 @@ pub struct RunArgs {
     out: PathBuf,
 }
 
+/// Options of `report`.
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// results.json files written by run-all or run; two or more are drawn side by side.
+    #[arg(long, required = true, num_args = 1.., value_name = "FILE")]
+    results: Vec<PathBuf>,
+    /// Report folder: created, or replaced as a whole if it holds an earlier report.
+    #[arg(long, value_name = "DIR")]
+    out: PathBuf,
+}
+
 /// The project's folder when run from a checkout (experiments/ beside Cargo.toml), else
 /// the current folder.
 pub fn default_root() -> PathBuf {
@@ -225,6 +242,7 @@ pub fn run(cli: Cli) -> Result<u8> {
             generate(&args)
         }
         Command::LargerThanMemory(args) => larger_than_memory(args),
+        Command::Report(args) => report(&args),
         Command::Step => step(),
         Command::Worker => crate::sharing::worker().map(|()| 0),
     }
@@ -327,6 +345,24 @@ fn generate(args: &GenerateArgs) -> Result<u8> {
         println!("{}: {} bytes", data.raw_path().display(), grouped(raw.bytes));
     }
     println!("checksum xxh3-64 {}, in {}", m.checksum, human_nanos(started.elapsed().as_nanos() as u64));
+    Ok(0)
+}
+
+fn report(args: &ReportArgs) -> Result<u8> {
+    let runs = args.results.iter().map(|p| crate::results::Results::read(p)).collect::<Result<Vec<_>>>()?;
+    let written = crate::report::write(&runs, &args.out)?;
+    println!(
+        "report of {} run{} in {}: {}",
+        runs.len(),
+        if runs.len() == 1 { "" } else { "s" },
+        args.out.display(),
+        written
+            .iter()
+            .filter_map(|p| p.file_name())
+            .map(|n| n.to_string_lossy())
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
     Ok(0)
 }
 

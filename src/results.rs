@@ -272,6 +272,90 @@ impl StepResult {
     }
 }
 
+/// Puts every array that holds no object or array on one line: `[1, 2, 3]` rather than one
+/// number per line. Whitespace inside strings is left alone.
+pub fn compact_flat_arrays(json: &str) -> String {
+    let bytes = json.as_bytes();
+    let mut out = String::with_capacity(json.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let c = bytes[i];
+        if c == b'"' {
+            let end = string_end(bytes, i);
+            out.push_str(&json[i..end]);
+            i = end;
+        } else if c == b'[' {
+            match flat_array_end(bytes, i) {
+                Some(end) => {
+                    out.push_str(&collapse(&json[i..end]));
+                    i = end;
+                }
+                None => {
+                    out.push('[');
+                    i += 1;
+                }
+            }
+        } else {
+            out.push(c as char);
+            i += 1;
+        }
+    }
+    out
+}
+
+/// Index just past the string literal starting at `start`.
+fn string_end(bytes: &[u8], start: usize) -> usize {
+    let mut i = start + 1;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'\\' => i += 2,
+            b'"' => return i + 1,
+            _ => i += 1,
+        }
+    }
+    bytes.len()
+}
+
+/// Index just past the `]` closing the array at `start`, if it holds no nested container.
+fn flat_array_end(bytes: &[u8], start: usize) -> Option<usize> {
+    let mut i = start + 1;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'"' => i = string_end(bytes, i),
+            b'[' | b'{' => return None,
+            b']' => return Some(i + 1),
+            _ => i += 1,
+        }
+    }
+    None
+}
+
+/// `[\n  1,\n  2\n]` -> `[1, 2]`, strings kept as they are.
+fn collapse(array: &str) -> String {
+    let bytes = array.as_bytes();
+    let mut out = String::with_capacity(array.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'"' => {
+                let end = string_end(bytes, i);
+                out.push_str(&array[i..end]);
+                i = end;
+            }
+            b',' => {
+                out.push_str(", ");
+                i += 1;
+            }
+            c if c.is_ascii_whitespace() => i += 1,
+            c => {
+                out.push(c as char);
+                i += 1;
+            }
+        }
+    }
+    out
+}
+
 fn finite_or_null_one<S: Serializer>(value: &f64, serializer: S) -> Result<S::Ok, S::Error> {
     value.is_finite().then_some(*value).serialize(serializer)
 }
@@ -290,6 +374,24 @@ fn null_as_nan<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<f64>, D
     Ok(raw.into_iter().map(|v| v.unwrap_or(f64::NAN)).collect())
 }
 
+#[cfg(test)]
+mod tests {
+    use super::compact_flat_arrays;
+
+    #[test]
+    fn flat_arrays_go_on_one_line_and_strings_are_kept() {
+        let pretty = "{\n  \"a\": [\n    1,\n    2\n  ],\n  \"b\": [\n    {\n      \"c\": [\n        \"x, [ y\"\n      ]\n    }\n  ]\n}";
+        let compact = compact_flat_arrays(pretty);
+        assert_eq!(
+            compact,
+            "{\n  \"a\": [1, 2],\n  \"b\": [\n    {\n      \"c\": [\"x, [ y\"]\n    }\n  ]\n}"
+        );
+        let a: serde_json::Value = serde_json::from_str(pretty).unwrap();
+        let b: serde_json::Value = serde_json::from_str(&compact).unwrap();
+        assert_eq!(a, b);
+    }
+}
+
 impl Results {
     /// Reads a results file, naming it in every error.
     pub fn read(path: &Path) -> Result<Results> {
@@ -303,11 +405,12 @@ impl Results {
         })
     }
 
-    /// The results as pretty JSON.
+    /// The results as pretty JSON, arrays of plain values kept on one line.
     pub fn to_json(&self) -> Result<Vec<u8>> {
-        let mut bytes = serde_json::to_vec_pretty(self).context("cannot encode the results")?;
-        bytes.push(b'\n');
-        Ok(bytes)
+        let pretty = serde_json::to_string_pretty(self).context("cannot encode the results")?;
+        let mut text = compact_flat_arrays(&pretty);
+        text.push('\n');
+        Ok(text.into_bytes())
     }
 
     /// The step with `id` under `cache`.

@@ -173,7 +173,8 @@ pub fn run(plan: &StepPlan) -> Result<StepResult> {
     result.first_values = array.first_values(FIRST_VALUES);
     result.original_at_element = original_at_element(&array, &plan.dataset);
     result.matches_original = Some(matches_original(&array, &plan.dataset));
-    if plan.cache == CacheState::Warm || !plan.spec.cache.contains(&CacheState::Warm) {
+    let first_state = plan.cache == CacheState::Warm || !plan.spec.cache.contains(&CacheState::Warm);
+    if first_state && plan.spec.group == crate::report::view::TUTORIAL {
         result.preview = preview(&array, &plan.dataset);
     }
     result.process_ns = started.elapsed().as_nanos() as u64;

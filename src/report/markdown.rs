@@ -9,6 +9,12 @@ use crate::probe::Phase;
 use crate::results::{Results, StepResult};
 use crate::units::{grouped, human_bytes, human_delta, human_nanos};
 
+mod claims_table;
+mod compare;
+mod figures;
+mod groups;
+mod machine;
+
 /// The markdown report.
 pub struct Markdown;
 
@@ -20,17 +26,34 @@ impl Output for Markdown {
     fn render(&self, runs: &[Results]) -> Result<Vec<u8>> {
         let mut md = String::new();
         md.push_str("# mmap-lab report: memory-mapping NumPy's training array, measured\n\n");
+        md.push_str(INTRO);
+        let plots = super::plots::tutorial();
+        if runs.len() > 1 {
+            compare::section(&mut md, runs);
+            figures::section(&mut md, runs, &plots, "##");
+        }
+        let labels = super::view::run_labels(runs);
         for (i, run) in runs.iter().enumerate() {
             if runs.len() > 1 {
-                let _ = writeln!(md, "## Run {}: {}\n", i + 1, run.machine.hostname);
+                let _ = writeln!(md, "## {}\n", capitalised(&labels[i]));
             }
-            run_section(&mut md, run);
+            run_section(&mut md, run, if runs.len() > 1 { None } else { Some(&plots) });
         }
         Ok(md.into_bytes())
     }
 }
 
-fn run_section(md: &mut String, run: &Results) {
+/// What the report is, for a reader who lands on it.
+const INTRO: &str = "NumPy's memory-mapping tutorial opens a (4002, 120, 120, 3) float64 training array \
+saved as `X_train.npy` and as raw bytes, with `np.load(mmap_mode='r')` and `np.memmap`, and \"measures\" \
+memory with `sys.getsizeof`. mmap-lab ran every step in a fresh process and measured what really \
+happens: resident memory split into file pages (RssFile) and the process's own memory (RssAnon), \
+page faults, page-cache residency, the object's size and time, with a warm and a cold page cache. \
+Every verdict below is computed from the numbers in `results.json`; `mmap-lab report --results \
+results.json --out DIR` rebuilds this report, plots included, without measuring again.\n\n";
+
+fn run_section(md: &mut String, run: &Results, plots: Option<&[Box<dyn super::plots::Plot>]>) {
+    let h = if plots.is_some() { "##" } else { "###" };
     let d = &run.dataset;
     let _ = writeln!(
         md,
@@ -59,6 +82,11 @@ fn run_section(md: &mut String, run: &Results) {
     for note in &run.run.notes {
         let _ = writeln!(md, "> {note}\n");
     }
+    claims_table::section(md, run, h);
+    if let Some(plots) = plots {
+        figures::section(md, std::slice::from_ref(run), plots, h);
+    }
+    let _ = writeln!(md, "{h} Steps\n");
     md.push_str(
         "Each step ran in a fresh process. Memory columns are the step process's: RSS change at opening \
          and at the first element, then RssFile (file pages mapped, reclaimable) and RssAnon (the process's \
@@ -66,7 +94,7 @@ fn run_section(md: &mut String, run: &Results) {
     );
     md.push_str("| step | cache | status | shape | dtype | first values | = original | object | ΔRSS open | ΔRSS first | RssFile after | RssAnon after | minor / major faults | open | first | access |\n");
     md.push_str("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
-    for step in &run.steps {
+    for step in super::view::tutorial_steps(run) {
         step_row(md, step);
     }
     md.push('\n');
@@ -78,6 +106,13 @@ fn run_section(md: &mut String, run: &Results) {
         }
         md.push('\n');
     }
+    groups::section(md, run, h);
+    machine::section(md, run, h);
+}
+
+fn capitalised(text: &str) -> String {
+    let mut chars = text.chars();
+    chars.next().map_or_else(String::new, |c| c.to_uppercase().chain(chars).collect())
 }
 
 fn opt<T>(value: Option<T>, show: impl Fn(T) -> String) -> String {

@@ -2,8 +2,12 @@
 //! which turns results into bytes and does no I/O; [`write`] does all the writing, into a
 //! folder beside the target that replaces it only when every file is complete.
 
+pub mod claims;
+mod csv;
 mod json;
 mod markdown;
+pub mod plots;
+pub mod view;
 
 use std::path::{Path, PathBuf};
 
@@ -29,6 +33,11 @@ pub fn outputs(runs: &[Results]) -> Vec<Box<dyn Output>> {
         all.push(Box::new(json::Json { index, single: runs.len() == 1 }));
     }
     all.push(Box::new(markdown::Markdown));
+    all.push(Box::new(self::csv::StepsCsv));
+    all.push(Box::new(self::csv::SnapshotsCsv));
+    for plot in plots::available(runs) {
+        all.push(Box::new(plots::PlotOutput(plot)));
+    }
     all
 }
 

@@ -33,3 +33,132 @@ fn a_file_as_out_is_refused() {
     let file = tempfile::NamedTempFile::new().unwrap();
     assert!(write(&[fake_results()], file.path()).is_err());
 }
+
+fn two_runs() -> [Results; 2] {
+    let a = fake_results();
+    let mut b = fake_results();
+    b.machine.hostname = "ci-xfs".to_owned();
+    b.machine.filesystem = Some("xfs".to_owned());
+    [a, b]
+}
+
+fn rendered(output: &dyn Output, runs: &[Results]) -> String {
+    String::from_utf8(output.render(runs).unwrap()).unwrap()
+}
+
+#[test]
+fn markdown_report_of_one_run() {
+    let md = rendered(&markdown::Markdown, &[fake_results()]);
+    insta::assert_snapshot!(md);
+}
+
+#[test]
+fn markdown_report_of_two_runs_side_by_side() {
+    let md = rendered(&markdown::Markdown, &two_runs());
+    assert!(md.contains("## Runs side by side") && md.contains("## Run 2: ci-xfs"));
+    insta::assert_snapshot!(md);
+}
+
+#[test]
+fn markdown_embeds_every_plot_it_writes_and_names_the_missing_ones() {
+    let runs = [fake_results()];
+    let md = rendered(&markdown::Markdown, &runs);
+    let files: Vec<String> =
+        outputs(&runs).iter().map(|o| o.file_name()).filter(|n| n.ends_with(".svg")).collect();
+    assert_eq!(files.len(), super::plots::available(&runs).len());
+    assert!(files.len() >= 6);
+    for file in &files {
+        assert!(md.contains(&format!("]({file})")), "{file} is not embedded");
+    }
+    let mut no_pictures = fake_results();
+    for s in &mut no_pictures.steps {
+        s.preview = None;
+    }
+    let md = rendered(&markdown::Markdown, std::slice::from_ref(&no_pictures));
+    assert!(!md.contains("](first-sample.svg)"));
+    assert!(md.contains("Not measured: no step recorded the data this plot draws."));
+}
+
+#[test]
+fn csv_of_one_run() {
+    let runs = [fake_results()];
+    insta::assert_snapshot!("steps_csv", rendered(&self::csv::StepsCsv, &runs));
+    insta::assert_snapshot!("snapshots_csv", rendered(&self::csv::SnapshotsCsv, &runs));
+}
+
+#[test]
+fn csv_rows_and_the_run_column() {
+    let one = [fake_results()];
+    let steps = rendered(&self::csv::StepsCsv, &one);
+    let mut reader = ::csv::Reader::from_reader(steps.as_bytes());
+    let header = reader.headers().unwrap().clone();
+    assert_eq!(&header[0], "id", "no run column for a single run");
+    let rows: Vec<_> = reader.records().map(Result::unwrap).collect();
+    assert_eq!(rows.len(), one[0].steps.len());
+    // Per-phase columns are differences of the snapshots.
+    let col = |name: &str| header.iter().position(|h| h == name).unwrap();
+    let s = &one[0].steps[0];
+    let expected = s.snapshots[3].rss_file_bytes as i64 - s.snapshots[2].rss_file_bytes as i64;
+    assert_eq!(rows[0][col("rss_file_delta_bytes_access")].parse::<i64>().unwrap(), expected);
+    assert_eq!(
+        rows[0][col("time_ns_open")].parse::<u64>().unwrap(),
+        s.snapshots[1].elapsed_ns - s.snapshots[0].elapsed_ns
+    );
+
+    let two = two_runs();
+    let snapshots = rendered(&self::csv::SnapshotsCsv, &two);
+    let mut reader = ::csv::Reader::from_reader(snapshots.as_bytes());
+    assert_eq!(&reader.headers().unwrap()[0], "run");
+    let runs: Vec<String> = reader.records().map(|r| r.unwrap()[0].to_owned()).collect();
+    let snapshots_per_run: usize = two[0].steps.iter().map(|s| s.snapshots.len()).sum();
+    assert_eq!(runs.len(), 2 * snapshots_per_run);
+    assert_eq!(runs.iter().filter(|r| *r == "run 2: ci-xfs").count(), snapshots_per_run);
+}
+
+#[test]
+fn the_report_holds_csv_and_plots_beside_the_markdown() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("reports");
+    let written = write(&two_runs(), &out).unwrap();
+    let names: Vec<String> =
+        written.iter().map(|p| p.file_name().unwrap().to_string_lossy().into_owned()).collect();
+    for name in [
+        "results-1.json",
+        "results-2.json",
+        "REPORT.md",
+        "steps.csv",
+        "snapshots.csv",
+        "memory.svg",
+        "first-sample.svg",
+    ] {
+        assert!(names.iter().any(|n| n == name), "{name} missing from {names:?}");
+        assert!(out.join(name).exists());
+    }
+}
+
+#[test]
+fn failed_and_missing_steps_are_said_not_measured_never_drawn_empty() {
+    let mut run = fake_results();
+    run.steps.retain(|s| !(s.id == "npy_load" && s.cache == crate::cache::CacheState::Cold));
+    for s in run.steps.iter_mut().filter(|s| s.id == "npy_memmap_float64") {
+        s.status = crate::spec::Status::Crashed;
+        s.error = Some("killed by SIGBUS".to_owned());
+        s.snapshots.truncate(1);
+        s.shape = None;
+        s.dtype = None;
+        s.matches_original = None;
+        s.original_at_element = None;
+        s.preview = None;
+    }
+    let runs = [run];
+    for output in outputs(&runs) {
+        let bytes = output.render(&runs).unwrap();
+        assert!(!bytes.is_empty(), "{}", output.file_name());
+    }
+    let md = rendered(&markdown::Markdown, &runs);
+    assert!(md.contains("| not measured |"), "the float64 claim is not measured");
+    assert!(md.contains("`npy_memmap_float64/warm`: killed by SIGBUS"));
+    let memory = plots::all().into_iter().find(|p| p.file_name() == "memory.svg").unwrap();
+    let memory = rendered(&plots::PlotOutput(memory), &runs);
+    assert!(memory.contains("not run in this run"), "the missing cold np.load panel says so");
+}

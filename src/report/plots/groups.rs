@@ -1,0 +1,161 @@
+//! `access.svg` and `policies.svg`: what each access pattern or mapping policy cost, warm
+//! and cold: the time from opening to the end of the access, and the page faults taken.
+
+use anyhow::Result;
+
+use super::bars::{self, Bars, Series};
+use super::style::{self, LegendItem};
+use super::{Area, Plot, Raster};
+use crate::probe::Phase;
+use crate::report::view;
+use crate::results::{Results, StepResult};
+
+/// Time and faults of every step of one experiment group.
+pub struct GroupPlot {
+    /// The group drawn (`access`, `policies`).
+    pub group: &'static str,
+    /// File name.
+    pub file: &'static str,
+    /// Title.
+    pub title: &'static str,
+    /// Explanation for the markdown.
+    pub explanation: &'static str,
+}
+
+/// The access-patterns plot.
+pub const ACCESS: GroupPlot = GroupPlot {
+    group: "access",
+    file: "access.svg",
+    title: "Access patterns: time and page faults, warm vs cold (log scale)",
+    explanation: "Each bar is one step of the access group: the time from opening the mapping to the end \
+        of its access (a subset of samples, one channel of every image, random mini-batches of 32 \
+        samples, random single values), and the page faults it took, with the file in the page cache \
+        (warm) and evicted from it (cold). A strided read of one channel costs a full pass: the three \
+        channels of a pixel share a page. Random access is cheap warm; cold, its cost depends on how \
+        much of what the kernel reads ahead is used: whole 345,600-byte samples use all of it, single \
+        values almost none, which is why `MADV_RANDOM` helps the second and hurts the first.",
+};
+
+/// The mapping-policies plot.
+pub const POLICIES: GroupPlot = GroupPlot {
+    group: "policies",
+    file: "policies.svg",
+    title: "Mapping policies: time and page faults, warm vs cold (log scale)",
+    explanation: "Each bar is one step of the policies group: the same read (the first 1000 samples through \
+        `np.load(mmap_mode='r')`) after a different `madvise` advice or with `MAP_POPULATE`. Warm, the \
+        advice hardly matters. Cold, `MADV_RANDOM` turns read-ahead off and every 4 KiB page becomes a \
+        separate read from the disk; `MADV_SEQUENTIAL` and `MADV_WILLNEED` read further ahead; \
+        `MAP_POPULATE` reads the whole file before `mmap` returns, even the part never used.",
+};
+
+fn total_ns(s: &StepResult) -> Option<f64> {
+    s.phase_ns(Phase::BeforeOpen, Phase::AfterAccess).map(|ns| ns as f64)
+}
+
+fn faults(s: &StepResult) -> Option<f64> {
+    let (a, b) = (s.snapshot(Phase::BeforeOpen)?, s.snapshot(Phase::AfterAccess)?);
+    Some(((b.minor_faults + b.major_faults) - (a.minor_faults + a.major_faults)) as f64)
+}
+
+/// The ids of a group's steps across runs, each once, with labels (the id less its group).
+pub fn ids_and_labels<'a>(runs: &'a [Results], group: &str) -> (Vec<&'a str>, Vec<String>) {
+    let mut ids: Vec<&str> = Vec::new();
+    for run in runs {
+        for s in run.steps.iter().filter(|s| s.group == group) {
+            if !ids.contains(&s.id.as_str()) {
+                ids.push(&s.id);
+            }
+        }
+    }
+    let prefix = match group {
+        "policies" => "policy_".to_owned(),
+        other => format!("{other}_"),
+    };
+    let labels =
+        ids.iter().map(|id| id.strip_prefix(prefix.as_str()).unwrap_or(id).replace('_', " ")).collect();
+    (ids, labels)
+}
+
+impl Plot for GroupPlot {
+    fn file_name(&self) -> &'static str {
+        self.file
+    }
+
+    fn title(&self) -> &'static str {
+        self.title
+    }
+
+    fn explanation(&self) -> &'static str {
+        self.explanation
+    }
+
+    fn has_data(&self, runs: &[Results]) -> bool {
+        runs.iter().flat_map(|r| view::group_steps(r, self.group)).any(|s| total_ns(s).is_some())
+    }
+
+    fn size(&self, runs: &[Results]) -> (u32, u32) {
+        let steps = ids_and_labels(runs, self.group).0.len().max(1) as u32;
+        let caches = view::caches(runs).len().max(1) as u32;
+        let panel = 90 + steps * (caches * 22 + 12);
+        (360 + 720 * runs.len().max(1) as u32, 150 + 2 * panel)
+    }
+
+    fn draw(&self, root: &Area, runs: &[Results]) -> Result<Vec<Raster>> {
+        let caches = view::caches(runs);
+        let legend: Vec<LegendItem> = caches
+            .iter()
+            .map(|c| LegendItem::new(format!("{} page cache", c.name()), style::cache_colour(*c)))
+            .collect();
+        let body = style::header(root, self.title, &[], &legend)?.margin(0, 10, 16, 16);
+        let (ids, labels) = ids_and_labels(runs, self.group);
+        let label_width = bars::label_width(&body, &labels)?;
+        let columns = bars::columns(&body, runs.len(), label_width);
+        let run_labels = view::run_labels(runs);
+        type Measure = fn(&StepResult) -> Option<f64>;
+        let panels: [(&str, Measure, &str, fn(f64) -> String, fn(f64) -> String); 2] = [
+            (
+                "Time from opening to the end of the access",
+                total_ns,
+                "time (log scale)",
+                style::nanos_tick,
+                |v| crate::units::human_nanos(v as u64),
+            ),
+            ("Page faults (minor + major)", faults, "faults (log scale)", style::count_tick, |v| {
+                crate::units::grouped(v as u64)
+            }),
+        ];
+        for (col, (column, run)) in columns.iter().zip(runs).enumerate() {
+            let column =
+                if runs.len() > 1 { style::caption(column, &run_labels[col])? } else { column.clone() };
+            for (area, (caption, measure, axis, ticks_fmt, value_fmt)) in
+                column.split_evenly((panels.len(), 1)).iter().zip(panels)
+            {
+                let all = runs.iter().flat_map(|r| view::group_steps(r, self.group)).filter_map(measure);
+                let range = style::log_bounds(all);
+                let series = caches
+                    .iter()
+                    .map(|c| Series {
+                        colour: style::cache_colour(*c),
+                        values: ids.iter().map(|id| run.step(id, *c).and_then(measure)).collect(),
+                    })
+                    .collect();
+                let panel = style::caption(area, caption)?;
+                bars::draw(
+                    &panel,
+                    &Bars {
+                        categories: &labels,
+                        series,
+                        range,
+                        axis,
+                        ticks: style::decades,
+                        format: ticks_fmt,
+                        value: value_fmt,
+                        label_width: bars::labels_in(col, label_width),
+                        reference: None,
+                    },
+                )?;
+            }
+        }
+        Ok(Vec::new())
+    }
+}
