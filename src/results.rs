@@ -374,24 +374,6 @@ fn null_as_nan<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<f64>, D
     Ok(raw.into_iter().map(|v| v.unwrap_or(f64::NAN)).collect())
 }
 
-#[cfg(test)]
-mod tests {
-    use super::compact_flat_arrays;
-
-    #[test]
-    fn flat_arrays_go_on_one_line_and_strings_are_kept() {
-        let pretty = "{\n  \"a\": [\n    1,\n    2\n  ],\n  \"b\": [\n    {\n      \"c\": [\n        \"x, [ y\"\n      ]\n    }\n  ]\n}";
-        let compact = compact_flat_arrays(pretty);
-        assert_eq!(
-            compact,
-            "{\n  \"a\": [1, 2],\n  \"b\": [\n    {\n      \"c\": [\"x, [ y\"]\n    }\n  ]\n}"
-        );
-        let a: serde_json::Value = serde_json::from_str(pretty).unwrap();
-        let b: serde_json::Value = serde_json::from_str(&compact).unwrap();
-        assert_eq!(a, b);
-    }
-}
-
 impl Results {
     /// Reads a results file, naming it in every error.
     pub fn read(path: &Path) -> Result<Results> {
@@ -416,5 +398,23 @@ impl Results {
     /// The step with `id` under `cache`.
     pub fn step(&self, id: &str, cache: CacheState) -> Option<&StepResult> {
         self.steps.iter().find(|s| s.id == id && s.cache == cache)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::compact_flat_arrays;
+
+    #[test]
+    fn flat_arrays_go_on_one_line_and_strings_are_kept() {
+        let pretty = "{\n  \"a\": [\n    1,\n    2\n  ],\n  \"b\": [\n    {\n      \"c\": [\n        \"x, [ y\"\n      ]\n    }\n  ]\n}";
+        let compact = compact_flat_arrays(pretty);
+        assert_eq!(
+            compact,
+            "{\n  \"a\": [1, 2],\n  \"b\": [\n    {\n      \"c\": [\"x, [ y\"]\n    }\n  ]\n}"
+        );
+        let a: serde_json::Value = serde_json::from_str(pretty).unwrap();
+        let b: serde_json::Value = serde_json::from_str(&compact).unwrap();
+        assert_eq!(a, b);
     }
 }

@@ -48,6 +48,15 @@ pub const POLICIES: GroupPlot = GroupPlot {
         `MAP_POPULATE` reads the whole file before `mmap` returns, even the part never used.",
 };
 
+/// One panel of a group plot: what it measures and how it writes it.
+struct Panel {
+    caption: &'static str,
+    measure: fn(&StepResult) -> Option<f64>,
+    axis: &'static str,
+    tick: fn(f64) -> String,
+    value: fn(f64) -> String,
+}
+
 fn total_ns(s: &StepResult) -> Option<f64> {
     s.phase_ns(Phase::BeforeOpen, Phase::AfterAccess).map(|ns| ns as f64)
 }
@@ -111,25 +120,27 @@ impl Plot for GroupPlot {
         let label_width = bars::label_width(&body, &labels)?;
         let columns = bars::columns(&body, runs.len(), label_width);
         let run_labels = view::run_labels(runs);
-        type Measure = fn(&StepResult) -> Option<f64>;
-        let panels: [(&str, Measure, &str, fn(f64) -> String, fn(f64) -> String); 2] = [
-            (
-                "Time from opening to the end of the access",
-                total_ns,
-                "time (log scale)",
-                style::nanos_tick,
-                |v| crate::units::human_nanos(v as u64),
-            ),
-            ("Page faults (minor + major)", faults, "faults (log scale)", style::count_tick, |v| {
-                crate::units::grouped(v as u64)
-            }),
+        let panels = [
+            Panel {
+                caption: "Time from opening to the end of the access",
+                measure: total_ns,
+                axis: "time (log scale)",
+                tick: style::nanos_tick,
+                value: |v| crate::units::human_nanos(v as u64),
+            },
+            Panel {
+                caption: "Page faults (minor + major)",
+                measure: faults,
+                axis: "faults (log scale)",
+                tick: style::count_tick,
+                value: |v| crate::units::grouped(v as u64),
+            },
         ];
         for (col, (column, run)) in columns.iter().zip(runs).enumerate() {
             let column =
                 if runs.len() > 1 { style::caption(column, &run_labels[col])? } else { column.clone() };
-            for (area, (caption, measure, axis, ticks_fmt, value_fmt)) in
-                column.split_evenly((panels.len(), 1)).iter().zip(panels)
-            {
+            for (area, p) in column.split_evenly((panels.len(), 1)).iter().zip(&panels) {
+                let measure = p.measure;
                 let all = runs.iter().flat_map(|r| view::group_steps(r, self.group)).filter_map(measure);
                 let range = style::log_bounds(all);
                 let series = caches
@@ -139,17 +150,17 @@ impl Plot for GroupPlot {
                         values: ids.iter().map(|id| run.step(id, *c).and_then(measure)).collect(),
                     })
                     .collect();
-                let panel = style::caption(area, caption)?;
+                let panel = style::caption(area, p.caption)?;
                 bars::draw(
                     &panel,
                     &Bars {
                         categories: &labels,
                         series,
                         range,
-                        axis,
+                        axis: p.axis,
                         ticks: style::decades,
-                        format: ticks_fmt,
-                        value: value_fmt,
+                        format: p.tick,
+                        value: p.value,
                         label_width: bars::labels_in(col, label_width),
                         reference: None,
                     },
