@@ -11,6 +11,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use crate::cache::CacheState;
 use crate::dataset::{self, DatasetSpec};
 use crate::dtype::Dtype;
+use crate::peer::PeerChoice;
 use crate::runner::RunOptions;
 use crate::shape::Shape;
 use crate::suite::{self, SuiteOptions};
@@ -104,6 +105,15 @@ pub struct StepArgs {
     /// Kill a step still running after this many seconds.
     #[arg(long, default_value_t = 600, value_name = "SECONDS")]
     step_timeout: u64,
+    /// Python for the NumPy column: every step is run a second time by NumPy itself
+    /// (experiments/tutorial.py) and must agree with the Rust step. Without this flag,
+    /// mmap-lab uses the project's .venv/bin/python, else python3 on the PATH, whichever
+    /// can import numpy first, and says so when none can.
+    #[arg(long, value_name = "PATH", conflicts_with = "no_python")]
+    python: Option<PathBuf>,
+    /// Run without the NumPy column, even when a Python with NumPy is at hand.
+    #[arg(long)]
+    no_python: bool,
 }
 
 /// Options of `run-all`.
@@ -159,15 +169,21 @@ fn command_line() -> String {
         .join(" ")
 }
 
-fn run_options(args: &StepArgs) -> RunOptions {
-    RunOptions {
+fn run_options(args: &StepArgs) -> Result<RunOptions> {
+    let numpy = if args.no_python {
+        PeerChoice::Without("the NumPy column was turned off (--no-python)".to_owned())
+    } else {
+        crate::peer::python::find(args.python.as_deref(), &crate::peer::python::candidates(&default_root()))?
+    };
+    Ok(RunOptions {
         caches: match args.cache {
             CacheChoice::Both => None,
             CacheChoice::Warm => Some(vec![CacheState::Warm]),
             CacheChoice::Cold => Some(vec![CacheState::Cold]),
         },
         step_timeout: Duration::from_secs(args.step_timeout.max(1)),
-    }
+        numpy,
+    })
 }
 
 /// Runs the parsed command; returns the process's exit code.
@@ -200,7 +216,7 @@ fn run_suite(
         out,
         specs,
         regenerate: steps.regenerate,
-        run: run_options(steps),
+        run: run_options(steps)?,
         command: command_line(),
     };
     let outcome = suite::run(&options)?;

@@ -15,6 +15,7 @@ pub mod kernels;
 pub mod machine;
 pub mod npy;
 pub mod open;
+pub mod peer;
 pub mod probe;
 pub mod progress;
 pub mod report;

@@ -100,6 +100,7 @@ impl StepPlan {
             batches: None,
             preview: None,
             process_ns: 0,
+            peer: None,
         }
     }
 }
