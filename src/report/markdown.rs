@@ -25,6 +25,7 @@ impl Output for Markdown {
                 let _ = writeln!(md, "## Run {}: {}\n", i + 1, run.machine.hostname);
             }
             run_section(&mut md, run);
+            md.push_str(&super::peers::markdown(run));
         }
         Ok(md.into_bytes())
     }

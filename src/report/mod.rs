@@ -4,6 +4,7 @@
 
 mod json;
 mod markdown;
+pub mod peers;
 
 use std::path::{Path, PathBuf};
 
@@ -29,6 +30,7 @@ pub fn outputs(runs: &[Results]) -> Vec<Box<dyn Output>> {
         all.push(Box::new(json::Json { index, single: runs.len() == 1 }));
     }
     all.push(Box::new(markdown::Markdown));
+    all.push(Box::new(peers::PeersCsv));
     all
 }
 

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::cache::CacheReport;
 use crate::dtype::Dtype;
-use crate::probe::{Phase, Snapshot};
+use crate::probe::Snapshot;
 use crate::shape::Shape;
 use crate::spec::Status;
 use crate::units::{Bytes, Nanos};
@@ -64,16 +64,4 @@ pub struct PeerResult {
     pub agrees: bool,
     /// What differs, one sentence each (empty when `agrees`).
     pub disagreements: Vec<String>,
-}
-
-impl PeerResult {
-    /// The snapshot of `phase`, if the step got that far.
-    pub fn snapshot(&self, phase: Phase) -> Option<&Snapshot> {
-        self.snapshots.iter().find(|s| s.phase == phase)
-    }
-
-    /// Time between two phases.
-    pub fn phase_ns(&self, from: Phase, to: Phase) -> Option<Nanos> {
-        Some(self.snapshot(to)?.elapsed_ns.saturating_sub(self.snapshot(from)?.elapsed_ns))
-    }
 }
