@@ -44,6 +44,14 @@ pub enum Command {
     Run(RunArgs),
     /// Generate X_train.npy and X_train_raw.rbf (reused when already valid).
     Generate(GenerateArgs),
+    /// Show what a .npy file holds, byte by byte, and the exact call that maps it.
+    ///
+    /// For a .npy file: magic, version, header length, the header dict, dtype, shape,
+    /// order, where the data starts, its expected and actual size, and the np.memmap and
+    /// mmap-lab calls that map it correctly. With --dtype (and --shape, --offset) FILE is
+    /// read as raw bytes, like X.tofile writes them, and its size is checked against them.
+    /// A corrupt or truncated file is refused with the reason (exit code 2).
+    Inspect(InspectArgs),
     /// Run one step in this process (used by the runner; reads a plan on stdin).
     #[command(name = "__step", hide = true)]
     Step,
@@ -131,6 +139,25 @@ pub struct RunAllArgs {
     out: PathBuf,
 }
 
+/// Options of `inspect`.
+#[derive(Debug, Args)]
+pub struct InspectArgs {
+    /// The file: a .npy, or raw bytes when --dtype is given.
+    file: PathBuf,
+    /// Read FILE as raw bytes of this element type (f8, float32, <i2, >f8, u1, ...).
+    #[arg(long, value_parser = parse_dtype)]
+    dtype: Option<Dtype>,
+    /// Raw bytes: the array's shape, e.g. 4002x120x120x3 (default: 1-D over all bytes after the offset).
+    #[arg(long, requires = "dtype", value_parser = Shape::parse)]
+    shape: Option<Shape>,
+    /// Raw bytes: where the data starts in the file, in bytes.
+    #[arg(long, requires = "dtype", default_value_t = 0)]
+    offset: u64,
+    /// Print the findings as JSON (for scripts) instead of text.
+    #[arg(long)]
+    json: bool,
+}
+
 /// Options of `run`.
 #[derive(Debug, Args)]
 pub struct RunArgs {
@@ -160,6 +187,10 @@ fn parse_generated_dtype(text: &str) -> std::result::Result<Dtype, String> {
     } else {
         Err(format!("mmap-lab generates f8 (float64), f4 (float32) or u1 (uint8), not {dtype}"))
     }
+}
+
+fn parse_dtype(text: &str) -> std::result::Result<Dtype, String> {
+    Dtype::parse(text).map_err(|e| e.to_string())
 }
 
 fn command_line() -> String {
@@ -200,6 +231,7 @@ pub fn run(cli: Cli) -> Result<u8> {
             run_suite(&args.data, &args.steps, specs, args.out)
         }
         Command::Generate(args) => generate(&args),
+        Command::Inspect(args) => inspect(&args),
         Command::Step => step(),
     }
 }
@@ -261,6 +293,21 @@ fn generate(args: &GenerateArgs) -> Result<u8> {
     );
     println!("{}: {} bytes", data.raw_path().display(), grouped(m.raw.bytes));
     println!("checksum xxh3-64 {}, in {}", m.checksum, human_nanos(started.elapsed().as_nanos() as u64));
+    Ok(0)
+}
+
+fn inspect(args: &InspectArgs) -> Result<u8> {
+    let raw = args.dtype.map(|dtype| crate::inspect::RawLayout {
+        dtype,
+        shape: args.shape.clone(),
+        offset: args.offset,
+    });
+    let report = crate::inspect::inspect(&args.file, raw.as_ref())?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        print!("{}", crate::inspect::render_text(&report));
+    }
     Ok(0)
 }
 

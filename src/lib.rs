@@ -10,6 +10,7 @@ pub mod cli;
 pub mod dataset;
 pub mod dtype;
 pub mod error;
+pub mod inspect;
 pub mod interrupt;
 pub mod kernels;
 pub mod machine;
