@@ -65,3 +65,24 @@ pub struct PeerResult {
     /// What differs, one sentence each (empty when `agrees`).
     pub disagreements: Vec<String>,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn values_from_python_parse_to_the_exact_doubles() {
+        // Python's repr and Rust's shortest form name each double exactly; the parse must
+        // give it back to the last bit, or equal arrays would seem to disagree.
+        let text =
+            r#"{"first_values": [0.09090909090909091, 0.30000000000000004, 1e-300, null], "status": "ok"}"#;
+        let peer: PeerResult = serde_json::from_str(text).unwrap();
+        let want: [f64; 3] = [1.0 / 11.0, 0.1 + 0.2, 1e-300];
+        for (got, want) in peer.first_values.iter().zip(want) {
+            assert_eq!(got.to_bits(), want.to_bits());
+        }
+        assert!(peer.first_values[3].is_nan());
+        let again: PeerResult = serde_json::from_str(&serde_json::to_string(&peer).unwrap()).unwrap();
+        assert_eq!(again.first_values[..3], peer.first_values[..3]);
+    }
+}
