@@ -17,6 +17,7 @@ use mmap_lab::dataset::{self, DatasetSpec};
 use mmap_lab::dtype::Dtype;
 use mmap_lab::results::Results;
 use mmap_lab::shape::Shape;
+use mmap_lab::spec::Status;
 use serde::Deserialize;
 
 /// The Python to test against, or `None` (after saying why) when the tests may skip.
@@ -240,23 +241,22 @@ fn run_all_with_numpy_writes_an_agreeing_peer_for_every_step() {
     assert_eq!(csv.lines().count(), 13);
 }
 
+/// An executable shell script at `path`: a test double for Python.
+fn script(path: &Path, text: &str) {
+    std::fs::write(path, text).unwrap();
+    let mut perms = std::fs::metadata(path).unwrap().permissions();
+    std::os::unix::fs::PermissionsExt::set_mode(&mut perms, 0o755);
+    std::fs::set_permissions(path, perms).unwrap();
+}
+
 #[test]
 fn a_numpy_peer_that_disagrees_fails_the_run_and_stands_out() {
     let Some(python) = python() else { return };
     let root = tempfile::tempdir().unwrap();
-    // A test double: the real Python, with one extra first value slipped into every answer.
+    // The real Python, with one extra first value slipped into every answer.
     let liar = root.path().join("python");
-    std::fs::write(
-        &liar,
-        format!(
-            "#!/bin/sh\n'{}' \"$@\" | sed 's/\"first_values\": \\[/\"first_values\": [12345.0, /'\n",
-            python.display()
-        ),
-    )
-    .unwrap();
-    let mut perms = std::fs::metadata(&liar).unwrap().permissions();
-    std::os::unix::fs::PermissionsExt::set_mode(&mut perms, 0o755);
-    std::fs::set_permissions(&liar, perms).unwrap();
+    let sed = r#"sed 's/"first_values": \[/"first_values": [12345.0, /'"#;
+    script(&liar, &format!("#!/bin/sh\n'{}' \"$@\" | {sed}\n", python.display()));
     run_all(root.path(), &liar).code(1);
     let r = Results::read(&root.path().join("out/results.json")).unwrap();
     assert_eq!(r.run.unexpected_outcomes, r.steps.len());
@@ -268,6 +268,27 @@ fn a_numpy_peer_that_disagrees_fails_the_run_and_stands_out() {
     );
     let md = std::fs::read_to_string(root.path().join("out/REPORT.md")).unwrap();
     assert!(md.contains("NumPy DISAGREES with 12 of 12 steps"), "{md}");
+}
+
+#[test]
+fn a_crashing_numpy_peer_is_a_result_not_a_dead_run() {
+    let Some(python) = python() else { return };
+    let root = tempfile::tempdir().unwrap();
+    // Answers the version question, then dies of SIGBUS on every step.
+    let crasher = root.path().join("python");
+    let text = format!(
+        "#!/bin/sh\ncase \"$2\" in *numpy.__version__*) exec '{}' \"$@\";; esac\nkill -BUS $$\n",
+        python.display()
+    );
+    script(&crasher, &text);
+    run_all(root.path(), &crasher).code(1);
+    let r = Results::read(&root.path().join("out/results.json")).unwrap();
+    for s in &r.steps {
+        let peer = s.peer.as_ref().unwrap();
+        assert_eq!((peer.status, peer.signal, peer.agrees), (Status::Crashed, Some(7), false), "{}", s.key());
+        assert!(peer.error.as_deref().unwrap().contains("SIGBUS"));
+        assert_eq!(peer.call, s.numpy_call, "a silent peer is named by the spec's call");
+    }
 }
 
 #[test]
