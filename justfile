@@ -17,6 +17,11 @@ larger-than-memory *ARGS:
 test:
     cargo test
 
+# The project's Python with NumPy in .venv (ignored by git): the report's NumPy column and the interop tests.
+venv:
+    [ -x .venv/bin/python ] || python3 -m venv .venv
+    .venv/bin/python -m pip install numpy
+
 # Criterion benchmarks (MMAP_LAB_BENCH_SHAPE sets the data size; small by default).
 bench:
     cargo bench

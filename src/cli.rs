@@ -11,6 +11,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use crate::cache::CacheState;
 use crate::dataset::{self, DatasetSpec};
 use crate::dtype::Dtype;
+use crate::peer::PeerChoice;
 use crate::runner::RunOptions;
 use crate::shape::Shape;
 use crate::suite::{self, SuiteOptions};
@@ -55,6 +56,14 @@ pub enum Command {
     /// course's students, or of a CI matrix across kernels and file systems) it draws them
     /// side by side, in every plot and in tables with a column per run.
     Report(ReportArgs),
+    /// Show what a .npy file holds, byte by byte, and the exact call that maps it.
+    ///
+    /// For a .npy file: magic, version, header length, the header dict, dtype, shape,
+    /// order, where the data starts, its expected and actual size, and the np.memmap and
+    /// mmap-lab calls that map it correctly. With --dtype (and --shape, --offset) FILE is
+    /// read as raw bytes, like X.tofile writes them, and its size is checked against them.
+    /// A corrupt or truncated file is refused with the reason (exit code 2).
+    Inspect(InspectArgs),
     /// Run one step in this process (used by the runner; reads a plan on stdin).
     #[command(name = "__step", hide = true)]
     Step,
@@ -119,6 +128,15 @@ pub struct StepArgs {
     /// Kill a step still running after this many seconds.
     #[arg(long, default_value_t = 600, value_name = "SECONDS")]
     step_timeout: u64,
+    /// Python for the NumPy column: every step is run a second time by NumPy itself
+    /// (experiments/tutorial.py) and must agree with the Rust step. Without this flag,
+    /// mmap-lab uses the project's .venv/bin/python, else python3 on the PATH, whichever
+    /// can import numpy first, and says so when none can.
+    #[arg(long, value_name = "PATH", conflicts_with = "no_python")]
+    python: Option<PathBuf>,
+    /// Run without the NumPy column, even when a Python with NumPy is at hand.
+    #[arg(long)]
+    no_python: bool,
 }
 
 /// Options of `run-all`.
@@ -159,6 +177,25 @@ pub struct LargerArgs {
     out: PathBuf,
     #[command(flatten)]
     steps: StepArgs,
+}
+
+/// Options of `inspect`.
+#[derive(Debug, Args)]
+pub struct InspectArgs {
+    /// The file: a .npy, or raw bytes when --dtype is given.
+    file: PathBuf,
+    /// Read FILE as raw bytes of this element type (f8, float32, <i2, >f8, u1, ...).
+    #[arg(long, value_parser = parse_dtype)]
+    dtype: Option<Dtype>,
+    /// Raw bytes: the array's shape, e.g. 4002x120x120x3 (default: 1-D over all bytes after the offset).
+    #[arg(long, requires = "dtype", value_parser = Shape::parse)]
+    shape: Option<Shape>,
+    /// Raw bytes: where the data starts in the file, in bytes.
+    #[arg(long, requires = "dtype", default_value_t = 0)]
+    offset: u64,
+    /// Print the findings as JSON (for scripts) instead of text.
+    #[arg(long)]
+    json: bool,
 }
 
 /// Options of `run`.
@@ -206,6 +243,10 @@ fn parse_generated_dtype(text: &str) -> std::result::Result<Dtype, String> {
     }
 }
 
+fn parse_dtype(text: &str) -> std::result::Result<Dtype, String> {
+    Dtype::parse(text).map_err(|e| e.to_string())
+}
+
 fn command_line() -> String {
     std::env::args()
         .map(|a| if a.contains(char::is_whitespace) { format!("'{a}'") } else { a })
@@ -213,15 +254,21 @@ fn command_line() -> String {
         .join(" ")
 }
 
-fn run_options(args: &StepArgs) -> RunOptions {
-    RunOptions {
+fn run_options(args: &StepArgs) -> Result<RunOptions> {
+    let numpy = if args.no_python {
+        PeerChoice::Without("the NumPy column was turned off (--no-python)".to_owned())
+    } else {
+        crate::peer::python::find(args.python.as_deref(), &crate::peer::python::candidates(&default_root()))?
+    };
+    Ok(RunOptions {
         caches: match args.cache {
             CacheChoice::Both => None,
             CacheChoice::Warm => Some(vec![CacheState::Warm]),
             CacheChoice::Cold => Some(vec![CacheState::Cold]),
         },
         step_timeout: Duration::from_secs(args.step_timeout.max(1)),
-    }
+        numpy,
+    })
 }
 
 /// Runs the parsed command; returns the process's exit code.
@@ -243,6 +290,7 @@ pub fn run(cli: Cli) -> Result<u8> {
         }
         Command::LargerThanMemory(args) => larger_than_memory(args),
         Command::Report(args) => report(&args),
+        Command::Inspect(args) => inspect(&args),
         Command::Step => step(),
         Command::Worker => crate::sharing::worker().map(|()| 0),
     }
@@ -298,7 +346,7 @@ fn run_suite_files(
         specs,
         regenerate: steps.regenerate,
         files,
-        run: run_options(steps),
+        run: run_options(steps)?,
         command: command_line(),
     };
     let outcome = suite::run(&options)?;
@@ -363,6 +411,21 @@ fn report(args: &ReportArgs) -> Result<u8> {
             .collect::<Vec<_>>()
             .join(", ")
     );
+    Ok(0)
+}
+
+fn inspect(args: &InspectArgs) -> Result<u8> {
+    let raw = args.dtype.map(|dtype| crate::inspect::RawLayout {
+        dtype,
+        shape: args.shape.clone(),
+        offset: args.offset,
+    });
+    let report = crate::inspect::inspect(&args.file, raw.as_ref())?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        print!("{}", crate::inspect::render_text(&report));
+    }
     Ok(0)
 }
 

@@ -18,6 +18,9 @@ use crate::shape::Shape;
 use crate::spec::{FileKind, Status};
 use crate::units::{Bytes, Nanos};
 
+mod peer;
+pub use peer::PeerResult;
+
 /// Version of this layout; bumped only when a field changes meaning.
 pub const SCHEMA_VERSION: u32 = 1;
 
@@ -248,6 +251,9 @@ pub struct StepResult {
     pub file_bytes_after: Option<Bytes>,
     /// Wall time of the child process, start to exit.
     pub process_ns: Nanos,
+    /// The same step performed by NumPy, when a Python with NumPy was at hand.
+    #[serde(default)]
+    pub peer: Option<PeerResult>,
 }
 
 impl StepResult {

@@ -9,6 +9,7 @@ use anyhow::{Context, Result};
 
 use crate::cache::{self, CacheState};
 use crate::dataset::Dataset;
+use crate::peer::PeerChoice;
 use crate::results::StepResult;
 use crate::spec::{ExperimentSpec, Status};
 use crate::step::StepPlan;
@@ -23,11 +24,13 @@ pub struct RunOptions {
     pub caches: Option<Vec<CacheState>>,
     /// A step still running after this long is killed and recorded as crashed.
     pub step_timeout: Duration,
+    /// Whether each step's NumPy peer runs beside it, and with which Python.
+    pub numpy: PeerChoice,
 }
 
 impl Default for RunOptions {
     fn default() -> Self {
-        RunOptions { caches: None, step_timeout: Duration::from_secs(600) }
+        RunOptions { caches: None, step_timeout: Duration::from_secs(600), numpy: PeerChoice::default() }
     }
 }
 
@@ -79,7 +82,8 @@ pub fn run_steps(
     Ok((results, !crate::interrupt::interrupted()))
 }
 
-/// Prepares the cache for one plan, runs it in a child and returns its result.
+/// Prepares the cache for one plan, runs it in a child and returns its result, with its
+/// NumPy peer's when one runs (the cache is prepared again for it).
 pub fn run_one(plan: &StepPlan, options: &RunOptions) -> Result<StepResult> {
     if let (Some(piece), Some(source)) = (plan.spec.file.rewrite_piece(), plan.spec.file.source_name()) {
         crate::dataset::write_copy(&plan.path.with_file_name(source), &plan.path, piece)
@@ -93,35 +97,41 @@ pub fn run_one(plan: &StepPlan, options: &RunOptions) -> Result<StepResult> {
     result.cache_report = Some(cache_report);
     result.file_bytes_before = before;
     result.file_bytes_after = size();
+    if let PeerChoice::Use(python) = &options.numpy {
+        result.peer = crate::peer::run_beside(plan, &result, python, options.step_timeout)?;
+    }
     Ok(result)
 }
 
 /// What a finished child left behind.
-struct ChildOutput {
-    status: ExitStatus,
-    stdout: Vec<u8>,
-    stderr: Vec<u8>,
-    timed_out: bool,
-    wall: Duration,
+pub(crate) struct ChildOutput {
+    /// How it ended.
+    pub status: ExitStatus,
+    /// Its answer.
+    pub stdout: Vec<u8>,
+    /// Its messages.
+    pub stderr: Vec<u8>,
+    /// Whether it was killed for running past the timeout.
+    pub timed_out: bool,
+    /// Spawn to exit.
+    pub wall: Duration,
 }
 
-fn spawn_and_wait(plan: &StepPlan, timeout: Duration) -> Result<ChildOutput> {
-    let exe = std::env::current_exe().context("cannot find mmap-lab's own executable to start a step")?;
+/// Starts `command`, writes `input` to its stdin, and waits for it at most `timeout`.
+pub(crate) fn spawn_and_wait(mut command: Command, input: &[u8], timeout: Duration) -> Result<ChildOutput> {
     let started = Instant::now();
-    let mut child = Command::new(exe)
-        .arg(STEP_COMMAND)
+    let mut child = command
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .context("cannot start a step process")?;
-    let input = serde_json::to_vec(plan)?;
+        .with_context(|| format!("cannot start {:?}", command.get_program()))?;
     if let Some(mut stdin) = child.stdin.take() {
         // A child that dies at once closes its stdin; its exit status tells why.
-        let _ = stdin.write_all(&input);
+        let _ = stdin.write_all(input);
     }
-    let mut stdout_pipe = child.stdout.take().context("step stdout missing")?;
-    let mut stderr_pipe = child.stderr.take().context("step stderr missing")?;
+    let mut stdout_pipe = child.stdout.take().context("child stdout missing")?;
+    let mut stderr_pipe = child.stderr.take().context("child stderr missing")?;
     let out_reader = std::thread::spawn(move || {
         let mut buf = Vec::new();
         let _ = stdout_pipe.read_to_end(&mut buf);
@@ -155,10 +165,48 @@ fn spawn_and_wait(plan: &StepPlan, timeout: Duration) -> Result<ChildOutput> {
     Ok(ChildOutput { status, stdout, stderr, timed_out, wall: started.elapsed() })
 }
 
+/// Why a child gave no usable answer: crashed (with its signal) or failed (with the last
+/// lines it wrote on stderr).
+pub(crate) struct Failure {
+    /// `Crashed` for a signal, `Error` otherwise.
+    pub status: Status,
+    /// The signal, if one ended it.
+    pub signal: Option<i32>,
+    /// What happened, in words.
+    pub error: String,
+}
+
+impl ChildOutput {
+    /// The failure this output shows (call it when the answer could not be used).
+    pub(crate) fn failure(&self, what: &str, timeout: Duration) -> Failure {
+        use std::os::unix::process::ExitStatusExt;
+        let stderr = String::from_utf8_lossy(&self.stderr);
+        let tail: Vec<&str> = stderr.lines().rev().take(5).collect::<Vec<_>>().into_iter().rev().collect();
+        match self.status.signal() {
+            Some(signal) => Failure {
+                status: Status::Crashed,
+                signal: Some(signal),
+                error: describe_signal(signal, self.timed_out, timeout),
+            },
+            None => Failure {
+                status: Status::Error,
+                signal: None,
+                error: format!(
+                    "{what} exited with {} without a result: {}",
+                    self.status,
+                    if tail.is_empty() { "no message".to_owned() } else { tail.join(" / ") }
+                ),
+            },
+        }
+    }
+}
+
 /// Runs `plan` in a child process; a crash or a broken answer becomes a result, not an error.
 pub fn run_child(plan: &StepPlan, timeout: Duration) -> Result<StepResult> {
-    use std::os::unix::process::ExitStatusExt;
-    let out = spawn_and_wait(plan, timeout)?;
+    let exe = std::env::current_exe().context("cannot find mmap-lab's own executable to start a step")?;
+    let mut command = Command::new(exe);
+    command.arg(STEP_COMMAND);
+    let out = spawn_and_wait(command, &serde_json::to_vec(plan)?, timeout)?;
     if out.status.success() {
         if let Ok(mut result) = serde_json::from_slice::<StepResult>(&out.stdout) {
             if result.process_ns == 0 {
@@ -169,20 +217,10 @@ pub fn run_child(plan: &StepPlan, timeout: Duration) -> Result<StepResult> {
     }
     let mut result = plan.empty_result();
     result.process_ns = out.wall.as_nanos() as u64;
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    let tail: Vec<&str> = stderr.lines().rev().take(5).collect::<Vec<_>>().into_iter().rev().collect();
-    if let Some(signal) = out.status.signal() {
-        result.status = Status::Crashed;
-        result.signal = Some(signal);
-        result.error = Some(describe_signal(signal, out.timed_out, timeout));
-    } else {
-        result.status = Status::Error;
-        result.error = Some(format!(
-            "the step process exited with {} without a result: {}",
-            out.status,
-            if tail.is_empty() { "no message".to_owned() } else { tail.join(" / ") }
-        ));
-    }
+    let failure = out.failure("the step process", timeout);
+    result.status = failure.status;
+    result.signal = failure.signal;
+    result.error = Some(failure.error);
     Ok(result)
 }
 

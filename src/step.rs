@@ -115,6 +115,7 @@ impl StepPlan {
             file_bytes_before: None,
             file_bytes_after: None,
             process_ns: 0,
+            peer: None,
         }
     }
 }

@@ -7,6 +7,7 @@ use anyhow::Result;
 
 use crate::dataset::{self, DatasetSpec, Provenance};
 use crate::machine::Machine;
+use crate::peer::PeerChoice;
 use crate::results::{DatasetInfo, Results, RunInfo, SCHEMA_VERSION, StepResult};
 use crate::runner::{self, RunOptions};
 use crate::spec::{ExperimentSpec, LoadedSpec};
@@ -74,6 +75,10 @@ pub fn run(options: &SuiteOptions) -> Result<SuiteOutcome> {
 
     let specs: Vec<ExperimentSpec> = options.specs.iter().map(|s| s.spec.clone()).collect();
     let plans = runner::plan(&specs, &data, &options.run);
+    match &options.run.numpy {
+        PeerChoice::Use(python) => eprintln!("NumPy column: each step again with {}", python.describe()),
+        PeerChoice::Without(why) => eprintln!("no NumPy column: {why}"),
+    }
     let bar = crate::progress::items_bar(plans.len() as u64, "steps");
     let (steps, complete) = runner::run_steps(&plans, &options.run, |i, step| {
         let line = step_line(i, plans.len(), step);
@@ -105,6 +110,7 @@ pub fn run(options: &SuiteOptions) -> Result<SuiteOutcome> {
             ));
         }
     }
+    notes.extend(crate::peer::notes(&options.run.numpy, &plans, &steps));
     let results = Results {
         schema_version: SCHEMA_VERSION,
         run: RunInfo {
@@ -114,7 +120,7 @@ pub fn run(options: &SuiteOptions) -> Result<SuiteOutcome> {
             wall_ns: started.elapsed().as_nanos() as u64,
             complete,
             parent_peak_rss_bytes: crate::probe::peak_rss(),
-            unexpected_outcomes: steps.iter().filter(|s| s.status != s.expected_status).count(),
+            unexpected_outcomes: steps.iter().filter(|s| !as_expected(s)).count(),
             notes,
         },
         machine: Machine::detect(&options.data_dir),
@@ -154,8 +160,18 @@ fn dataset_info(data: &dataset::Dataset, provenance: &Provenance) -> DatasetInfo
     }
 }
 
+/// Whether a step ended as its spec expects and, if NumPy ran it too, NumPy agrees.
+pub fn as_expected(step: &StepResult) -> bool {
+    step.status == step.expected_status && step.peer.as_ref().is_none_or(|p| p.agrees)
+}
+
 fn step_line(i: usize, total: usize, s: &StepResult) -> String {
-    let verdict = if s.status == s.expected_status { "" } else { "  <-- unexpected" };
+    let verdict = match &s.peer {
+        _ if s.status != s.expected_status => "  <-- unexpected",
+        Some(p) if !p.agrees => "  <-- NumPy disagrees",
+        Some(_) => "  NumPy agrees",
+        None => "",
+    };
     let detail = match &s.error {
         Some(e) if s.status != crate::spec::Status::Ok => {
             format!(": {}", e.chars().take(120).collect::<String>())

@@ -38,6 +38,7 @@ impl Output for Markdown {
                 let _ = writeln!(md, "## {}\n", capitalised(&labels[i]));
             }
             run_section(&mut md, run, if runs.len() > 1 { None } else { Some(&plots) });
+            md.push_str(&super::peers::markdown(run));
         }
         Ok(md.into_bytes())
     }

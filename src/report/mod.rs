@@ -6,6 +6,7 @@ pub mod claims;
 mod csv;
 mod json;
 mod markdown;
+pub mod peers;
 pub mod plots;
 pub mod view;
 
@@ -38,6 +39,7 @@ pub fn outputs(runs: &[Results]) -> Vec<Box<dyn Output>> {
     for plot in plots::available(runs) {
         all.push(Box::new(plots::PlotOutput(plot)));
     }
+    all.push(Box::new(peers::PeersCsv));
     all
 }
 

@@ -1,0 +1,219 @@
+"""The tutorial's steps, run for real with NumPy, measured like mmap-lab's Rust steps.
+
+mmap-lab starts this script once per step, in a fresh Python process, right after
+preparing the page cache the same way as for the Rust step it runs beside. The step
+comes as one JSON object on stdin (or as the first argument):
+
+    {"method": "memmap", "path": "data/X_train.npy", "dtype": "float64",
+     "offset": null, "shape": null, "order": null, "access": "full_pass",
+     "first_values": 24}
+
+`method` is "load_mmap" (np.load(path, mmap_mode='r')), "memmap" (np.memmap(path,
+mode='r', ...) with only the keywords that are not null, exactly as the tutorial
+writes them) or "load" (np.load(path)). `access` is "none", "first" or "full_pass"
+(the tutorial's X.sum()).
+
+The answer is one JSON object on stdout, with the fields of a Rust step's
+measurements (status, error, shape, dtype, first_values, object_bytes, sum,
+elements_read, bytes_touched, snapshots) plus python_version, numpy_version,
+getsizeof_bytes, the call as NumPy ran it, and how long `import numpy` took.
+
+Probes, as in mmap-lab's src/probe.rs:
+  rss_bytes, rss_anon_bytes, rss_file_bytes  /proc/self/status (VmRSS, RssAnon, RssFile)
+  minor_faults, major_faults                 /proc/self/stat (counts since the process started)
+  resident_bytes, residency                  mincore() on a PROT_READ mapping of the file,
+                                             made with libc's mmap through ctypes, never read
+  elapsed_ns                                 a clock that stops while a snapshot is taken
+
+Only the standard library and NumPy are used.
+"""
+
+import ctypes
+import json
+import math
+import os
+import sys
+import time
+
+_IMPORT_STARTED = time.perf_counter_ns()
+import numpy as np  # noqa: E402  (timed: part of what a student's script pays)
+
+IMPORT_NS = time.perf_counter_ns() - _IMPORT_STARTED
+
+RESIDENCY_BINS = 128
+PAGE = os.sysconf("SC_PAGESIZE")
+PROT_READ = 0x1
+MAP_SHARED = 0x01
+MAP_FAILED = ctypes.c_void_p(-1).value
+
+
+class Residency:
+    """Which pages of a file are in the page cache, through mincore on an untouched mapping."""
+
+    def __init__(self, path):
+        self.file_len = os.path.getsize(path)
+        self.pages = (self.file_len + PAGE - 1) // PAGE
+        self.addr = None
+        # Allocated and written now, so that it belongs to the baseline, not to a phase.
+        self.vec = (ctypes.c_ubyte * max(self.pages, 1))()
+        if self.file_len == 0:
+            return
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.mmap.restype = ctypes.c_void_p
+        libc.mmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int,
+                              ctypes.c_int, ctypes.c_int, ctypes.c_long]
+        libc.mincore.restype = ctypes.c_int
+        libc.mincore.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_void_p]
+        self.libc = libc
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            addr = libc.mmap(None, self.file_len, PROT_READ, MAP_SHARED, fd, 0)
+        finally:
+            os.close(fd)  # the mapping keeps the file
+        if addr is None or addr == MAP_FAILED:
+            raise OSError(ctypes.get_errno(), f"{path}: cannot map for mincore")
+        self.addr = addr
+        self.bits = np.frombuffer(self.vec, dtype=np.uint8)
+
+    def measure(self):
+        """(bytes of the file in the page cache, percent resident in each of 128 slices)."""
+        if self.addr is None:
+            return 0, []
+        if self.libc.mincore(self.addr, self.file_len, self.vec) != 0:
+            raise OSError(ctypes.get_errno(), "mincore failed")
+        resident = (self.bits & 1).astype(bool)
+        count = int(np.count_nonzero(resident))
+        total = count * PAGE
+        if resident[-1] and self.file_len % PAGE:
+            total -= PAGE - self.file_len % PAGE  # the last page is only partly file
+        n = self.pages
+        bins = []
+        for b in range(RESIDENCY_BINS):
+            lo = b * n // RESIDENCY_BINS
+            hi = min(max((b + 1) * n // RESIDENCY_BINS, lo + 1), n)
+            bins.append(int(np.count_nonzero(resident[lo:hi])) * 100 // (hi - lo))
+        return total, bins
+
+
+class Probe:
+    """Snapshots of this process; the step's clock stops while one is taken."""
+
+    def __init__(self, path):
+        self.residency = Residency(path)
+        self.started = time.perf_counter_ns()
+        self.paused = 0
+        self.snapshot("before_open")  # a throwaway one: whatever probing allocates, it allocates now
+
+    def restart(self):
+        self.started = time.perf_counter_ns()
+        self.paused = 0
+
+    def snapshot(self, phase):
+        taken = time.perf_counter_ns()
+        elapsed = taken - self.started - self.paused
+        with open("/proc/self/status") as f:
+            status = {k: v for k, _, v in (line.partition(":") for line in f)}
+        with open("/proc/self/stat") as f:
+            stat = f.read().rsplit(")", 1)[1].split()
+        resident, bins = self.residency.measure()
+        probe_ns = time.perf_counter_ns() - taken
+        self.paused += probe_ns
+
+        def kib(key):
+            return int(status.get(key, "0 kB").split()[0]) * 1024
+
+        return {
+            "phase": phase,
+            "elapsed_ns": elapsed,
+            "rss_bytes": kib("VmRSS"),
+            "rss_anon_bytes": kib("RssAnon"),
+            "rss_file_bytes": kib("RssFile"),
+            # Fields after the ")" that ends the command name: state is 0, minflt 7, majflt 9.
+            "minor_faults": int(stat[7]),
+            "major_faults": int(stat[9]),
+            "resident_bytes": resident,
+            "residency": bins,
+            "probe_ns": probe_ns,
+        }
+
+
+def tutorial_call(step):
+    """The call as the tutorial writes it: (function to run, its text)."""
+    path = step["path"]
+    name = repr(os.path.basename(path))
+    if step["method"] == "load_mmap":
+        return (lambda: np.load(path, mmap_mode="r")), f"np.load({name}, mmap_mode='r')"
+    if step["method"] == "load":
+        return (lambda: np.load(path)), f"np.load({name})"
+    if step["method"] == "memmap":
+        kwargs = {}
+        if step.get("dtype") is not None:
+            kwargs["dtype"] = step["dtype"]
+        kwargs["mode"] = "r"
+        if step.get("offset") is not None:
+            kwargs["offset"] = step["offset"]
+        if step.get("shape") is not None:
+            kwargs["shape"] = tuple(step["shape"])
+        if step.get("order") is not None:
+            kwargs["order"] = step["order"]
+        text = ", ".join(f"{k}={v!r}" for k, v in kwargs.items())
+        return (lambda: np.memmap(path, **kwargs)), f"np.memmap({name}, {text})"
+    raise ValueError(f"unknown method {step['method']!r}")
+
+
+def finite_or_none(value):
+    value = float(value)
+    return value if math.isfinite(value) else None
+
+
+def run(step):
+    opener, call = tutorial_call(step)
+    result = {
+        "python_version": sys.version.split()[0],
+        "numpy_version": np.__version__,
+        "call": call,
+        "import_ns": IMPORT_NS,
+        "status": "ok",
+        "snapshots": [],
+    }
+    probe = Probe(step["path"])
+    probe.restart()
+    snapshots = result["snapshots"]
+    snapshots.append(probe.snapshot("before_open"))
+    try:
+        X = opener()
+    except Exception as e:  # a refused mapping is the step's outcome, not a failure of the script
+        result["status"] = "error"
+        result["error"] = f"{type(e).__name__}: {e}"
+        return result
+    snapshots.append(probe.snapshot("after_open"))
+
+    access = step["access"]
+    if access != "none" and X.size > 0:
+        X[(0,) * X.ndim]  # the first element, X[0, 0, 0, 0] for the tutorial's array
+        snapshots.append(probe.snapshot("after_first"))
+    if access == "full_pass":
+        total = X.sum()  # the tutorial's full pass
+        snapshots.append(probe.snapshot("after_access"))
+        result["sum"] = finite_or_none(total)
+        result["elements_read"] = int(X.size)
+        result["bytes_touched"] = int(X.nbytes)
+
+    # Read after the last snapshot, as the Rust step does: not measured.
+    result["getsizeof_bytes"] = sys.getsizeof(X)
+    result["object_bytes"] = result["getsizeof_bytes"]
+    result["shape"] = list(X.shape)
+    result["dtype"] = X.dtype.str
+    result["first_values"] = [finite_or_none(v) for v in X.flat[: step.get("first_values", 24)]]
+    return result
+
+
+def main():
+    text = sys.argv[1] if len(sys.argv) > 1 else sys.stdin.read()
+    result = run(json.loads(text))
+    json.dump(result, sys.stdout, allow_nan=False)
+    sys.stdout.write("\n")
+
+
+if __name__ == "__main__":
+    main()

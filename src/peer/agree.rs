@@ -1,0 +1,137 @@
+//! Cross-validation: NumPy's outcome, shape, dtype and first values must be the Rust step's.
+
+use crate::results::{PeerResult, StepResult};
+use crate::spec::Status;
+
+/// What differs between the Rust step and its NumPy peer, one sentence each; empty when
+/// they agree. Two errors agree (each side words its own message); times and memory are
+/// measurements, not answers, and are never compared here.
+pub fn disagreements(rust: &StepResult, numpy: &PeerResult) -> Vec<String> {
+    let mut out = Vec::new();
+    if rust.status != numpy.status {
+        out.push(format!(
+            "the Rust step ended {}, NumPy's {}{}",
+            outcome(rust.status, rust.error.as_deref()),
+            outcome(numpy.status, numpy.error.as_deref()),
+            if numpy.status == Status::Ok { String::new() } else { format!(" ({})", numpy.call) },
+        ));
+        return out;
+    }
+    if rust.status != Status::Ok {
+        return out;
+    }
+    if rust.shape != numpy.shape {
+        out.push(format!(
+            "shape: Rust {}, NumPy {}",
+            shape(rust.shape.as_ref()),
+            shape(numpy.shape.as_ref())
+        ));
+    }
+    if rust.dtype != numpy.dtype {
+        out.push(format!("dtype: Rust {}, NumPy {}", dtype(rust.dtype), dtype(numpy.dtype)));
+    }
+    if let Some(at) = first_difference(&rust.first_values, &numpy.first_values) {
+        out.push(format!(
+            "first values differ at element {at}: Rust {}, NumPy {} ({} and {} values)",
+            value(rust.first_values.get(at)),
+            value(numpy.first_values.get(at)),
+            rust.first_values.len(),
+            numpy.first_values.len()
+        ));
+    }
+    out
+}
+
+/// Records the verdict in `numpy`.
+pub fn check(rust: &StepResult, numpy: &mut PeerResult) {
+    numpy.disagreements = disagreements(rust, numpy);
+    numpy.agrees = numpy.disagreements.is_empty();
+}
+
+/// Index of the first element that differs (NaN equals NaN: both are the same bytes read
+/// the same way), or of the end of the shorter list when the lengths differ.
+fn first_difference(a: &[f64], b: &[f64]) -> Option<usize> {
+    let same = |x: &f64, y: &f64| x == y || (x.is_nan() && y.is_nan());
+    match a.iter().zip(b).position(|(x, y)| !same(x, y)) {
+        Some(at) => Some(at),
+        None if a.len() != b.len() => Some(a.len().min(b.len())),
+        None => None,
+    }
+}
+
+fn outcome(status: Status, error: Option<&str>) -> String {
+    match error {
+        Some(e) if status != Status::Ok => {
+            format!("{} ({})", status.name(), e.chars().take(160).collect::<String>())
+        }
+        _ => status.name().to_owned(),
+    }
+}
+
+fn shape(s: Option<&crate::shape::Shape>) -> String {
+    s.map_or("none".to_owned(), crate::shape::Shape::python)
+}
+
+fn dtype(d: Option<crate::dtype::Dtype>) -> String {
+    d.map_or("none".to_owned(), |d| d.descr())
+}
+
+fn value(v: Option<&f64>) -> String {
+    v.map_or("nothing".to_owned(), |v| format!("{v:e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dtype::Dtype;
+    use crate::shape::Shape;
+
+    fn pair() -> (StepResult, PeerResult) {
+        let results: crate::results::Results =
+            serde_json::from_str(include_str!("../../tests/data/small-results.json")).unwrap();
+        let rust = results.steps.into_iter().find(|s| s.status == Status::Ok).unwrap();
+        let numpy = PeerResult {
+            status: Status::Ok,
+            shape: rust.shape.clone(),
+            dtype: rust.dtype,
+            first_values: rust.first_values.clone(),
+            ..PeerResult::default()
+        };
+        (rust, numpy)
+    }
+
+    #[test]
+    fn equal_answers_agree() {
+        let (rust, mut numpy) = pair();
+        check(&rust, &mut numpy);
+        assert!(numpy.agrees, "{:?}", numpy.disagreements);
+    }
+
+    #[test]
+    fn nan_equals_nan_but_nothing_else_differs_silently() {
+        let (mut rust, mut numpy) = pair();
+        rust.first_values[3] = f64::NAN;
+        numpy.first_values[3] = f64::NAN;
+        assert!(disagreements(&rust, &numpy).is_empty());
+        numpy.first_values[5] += 1.0;
+        let found = disagreements(&rust, &numpy);
+        assert_eq!(found.len(), 1);
+        assert!(found[0].contains("element 5"), "{found:?}");
+        numpy.first_values.truncate(5);
+        assert!(disagreements(&rust, &numpy)[0].contains("element 5"));
+    }
+
+    #[test]
+    fn shape_dtype_and_outcome_are_compared() {
+        let (rust, mut numpy) = pair();
+        numpy.shape = Some(Shape(vec![1]));
+        numpy.dtype = Some(Dtype::U1);
+        let found = disagreements(&rust, &numpy);
+        assert!(found.iter().any(|d| d.starts_with("shape")) && found.iter().any(|d| d.starts_with("dtype")));
+        numpy.status = Status::Error;
+        numpy.error = Some("ValueError: mmap length is greater than file size".to_owned());
+        let found = disagreements(&rust, &numpy);
+        assert_eq!(found.len(), 1);
+        assert!(found[0].contains("NumPy's error"), "{found:?}");
+    }
+}

@@ -1,0 +1,113 @@
+use super::csv::{COLUMNS, quote};
+use super::*;
+use crate::cache::CacheState;
+use crate::report::Output as _;
+
+/// The fixture run, every step given a NumPy peer that agrees and whose phases each took
+/// ten times as long, with the same memory figures.
+fn with_peers() -> Results {
+    let mut run: Results =
+        serde_json::from_str(include_str!("../../../tests/data/small-results.json")).unwrap();
+    for step in &mut run.steps {
+        let mut snapshots = step.snapshots.clone();
+        for s in &mut snapshots {
+            s.elapsed_ns *= 10;
+        }
+        step.peer = Some(PeerResult {
+            python_version: "3.11.7".to_owned(),
+            numpy_version: "2.4.6".to_owned(),
+            call: format!("np.memmap('X_train.npy', dtype='float64', mode='r')  # {}", step.id),
+            status: step.status,
+            shape: step.shape.clone(),
+            dtype: step.dtype,
+            first_values: step.first_values.clone(),
+            getsizeof_bytes: Some(192),
+            snapshots,
+            import_ns: Some(90_000_000),
+            agrees: true,
+            ..PeerResult::default()
+        });
+    }
+    run
+}
+
+#[test]
+fn figures_are_phase_differences() {
+    let run = with_peers();
+    let step = run.step("npy_load_mmap", CacheState::Warm).unwrap();
+    let f = Figures::of(&step.snapshots, step.object_bytes);
+    let at = |p: Phase| step.snapshot(p).unwrap();
+    assert_eq!(f.open, Some(at(Phase::AfterOpen).elapsed_ns - at(Phase::BeforeOpen).elapsed_ns));
+    assert_eq!(f.open_first.unwrap(), f.open.unwrap() + f.first.unwrap());
+    assert_eq!(f.rss_after, Some(at(Phase::AfterAccess).rss_bytes));
+    assert_eq!(
+        f.minor_faults,
+        Some(at(Phase::AfterAccess).minor_faults - at(Phase::BeforeOpen).minor_faults)
+    );
+}
+
+#[test]
+fn agreeing_peers_show_side_by_side_with_ratios() {
+    let run = with_peers();
+    let md = markdown(&run);
+    assert!(md.contains(&format!("All {} steps with a NumPy peer agree", run.steps.len())), "{md}");
+    assert!(md.contains("Python 3.11.7, NumPy 2.4.6"));
+    let rows = md.lines().filter(|l| l.starts_with("| `")).count();
+    assert_eq!(rows, run.steps.len());
+    // Every phase of the peer took ten times as long: the ratios say so.
+    let row = md.lines().find(|l| l.starts_with("| `npy_load_mmap` | warm")).unwrap();
+    assert!(row.contains("(10×)"), "{row}");
+    assert!(row.contains("192 B"), "{row}");
+    assert!(md.contains("Rust 10× faster"), "the headline compares the tutorial's first step: {md}");
+    assert!(!md.contains("DISAGREES"));
+}
+
+#[test]
+fn a_disagreement_stands_out() {
+    let mut run = with_peers();
+    let peer = run.steps[2].peer.as_mut().unwrap();
+    peer.agrees = false;
+    peer.disagreements = vec!["dtype: Rust <f8, NumPy |u1".to_owned()];
+    let key = run.steps[2].key();
+    let md = markdown(&run);
+    assert!(md.contains("NumPy DISAGREES with 1 of"), "{md}");
+    assert!(md.contains(&format!("`{key}`")) && md.contains("dtype: Rust <f8, NumPy |u1"), "{md}");
+    assert!(md.contains("**NO**"));
+}
+
+#[test]
+fn without_peers_the_section_says_how_to_get_them() {
+    let mut run: Results =
+        serde_json::from_str(include_str!("../../../tests/data/small-results.json")).unwrap();
+    for step in &mut run.steps {
+        step.peer = None;
+    }
+    let md = markdown(&run);
+    assert!(md.contains("No step ran with a NumPy peer") && md.contains("just venv"), "{md}");
+    let csv = String::from_utf8(PeersCsv.render(&[run]).unwrap()).unwrap();
+    assert_eq!(csv.lines().count(), 1, "only the header");
+}
+
+#[test]
+fn csv_has_one_row_per_peer_and_quotes_what_needs_it() {
+    let run = with_peers();
+    let csv = String::from_utf8(PeersCsv.render(std::slice::from_ref(&run)).unwrap()).unwrap();
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(lines.len(), run.steps.len() + 1);
+    assert_eq!(lines[0].split(',').count(), COLUMNS.len());
+    // The call holds commas: quoted, so the row still has as many fields as the header.
+    assert!(lines[1].contains("\"np.memmap('X_train.npy', dtype='float64', mode='r')"), "{}", lines[1]);
+    assert_eq!(quote("a,\"b\""), "\"a,\"\"b\"\"\"");
+    assert_eq!(quote("plain"), "plain");
+}
+
+#[test]
+fn getsizeof_missing_a_loaded_arrays_data_is_pointed_out() {
+    let mut run = with_peers();
+    let load = run.steps.iter_mut().find(|s| s.open == "load").unwrap();
+    let peer = load.peer.as_mut().unwrap();
+    peer.getsizeof_bytes = Some(160);
+    peer.bytes_touched = Some(23_040);
+    let md = markdown(&run);
+    assert!(md.contains("`sys.getsizeof` of") && md.contains("is 160 B"), "{md}");
+}

@@ -1,0 +1,337 @@
+//! mmap-lab and NumPy read each other's files, and run-all's NumPy peer agrees with every
+//! Rust step.
+//!
+//! The Python comes from `MMAP_LAB_PYTHON`, else the project's `.venv/bin/python`
+//! (`just venv`). Without NumPy these tests skip with the reason printed, except under
+//! `CI=true`, where they must run and fail loudly instead.
+
+#![allow(clippy::unwrap_used)] // a test helper that fails is a failed test
+
+use std::collections::BTreeMap;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::Command as Process;
+
+use assert_cmd::Command;
+use mmap_lab::dataset::{self, DatasetSpec};
+use mmap_lab::dtype::Dtype;
+use mmap_lab::results::Results;
+use mmap_lab::shape::Shape;
+use mmap_lab::spec::Status;
+use serde::Deserialize;
+
+/// The Python to test against, or `None` (after saying why) when the tests may skip.
+fn python() -> Option<PathBuf> {
+    let path = std::env::var_os("MMAP_LAB_PYTHON")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/python"));
+    let works = Process::new(&path).args(["-c", "import numpy"]).output().is_ok_and(|o| o.status.success());
+    if works {
+        return Some(path);
+    }
+    let reason = format!(
+        "{} cannot import numpy; run `just venv` or set MMAP_LAB_PYTHON to a Python with NumPy",
+        path.display()
+    );
+    assert!(
+        std::env::var("CI").as_deref() != Ok("true"),
+        "CI=true: the NumPy interop tests must run, but {reason}"
+    );
+    // Straight to stderr, past the test harness's capture, so that a skip is always seen.
+    let _ = writeln!(std::io::stderr(), "skipping a NumPy interop test: {reason}");
+    None
+}
+
+/// Runs `code` in Python with `args` (as `sys.argv[1:]`); panics with its stderr if it fails.
+fn run_python(python: &Path, code: &str, args: &[&Path]) -> String {
+    let out = Process::new(python).arg("-c").arg(code).args(args).output().unwrap();
+    assert!(
+        out.status.success(),
+        "Python failed:\n{code}\n--- stderr ---\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+fn mmap_lab() -> Command {
+    Command::cargo_bin("mmap-lab").unwrap()
+}
+
+#[test]
+fn a_npy_written_by_mmap_lab_loads_in_numpy_and_is_what_np_save_writes() {
+    let Some(python) = python() else { return };
+    for dtype in DatasetSpec::DTYPES {
+        let dir = tempfile::tempdir().unwrap();
+        let spec = DatasetSpec { shape: Shape(vec![6, 8, 10, 3]), dtype, seed: 9 };
+        let (data, _) = dataset::ensure(&spec, dir.path()).unwrap();
+        let resaved = dir.path().join("resaved.npy");
+        let code = "
+import sys, numpy as np
+npy, raw, out = sys.argv[1:4]
+loaded = np.load(npy)
+mapped = np.load(npy, mmap_mode='r')
+original = np.fromfile(raw, dtype=loaded.dtype).reshape(6, 8, 10, 3)
+assert isinstance(mapped, np.memmap), type(mapped)
+assert loaded.shape == mapped.shape == (6, 8, 10, 3), (loaded.shape, mapped.shape)
+assert np.array_equal(loaded, original) and np.array_equal(mapped, original)
+np.save(out, loaded)
+print(loaded.dtype.str)
+";
+        let descr = run_python(&python, code, &[&data.npy_path(), &data.raw_path(), &resaved]);
+        assert_eq!(descr.trim(), dtype.descr());
+        let ours = std::fs::read(data.npy_path()).unwrap();
+        let numpys = std::fs::read(&resaved).unwrap();
+        let header = data.manifest.npy_header_bytes as usize;
+        assert_eq!(
+            String::from_utf8_lossy(&ours[..header]),
+            String::from_utf8_lossy(&numpys[..header]),
+            "the header is byte-identical to np.save's ({dtype})"
+        );
+        assert!(ours == numpys, "the whole file is byte-identical to np.save's ({dtype})");
+    }
+}
+
+/// What NumPy says about each file it wrote.
+#[derive(Debug, Deserialize)]
+struct Written {
+    shape: Vec<usize>,
+    descr: String,
+    fortran: bool,
+    values: Vec<f64>,
+}
+
+/// NumPy writes one .npy of each kind a student may bring; returns what it wrote.
+fn numpy_files(python: &Path, dir: &Path) -> BTreeMap<String, Written> {
+    let code = r#"
+import json, os, sys, numpy as np
+out = sys.argv[1]
+base = np.arange(60).reshape(3, 4, 5)
+arrays = {
+    'float64': base / 7.0,
+    'float32': (base / 7.0).astype('<f4'),
+    'uint8': (base * 5 % 256).astype('u1'),
+    'int16': (base * -300).astype('<i2'),
+    'big_endian': (base / 3.0).astype('>f8'),
+    'fortran': np.asfortranarray(base / 11.0),
+    'empty': np.zeros((0,), dtype='<f8'),
+    'scalar': np.array(2.5),
+    'complex': (base + 1j).astype('<c16'),
+}
+info = {}
+for name, a in arrays.items():
+    np.save(os.path.join(out, name + '.npy'), a)
+    info[name] = {'shape': list(a.shape), 'descr': a.dtype.str, 'fortran': bool(a.flags.f_contiguous and not a.flags.c_contiguous),
+                  'values': [] if a.dtype.kind == 'c' else [float(v) for v in a.ravel(order='C')]}
+v2 = base / 13.0
+with open(os.path.join(out, 'version2.npy'), 'wb') as f:
+    np.lib.format.write_array(f, v2, version=(2, 0))
+info['version2'] = {'shape': list(v2.shape), 'descr': v2.dtype.str, 'fortran': False, 'values': [float(v) for v in v2.ravel()]}
+print(json.dumps(info))
+"#;
+    serde_json::from_str(&run_python(python, code, &[dir])).unwrap()
+}
+
+#[test]
+fn npy_files_written_by_numpy_are_read_correctly_or_refused_with_the_reason() {
+    let Some(python) = python() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let files = numpy_files(&python, dir.path());
+    assert_eq!(files.len(), 10);
+    for (name, want) in &files {
+        let path = dir.path().join(format!("{name}.npy"));
+        let report = mmap_lab::inspect::inspect(&path, None).unwrap();
+        assert_eq!(report.descr, want.descr, "{name}");
+        assert_eq!(report.shape, want.shape, "{name}");
+        assert_eq!(report.order, if want.fortran { "F" } else { "C" }, "{name}");
+        if name == "complex" {
+            // Not a dtype mmap-lab reads: both refuse to guess, and say why.
+            let err = mmap_lab::open::load_mmap(&path).unwrap_err().to_string();
+            assert!(err.contains("'<c16' is not supported") && err.contains("not complex"), "{err}");
+            assert!(report.numpy_call.is_none() && report.warnings.iter().any(|w| w.contains("<c16")));
+            continue;
+        }
+        let array = mmap_lab::open::load_mmap(&path).unwrap();
+        assert_eq!(array.shape().0, want.shape, "{name}");
+        assert_eq!(array.dtype(), Dtype::parse(&want.descr).unwrap(), "{name}");
+        assert_eq!(array.values(0, array.len()), want.values, "{name}: values in C order");
+        assert_eq!(report.expected_data_bytes, Some(report.actual_data_bytes), "{name}");
+        assert_eq!(report.npy.as_ref().unwrap().version, if name == "version2" { "2.0" } else { "1.0" });
+    }
+}
+
+#[test]
+fn the_call_inspect_prints_gives_what_np_load_gives() {
+    let Some(python) = python() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let files = numpy_files(&python, dir.path());
+    let check = "
+import sys, numpy as np
+call, path = sys.argv[1], sys.argv[2]
+X = eval(call)
+Y = np.load(path)
+assert isinstance(X, np.memmap), type(X)
+assert X.shape == Y.shape and X.dtype == Y.dtype, (X.shape, X.dtype, Y.shape, Y.dtype)
+assert np.array_equal(X, Y)
+assert X.flags.f_contiguous == Y.flags.f_contiguous
+";
+    for name in files.keys().filter(|n| *n != "complex") {
+        let path = dir.path().join(format!("{name}.npy"));
+        let text = mmap_lab().arg("inspect").arg(&path).assert().success().get_output().stdout.clone();
+        let text = String::from_utf8(text).unwrap();
+        let call = text.lines().map(str::trim).find(|l| l.starts_with("np.memmap(")).unwrap();
+        run_python(&python, check, &[Path::new(call), &path]);
+        let json =
+            mmap_lab().arg("inspect").arg("--json").arg(&path).assert().success().get_output().stdout.clone();
+        let json: serde_json::Value = serde_json::from_slice(&json).unwrap();
+        assert_eq!(json["numpy_call"].as_str(), Some(call), "--json gives the same call");
+    }
+    // A raw file: the call from --dtype and --shape gives what np.fromfile gives.
+    let raw = dir.path().join("raw.rbf");
+    let code = "import sys, numpy as np; (np.arange(60) / 7.0).astype('>f8').tofile(sys.argv[1])";
+    run_python(&python, code, &[&raw]);
+    let out =
+        mmap_lab().arg("inspect").arg(&raw).args(["--dtype", ">f8", "--shape", "3x4x5"]).assert().success();
+    let text = String::from_utf8(out.get_output().stdout.clone()).unwrap();
+    let call = text.lines().map(str::trim).find(|l| l.starts_with("np.memmap(")).unwrap();
+    let code = "
+import sys, numpy as np
+X = eval(sys.argv[1])
+assert np.array_equal(X, np.fromfile(sys.argv[2], dtype='>f8').reshape(3, 4, 5))
+";
+    run_python(&python, code, &[Path::new(call), &raw]);
+}
+
+/// The tutorial's six steps, warm and cold, with a NumPy peer beside each.
+fn run_all(root: &Path, python: &Path) -> assert_cmd::assert::Assert {
+    mmap_lab()
+        .args(["run", "--shape", "8x12x10x3", "--seed", "2"])
+        .args([
+            "npy_load_mmap",
+            "npy_memmap_default",
+            "npy_memmap_float64",
+            "raw_memmap_shape",
+            "npy_memmap_offset",
+            "npy_load",
+        ])
+        .arg("--data-dir")
+        .arg(root.join("data"))
+        .arg("--out")
+        .arg(root.join("out"))
+        .arg("--python")
+        .arg(python)
+        .assert()
+}
+
+#[test]
+fn run_all_with_numpy_writes_an_agreeing_peer_for_every_step() {
+    let Some(python) = python() else { return };
+    let root = tempfile::tempdir().unwrap();
+    run_all(root.path(), &python).success();
+    let r = Results::read(&root.path().join("out/results.json")).unwrap();
+    assert_eq!(r.steps.len(), 12);
+    for s in &r.steps {
+        let peer = s.peer.as_ref().unwrap_or_else(|| panic!("{} has no NumPy peer", s.key()));
+        assert!(peer.agrees, "{}: {:?}", s.key(), peer.disagreements);
+        assert_eq!(peer.status, s.status, "{}", s.key());
+        assert_eq!(peer.shape, s.shape, "{}", s.key());
+        assert_eq!(peer.dtype, s.dtype, "{}", s.key());
+        assert!(!peer.python_version.is_empty() && !peer.numpy_version.is_empty());
+        assert!(peer.getsizeof_bytes.is_some_and(|b| b > 0) && peer.call.starts_with("np."));
+        assert_eq!(peer.snapshots.len(), 4, "{}: the same four phases", s.key());
+        assert_eq!(peer.bytes_touched, s.bytes_touched, "{}: the full pass reads the same bytes", s.key());
+        assert!(peer.cache_report.is_some_and(|c| c.verified), "{}: the cache was prepared again", s.key());
+    }
+    let md = std::fs::read_to_string(root.path().join("out/REPORT.md")).unwrap();
+    assert!(
+        md.contains("## Rust beside NumPy") && md.contains("All 12 steps with a NumPy peer agree"),
+        "{md}"
+    );
+    let csv = std::fs::read_to_string(root.path().join("out/peers.csv")).unwrap();
+    assert_eq!(csv.lines().count(), 13);
+}
+
+/// An executable shell script at `path`: a test double for Python.
+fn script(path: &Path, text: &str) {
+    std::fs::write(path, text).unwrap();
+    let mut perms = std::fs::metadata(path).unwrap().permissions();
+    std::os::unix::fs::PermissionsExt::set_mode(&mut perms, 0o755);
+    std::fs::set_permissions(path, perms).unwrap();
+}
+
+#[test]
+fn a_numpy_peer_that_disagrees_fails_the_run_and_stands_out() {
+    let Some(python) = python() else { return };
+    let root = tempfile::tempdir().unwrap();
+    // The real Python, with one extra first value slipped into every answer.
+    let liar = root.path().join("python");
+    let sed = r#"sed 's/"first_values": \[/"first_values": [12345.0, /'"#;
+    script(&liar, &format!("#!/bin/sh\n'{}' \"$@\" | {sed}\n", python.display()));
+    run_all(root.path(), &liar).code(1);
+    let r = Results::read(&root.path().join("out/results.json")).unwrap();
+    assert_eq!(r.run.unexpected_outcomes, r.steps.len());
+    assert!(r.steps.iter().all(|s| s.peer.as_ref().is_some_and(|p| !p.agrees)));
+    assert!(
+        r.run.notes.iter().any(|n| n.starts_with("NumPy DISAGREES with npy_load_mmap/warm")),
+        "{:?}",
+        r.run.notes
+    );
+    let md = std::fs::read_to_string(root.path().join("out/REPORT.md")).unwrap();
+    assert!(md.contains("NumPy DISAGREES with 12 of 12 steps"), "{md}");
+}
+
+#[test]
+fn a_crashing_numpy_peer_is_a_result_not_a_dead_run() {
+    let Some(python) = python() else { return };
+    let root = tempfile::tempdir().unwrap();
+    // Answers the version question, then dies of SIGBUS on every step.
+    let crasher = root.path().join("python");
+    let text = format!(
+        "#!/bin/sh\ncase \"$2\" in *numpy.__version__*) exec '{}' \"$@\";; esac\nkill -BUS $$\n",
+        python.display()
+    );
+    script(&crasher, &text);
+    run_all(root.path(), &crasher).code(1);
+    let r = Results::read(&root.path().join("out/results.json")).unwrap();
+    for s in &r.steps {
+        let peer = s.peer.as_ref().unwrap();
+        assert_eq!((peer.status, peer.signal, peer.agrees), (Status::Crashed, Some(7), false), "{}", s.key());
+        assert!(peer.error.as_deref().unwrap().contains("SIGBUS"));
+        assert_eq!(peer.call, s.numpy_call, "a silent peer is named by the spec's call");
+    }
+}
+
+#[test]
+fn a_python_without_numpy_is_refused_before_anything_is_measured() {
+    let root = tempfile::tempdir().unwrap();
+    let fake = root.path().join("python");
+    std::fs::write(&fake, "#!/bin/sh\necho \"ModuleNotFoundError: No module named 'numpy'\" >&2\nexit 1\n")
+        .unwrap();
+    let mut perms = std::fs::metadata(&fake).unwrap().permissions();
+    std::os::unix::fs::PermissionsExt::set_mode(&mut perms, 0o755);
+    std::fs::set_permissions(&fake, perms).unwrap();
+    let out = run_all(root.path(), &fake).code(2);
+    let stderr = String::from_utf8_lossy(&out.get_output().stderr).into_owned();
+    assert!(stderr.contains(&fake.display().to_string()) && stderr.contains("pip install numpy"), "{stderr}");
+    assert!(!stderr.contains("panicked"));
+    assert!(!root.path().join("data").exists(), "nothing was generated");
+}
+
+#[test]
+fn without_the_numpy_column_the_run_says_so() {
+    let root = tempfile::tempdir().unwrap();
+    let out = mmap_lab()
+        .args(["run-all", "--shape", "8x12x10x3", "--no-python", "--cache", "warm"])
+        .arg("--data-dir")
+        .arg(root.path().join("data"))
+        .arg("--out")
+        .arg(root.path().join("out"))
+        .assert()
+        .success();
+    let stderr = String::from_utf8_lossy(&out.get_output().stderr).into_owned();
+    assert!(stderr.contains("no NumPy column: the NumPy column was turned off (--no-python)"), "{stderr}");
+    let r = Results::read(&root.path().join("out/results.json")).unwrap();
+    assert!(r.steps.iter().all(|s| s.peer.is_none()));
+    assert!(r.run.notes.iter().any(|n| n.starts_with("No NumPy column")), "{:?}", r.run.notes);
+    let md = std::fs::read_to_string(root.path().join("out/REPORT.md")).unwrap();
+    assert!(md.contains("No step ran with a NumPy peer"));
+}
