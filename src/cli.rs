@@ -82,7 +82,7 @@ pub struct DataArgs {
     #[arg(long, default_value = "f8", value_parser = parse_generated_dtype)]
     pub dtype: Dtype,
     /// Seed of the pictures: the same seed gives the same bytes on every machine.
-    #[arg(long, default_value_t = 0)]
+    #[arg(long, default_value_t = 0, allow_negative_numbers = true, value_parser = parse_seed)]
     pub seed: u64,
     /// Folder for the data files (created if missing; kept out of git).
     #[arg(long, default_value_os_t = default_root().join("data"))]
@@ -164,7 +164,7 @@ pub struct LargerArgs {
     #[arg(long, value_parser = Shape::parse)]
     shape: Option<Shape>,
     /// Seed of the pictures.
-    #[arg(long, default_value_t = 0)]
+    #[arg(long, default_value_t = 0, allow_negative_numbers = true, value_parser = parse_seed)]
     seed: u64,
     /// Folder for the large .npy (kept apart from run-all's data).
     #[arg(long, default_value_os_t = default_root().join("data").join("larger-than-memory"))]
@@ -232,6 +232,12 @@ pub struct ReportArgs {
 pub fn default_root() -> PathBuf {
     let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     if manifest.join("experiments").is_dir() { manifest } else { PathBuf::from(".") }
+}
+
+fn parse_seed(text: &str) -> std::result::Result<u64, String> {
+    text.trim().parse().map_err(|_| {
+        format!("seed '{text}' is not a whole number from 0 to {}; give e.g. --seed 0", u64::MAX)
+    })
 }
 
 fn parse_generated_dtype(text: &str) -> std::result::Result<Dtype, String> {
