@@ -154,9 +154,15 @@ pub fn notes(choice: &PeerChoice, plans: &[StepPlan], steps: &[StepResult]) -> V
         PeerChoice::Without(why) => return vec![format!("No NumPy column: {why}.")],
         PeerChoice::Use(python) => python,
     };
-    let mut notes = vec![format!("NumPy column: every step run again by NumPy with {}.", python.describe())];
+    let mut notes = vec![format!(
+        "NumPy column: every step of the tutorial group run again by NumPy with {}.",
+        python.describe()
+    )];
     for (plan, step) in plans.iter().zip(steps) {
-        if let Err(why) = PeerPlan::for_step(plan) {
+        // The other groups never have peers (the report says so once); only a tutorial
+        // step without one needs a word.
+        let tutorial = plan.spec.group == crate::report::view::TUTORIAL;
+        if let (true, Err(why)) = (tutorial, PeerPlan::for_step(plan)) {
             notes.push(format!("{}: no NumPy peer: {why}.", step.key()));
         }
         if let Some(numpy) = step.peer.as_ref().filter(|p| !p.agrees) {
