@@ -49,6 +49,11 @@ pub enum Command {
     /// on a 24 GiB machine), refusing clearly when the disk cannot hold it.
     #[command(name = "larger-than-memory")]
     LargerThanMemory(LargerArgs),
+    /// Coursework labs: predict, measure, explain (list, show, init, run, check).
+    ///
+    /// Each lab asks questions about what the experiments will measure; `lab run` measures
+    /// and grades the answers, explaining the ones that missed.
+    Lab(crate::lab::command::LabArgs),
     /// Run one step in this process (used by the runner; reads a plan on stdin).
     #[command(name = "__step", hide = true)]
     Step,
@@ -222,6 +227,7 @@ pub fn run(cli: Cli) -> Result<u8> {
             generate(&args)
         }
         Command::LargerThanMemory(args) => larger_than_memory(args),
+        Command::Lab(args) => crate::lab::command::run(args),
         Command::Step => step(),
         Command::Worker => crate::sharing::worker().map(|()| 0),
     }

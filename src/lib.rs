@@ -12,6 +12,7 @@ pub mod dtype;
 pub mod error;
 pub mod interrupt;
 pub mod kernels;
+pub mod lab;
 pub mod machine;
 pub mod npy;
 pub mod open;
