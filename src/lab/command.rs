@@ -336,10 +336,14 @@ fn check(labs_dir: &Path, experiments_dir: &Path, args: &CheckArgs) -> Result<u8
         let wanted = args.which.is_empty()
             || args.which.iter().any(|k| k.parse() == Ok(number) || lab.as_ref().is_ok_and(|l| l.id == *k));
         match lab {
-            Err(e) => broken.push(format!("{e:#}")),
+            Err(e) if wanted => broken.push(format!("{e:#}")),
             Ok(lab) if wanted => labs.push(lab),
-            Ok(_) => {}
+            _ => {}
         }
+    }
+    // Every lab's files are checked before anything is measured.
+    if !broken.is_empty() {
+        return Err(input(format!("some labs are refused:\n  {}", broken.join("\n  "))));
     }
     let scratch = tempfile::Builder::new().prefix("mmap-lab-check-").tempdir()?;
     let data_dir = args.data_dir.clone().unwrap_or_else(|| scratch.path().to_owned());
@@ -357,9 +361,6 @@ fn check(labs_dir: &Path, experiments_dir: &Path, args: &CheckArgs) -> Result<u8
         for (ok, line) in lines {
             println!("  {} {line}", if ok { "ok     " } else { "PROBLEM" });
         }
-    }
-    if !broken.is_empty() {
-        return Err(input(format!("some labs are refused:\n  {}", broken.join("\n  "))));
     }
     println!(
         "{} lab(s) checked at shape {}: {}",
