@@ -28,3 +28,7 @@ fmt:
 # Lints, as CI runs them.
 lint:
     cargo clippy --all-targets -- -D warnings
+
+# A coursework lab: `just lab list`, `just lab run 1 --answers lab01-answers.toml`.
+lab *ARGS:
+    cargo run --release -- lab {{ARGS}}

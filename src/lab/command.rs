@@ -32,7 +32,7 @@ pub struct LabArgs {
     /// What to do with the labs.
     #[command(subcommand)]
     pub command: LabCommand,
-    /// Folder of the labs (NN_<name>.toml and .md, lab-only experiments in specs/).
+    /// Folder of the labs (`NN_<name>.toml` and `.md`, lab-only experiments in specs/).
     #[arg(long, global = true, default_value_os_t = crate::cli::default_root().join("experiments").join("labs"))]
     pub labs: PathBuf,
     /// Folder of the experiment specs labs may name besides their own.
@@ -88,7 +88,7 @@ pub struct RunLabArgs {
     /// data/ that run-all uses.
     #[arg(long, conflicts_with = "shape")]
     pub full: bool,
-    /// Shape of the array (default 400x120x120x3: about a minute per lab).
+    /// Shape of the array (default 400x120x120x3: well under a minute per lab).
     #[arg(long, value_parser = Shape::parse)]
     pub shape: Option<Shape>,
     /// Folder for the data (default data/labs, or data/ with --full).

@@ -23,6 +23,16 @@
 //! explain = "np.memmap's default dtype is uint8."
 //!
 //! [[question]]
+//! id = "shrunk"
+//! text = "The file is truncated under its mapping, then read: what happens?"
+//! quantity = "step.lab_shrink_under_mapping.warm.status"
+//! choices = [                                 # a sentence standing for a measured word
+//!   { text = "an exception Python can catch", value = "error" },
+//!   { text = "the process dies of a signal", value = "crashed" },
+//! ]
+//! explain = "SIGBUS is a signal, not an exception."
+//!
+//! [[question]]
 //! id = "cold_faults"
 //! text = "How many major faults per page did the cold pass take?"
 //! quantity = "ratio(step.npy_load_mmap.cold.major_faults_total, step.npy_load_mmap.cold.pages_touched)"

@@ -153,3 +153,22 @@ fn lab_numbers_come_from_file_names() {
 fn reflow_joins_lines_and_keeps_paragraphs() {
     assert_eq!(reflow("\n one\n two \n\n three\n"), "one two\n\nthree");
 }
+
+#[test]
+fn the_readme_example_is_a_valid_lab_and_names_real_fields() {
+    let readme = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
+    let guide = readme.split("### For instructors").nth(1).expect("the README has a guide for instructors");
+    let example = guide.split("```toml\n").nth(1).unwrap().split("```").next().unwrap();
+    let lab = TestLab::new();
+    let spec = lab.parse(&example.replace("07_my_lab.md", "07_test.md")).unwrap();
+    assert_eq!(spec.questions.len(), 3);
+    let fields = guide.split("Step fields include").nth(1).unwrap().split(';').next().unwrap();
+    let names: Vec<&str> = fields.split('`').skip(1).step_by(2).collect();
+    assert!(names.len() > 10, "{names:?}");
+    for name in names {
+        assert!(
+            crate::lab::quantity::STEP_FIELDS.iter().any(|f| f.name == name),
+            "the README names step field '{name}', which does not exist"
+        );
+    }
+}
