@@ -8,8 +8,8 @@ use anyhow::Result;
 use clap::{Args, Subcommand};
 use serde::Serialize;
 
+use super::fields::{DATASET_FIELDS, MACHINE_FIELDS, STEP_FIELDS};
 use super::grade::{self, LabGrade};
-use super::quantity::{DATASET_FIELDS, MACHINE_FIELDS, STEP_FIELDS};
 use super::spec::{LabSpec, QuestionKind};
 use super::{LabEntry, answers};
 use crate::dataset::{self, DatasetSpec};

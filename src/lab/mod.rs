@@ -15,9 +15,11 @@
 
 pub mod answers;
 pub mod command;
+pub mod fields;
 pub mod grade;
 pub mod quantity;
 pub mod spec;
+pub mod unit;
 
 use std::path::{Path, PathBuf};
 

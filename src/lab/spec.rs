@@ -53,7 +53,8 @@ use std::path::{Path, PathBuf};
 use anyhow::Result;
 use serde::Deserialize;
 
-use super::quantity::{Dimension, PlannedStep, Quantity, Unit};
+use super::quantity::{Dimension, PlannedStep, Quantity};
+use super::unit::Unit;
 use crate::cache::CacheState;
 use crate::error::input;
 use crate::spec::LoadedSpec;

@@ -3,7 +3,9 @@
 use std::path::Path;
 
 use super::*;
-use crate::spec::LoadedSpec;
+use crate::cache::CacheState;
+use crate::probe::Phase::{self, AfterAccess, AfterFirst, AfterOpen, BeforeOpen};
+use crate::spec::{LoadedSpec, Status};
 
 fn fixture() -> Results {
     Results::read(&Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/small-results.json")).unwrap()
@@ -195,47 +197,4 @@ fn access_fields_need_an_access_pattern() {
     assert!(Quantity::parse("step.f.warm.time_first_ns").unwrap().check(&steps).is_ok());
     let err = Quantity::parse("step.f.warm.minor_faults_access").unwrap().check(&steps).unwrap_err();
     assert!(err.contains("\"first\""), "{err}");
-}
-
-#[test]
-fn units_fit_their_dimension() {
-    let unit = |d, n: Option<&str>| Unit::for_dimension(d, n);
-    assert_eq!(unit(Dimension::Bytes, None).unwrap().label, "bytes");
-    assert_eq!(unit(Dimension::Bytes, Some("MiB")).unwrap().scale, 1048576.0);
-    assert_eq!(unit(Dimension::Nanos, Some("ms")).unwrap().scale, 1e6);
-    assert_eq!(unit(Dimension::Ratio, Some("percent")).unwrap().scale, 0.01);
-    assert_eq!(unit(Dimension::Count, Some("faults")).unwrap().label, "faults");
-    assert!(unit(Dimension::Bytes, Some("faults")).unwrap_err().contains("does not fit"));
-    assert!(unit(Dimension::Nanos, Some("MiB")).is_err());
-    assert!(unit(Dimension::Text, Some("bytes")).is_err());
-    let mib = unit(Dimension::Bytes, Some("MiB")).unwrap();
-    assert_eq!(mib.show(mib.from_base(3.0 * 1048576.0)), "3 MiB");
-    let percent = unit(Dimension::Ratio, Some("%")).unwrap();
-    assert_eq!(percent.show(percent.from_base(0.5)), "50%");
-}
-
-#[test]
-fn numbers_read_well() {
-    assert_eq!(format_number(1_389_312_000.0), "1,389,312,000");
-    assert_eq!(format_number(-128.0), "-128");
-    assert_eq!(format_number(1259.6), "1,260");
-    assert_eq!(format_number(131.84), "131.8");
-    assert_eq!(format_number(16.004), "16.00");
-    assert_eq!(format_number(0.0289), "0.0289");
-    assert_eq!(format_number(0.000652), "0.000652");
-}
-
-#[test]
-fn every_field_name_is_unique_and_documented() {
-    let mut names: Vec<&str> = STEP_FIELDS.iter().map(|f| f.name).collect();
-    names.sort_unstable();
-    let before = names.len();
-    names.dedup();
-    assert_eq!(names.len(), before, "a step field is listed twice");
-    for f in STEP_FIELDS {
-        assert!(!f.doc.is_empty(), "{}", f.name);
-    }
-    for f in DATASET_FIELDS.iter().chain(MACHINE_FIELDS) {
-        assert!(!f.doc.is_empty(), "{}", f.name);
-    }
 }

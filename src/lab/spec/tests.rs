@@ -167,7 +167,7 @@ fn the_readme_example_is_a_valid_lab_and_names_real_fields() {
     assert!(names.len() > 10, "{names:?}");
     for name in names {
         assert!(
-            crate::lab::quantity::STEP_FIELDS.iter().any(|f| f.name == name),
+            crate::lab::fields::STEP_FIELDS.iter().any(|f| f.name == name),
             "the README names step field '{name}', which does not exist"
         );
     }
