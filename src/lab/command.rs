@@ -270,8 +270,10 @@ fn command_line() -> String {
 struct GradeJson<'a> {
     #[serde(flatten)]
     grade: &'a LabGrade,
+    answers: Option<PathBuf>,
     results: PathBuf,
     unexpected_outcomes: usize,
+    notes: Vec<String>,
 }
 
 fn run_lab(labs_dir: &Path, experiments_dir: &Path, args: &RunLabArgs) -> Result<u8> {
@@ -296,12 +298,21 @@ fn run_lab(labs_dir: &Path, experiments_dir: &Path, args: &RunLabArgs) -> Result
     };
     let graded = grade::grade(&lab, &results, &answers);
     let unexpected = unexpected_steps(&lab, &results);
+    // What the run itself says about its measurements (a cold cache it could not establish,
+    // a step that ended otherwise than expected) matters to how the numbers are read.
+    let notes: Vec<String> = results.run.notes.iter().cloned().chain(unexpected.iter().cloned()).collect();
     if args.json {
-        let json = GradeJson { grade: &graded, results: results_path, unexpected_outcomes: unexpected.len() };
+        let json = GradeJson {
+            grade: &graded,
+            answers: args.answers.clone(),
+            results: results_path,
+            unexpected_outcomes: unexpected.len(),
+            notes,
+        };
         println!("{}", serde_json::to_string_pretty(&json)?);
     } else {
         print!("{}", graded.render_text());
-        for line in &unexpected {
+        for line in &notes {
             println!("note: {line}");
         }
         println!("Measured results: {}", results_path.display());
