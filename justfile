@@ -41,3 +41,7 @@ lint:
 # Property-based fuzzing of the .npy header parser and the file layer (bounded by CASES).
 fuzz CASES="50000":
     PROPTEST_CASES={{CASES}} cargo test --release --test fuzz_npy
+
+# A coursework lab: `just lab list`, `just lab run 1 --answers lab01-answers.toml`.
+lab *ARGS:
+    cargo run --release -- lab {{ARGS}}

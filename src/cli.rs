@@ -64,6 +64,11 @@ pub enum Command {
     /// read as raw bytes, like X.tofile writes them, and its size is checked against them.
     /// A corrupt or truncated file is refused with the reason (exit code 2).
     Inspect(InspectArgs),
+    /// Coursework labs: predict, measure, explain (list, show, init, run, check).
+    ///
+    /// Each lab asks questions about what the experiments will measure; `lab run` measures
+    /// and grades the answers, explaining the ones that missed.
+    Lab(crate::lab::command::LabArgs),
     /// Run one step in this process (used by the runner; reads a plan on stdin).
     #[command(name = "__step", hide = true)]
     Step,
@@ -297,6 +302,7 @@ pub fn run(cli: Cli) -> Result<u8> {
         Command::LargerThanMemory(args) => larger_than_memory(args),
         Command::Report(args) => report(&args),
         Command::Inspect(args) => inspect(&args),
+        Command::Lab(args) => crate::lab::command::run(args),
         Command::Step => step(),
         Command::Worker => crate::sharing::worker().map(|()| 0),
     }

@@ -13,6 +13,7 @@ pub mod error;
 pub mod inspect;
 pub mod interrupt;
 pub mod kernels;
+pub mod lab;
 pub mod machine;
 pub mod npy;
 pub mod open;
