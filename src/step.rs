@@ -122,15 +122,7 @@ pub fn run(plan: &StepPlan) -> Result<StepResult> {
     probe.restart();
     result.snapshots.push(probe.snapshot(Phase::BeforeOpen)?);
 
-    let opened = match plan.spec.open.method {
-        Method::Load => open::load(&plan.path),
-        Method::LoadMmap => open::load_mmap_with(&plan.path, plan.spec.policy()),
-        Method::Memmap => {
-            let options = plan.spec.memmap_options(&plan.dataset, plan.npy_header_bytes);
-            open::memmap_with(&plan.path, &options, plan.spec.policy())
-        }
-    };
-    let array = match opened {
+    let array = match open_array(plan) {
         Ok(array) => array,
         Err(e) => {
             result.status = Status::Error;
@@ -166,6 +158,19 @@ pub fn run(plan: &StepPlan) -> Result<StepResult> {
     }
     result.process_ns = started.elapsed().as_nanos() as u64;
     Ok(result)
+}
+
+/// Opens the plan's file the way its spec says (`load`, `load_mmap` or `memmap`, with the
+/// spec's mapping policy): the call every step starts with, and what `check` times.
+pub fn open_array(plan: &StepPlan) -> Result<Array, open::OpenError> {
+    match plan.spec.open.method {
+        Method::Load => open::load(&plan.path),
+        Method::LoadMmap => open::load_mmap_with(&plan.path, plan.spec.policy()),
+        Method::Memmap => {
+            let options = plan.spec.memmap_options(&plan.dataset, plan.npy_header_bytes);
+            open::memmap_with(&plan.path, &options, plan.spec.policy())
+        }
+    }
 }
 
 /// Elements per sample (the first axis), or all elements for a 1-D array.

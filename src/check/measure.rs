@@ -1,0 +1,352 @@
+//! Taking a [`Measurement`]: live (memory in child processes, times in this process), or
+//! from a results.json that `run` or `run-all` wrote.
+//!
+//! Memory metrics come from the runner, one fresh child process per step and repetition,
+//! exactly as `run-all` measures them, so that each baseline is clean. Times come from
+//! this process: each repetition opens the array anew, reads its first element and makes
+//! a full pass, interleaved with a pass over an in-memory buffer of the same size summed
+//! by the same kernel; medians are kept, and each time is also stored as a ratio to the
+//! in-memory pass, so that a slower or busier machine does not read as a regression.
+
+use std::hint::black_box;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use anyhow::Result;
+
+use super::baseline::{MeasuredDataset, MeasuredHow, Measurement, TimingSource};
+use super::metric::{Metric, MetricKind, MetricName, median};
+use crate::cache::{self, CacheState};
+use crate::dataset::{self, Dataset, DatasetSpec, Provenance};
+use crate::error::input;
+use crate::machine::Machine;
+use crate::probe::{Phase, Snapshot};
+use crate::results::{Results, StepResult};
+use crate::runner::{self, RunOptions};
+use crate::spec::{AccessSpec, ExperimentSpec, Status};
+use crate::step::{self, StepPlan};
+use crate::units::{Bytes, Nanos, human_nanos};
+
+/// What a live measurement measures.
+#[derive(Debug, Clone)]
+pub struct LiveOptions {
+    /// The dataset (generated in `data_dir`, or reused when valid).
+    pub dataset: DatasetSpec,
+    /// Where its files live.
+    pub data_dir: PathBuf,
+    /// The steps to measure.
+    pub specs: Vec<ExperimentSpec>,
+    /// Child processes per step, and timed repetitions per step.
+    pub repeats: u32,
+    /// A step still running after this long is killed.
+    pub step_timeout: Duration,
+}
+
+/// Measures the steps now, on this machine.
+pub fn live(options: &LiveOptions) -> Result<Measurement> {
+    let (data, provenance) = dataset::ensure(&options.dataset, &options.data_dir)?;
+    if let Provenance::Generated { elapsed, .. } = &provenance {
+        eprintln!(
+            "check: generated {} of {} in {} ({})",
+            options.dataset.shape.python(),
+            options.dataset.dtype,
+            options.data_dir.display(),
+            human_nanos(elapsed.as_nanos() as u64)
+        );
+    }
+    let mut notes = settle_page_cache(&data);
+    let plans: Vec<StepPlan> = options.specs.iter().map(|spec| warm_plan(spec, &data)).collect();
+    let repeats = options.repeats.max(1);
+    eprintln!(
+        "check: {} steps of {} {}: memory in {} child processes, times in this process (median of {repeats})",
+        plans.len(),
+        options.dataset.shape.python(),
+        options.dataset.dtype,
+        plans.len() * repeats as usize,
+    );
+
+    let run = RunOptions { caches: Some(vec![CacheState::Warm]), step_timeout: options.step_timeout };
+    let mut children = Vec::with_capacity(plans.len());
+    for plan in &plans {
+        let mut runs = Vec::with_capacity(repeats as usize);
+        for _ in 0..repeats {
+            runs.push(runner::run_one(plan, &run)?);
+        }
+        if let Some(c) = runs.iter().filter_map(|r| r.cache_report).find(|c| !c.verified) {
+            notes.push(format!(
+                "{}: the warm cache was not fully established ({} of {} bytes resident)",
+                plan.spec.id, c.resident_bytes, c.file_bytes
+            ));
+        }
+        children.push(runs);
+    }
+
+    let times = time_steps(&plans, data.manifest.data_bytes, repeats);
+    let reference = median(&times.reference).unwrap_or(0);
+    let mut metrics = vec![
+        Metric::bytes(
+            MetricName::run(MetricKind::NpyHeaderBytes),
+            data.manifest.npy.bytes.saturating_sub(data.manifest.raw.bytes),
+        ),
+        Metric::time(MetricName::run(MetricKind::InMemoryPass), reference, reference),
+    ];
+    for ((plan, runs), step_times) in plans.iter().zip(&children).zip(&times.steps) {
+        let runs: Vec<&StepResult> = runs.iter().collect();
+        metrics.extend(memory_metrics(&plan.spec.id, &runs));
+        for (kind, samples) in [
+            (MetricKind::OpenTime, &step_times.open),
+            (MetricKind::FirstTime, &step_times.first),
+            (MetricKind::PassTime, &step_times.pass),
+        ] {
+            if let Some(ns) = median(samples) {
+                metrics.push(Metric::time(MetricName::step(&plan.spec.id, kind), ns, reference));
+            }
+        }
+    }
+    Ok(Measurement {
+        dataset: measured(&data.spec()),
+        how: MeasuredHow {
+            cache: CacheState::Warm.name().to_owned(),
+            memory_runs: repeats,
+            timing: TimingSource::InProcess,
+            timing_repeats: repeats,
+        },
+        machine: Machine::detect(&options.data_dir),
+        metrics,
+        notes,
+        unexpected: unexpected(children.iter().flatten()),
+    })
+}
+
+/// `id: error (expected ok)` for every step that did not end as its spec expects.
+fn unexpected<'a>(steps: impl IntoIterator<Item = &'a StepResult>) -> Vec<String> {
+    let mut found: Vec<String> = steps
+        .into_iter()
+        .filter(|s| s.status != s.expected_status)
+        .map(|s| format!("{}: {} (its spec expects {})", s.id, outcome(s), s.expected_status.name()))
+        .collect();
+    found.dedup();
+    found
+}
+
+/// The metrics of a results.json: its warm mapping steps, one run each; times relative
+/// to the `npy_load` step's pass over the memory it read the array into.
+pub fn from_results(results: &Results, path: &std::path::Path) -> Result<Measurement> {
+    let warm: Vec<&StepResult> = results.steps.iter().filter(|s| s.cache == CacheState::Warm).collect();
+    if warm.is_empty() {
+        return Err(input(format!(
+            "{}: the results hold no warm steps; check compares warm-cache steps, so run with --cache warm or both",
+            path.display()
+        )));
+    }
+    let mut notes = Vec::new();
+    if !results.run.complete {
+        notes.push(format!("{}: the run was interrupted; its results are incomplete", path.display()));
+    }
+    let reference = warm
+        .iter()
+        .find(|s| s.id == "npy_load" && s.status == Status::Ok)
+        .and_then(|s| s.phase_ns(Phase::AfterFirst, Phase::AfterAccess));
+    if reference.is_none() {
+        notes
+            .push("no warm npy_load step with a full pass in the results: times are not compared".to_owned());
+    }
+    let d = &results.dataset;
+    let mut metrics = vec![Metric::bytes(
+        MetricName::run(MetricKind::NpyHeaderBytes),
+        d.npy_bytes.saturating_sub(d.raw_bytes),
+    )];
+    if let Some(r) = reference {
+        metrics.push(Metric::time(MetricName::run(MetricKind::InMemoryPass), r, r));
+    }
+    for s in warm.iter().filter(|s| s.open.starts_with("load_mmap") || s.open.starts_with("memmap")) {
+        metrics.extend(memory_metrics(&s.id, &[s]));
+        let Some(reference) = reference else { continue };
+        let phases = [
+            (MetricKind::OpenTime, Phase::BeforeOpen, Phase::AfterOpen),
+            (MetricKind::FirstTime, Phase::AfterOpen, Phase::AfterFirst),
+            (MetricKind::PassTime, Phase::AfterFirst, Phase::AfterAccess),
+        ];
+        for (kind, from, to) in phases {
+            if kind == MetricKind::PassTime && s.access != AccessSpec::FullPass.name() {
+                continue;
+            }
+            if let Some(ns) = s.phase_ns(from, to) {
+                metrics.push(Metric::time(MetricName::step(&s.id, kind), ns, reference));
+            }
+        }
+    }
+    Ok(Measurement {
+        dataset: MeasuredDataset { shape: d.shape.clone(), dtype: d.dtype, seed: d.seed },
+        how: MeasuredHow {
+            cache: CacheState::Warm.name().to_owned(),
+            memory_runs: 1,
+            timing: TimingSource::ResultsFile,
+            timing_repeats: 1,
+        },
+        machine: results.machine.clone(),
+        metrics,
+        notes,
+        unexpected: unexpected(warm.iter().copied()),
+    })
+}
+
+/// Shape, dtype and seed, as a measurement records them.
+pub fn measured(spec: &DatasetSpec) -> MeasuredDataset {
+    MeasuredDataset { shape: spec.shape.clone(), dtype: spec.dtype, seed: spec.seed }
+}
+
+/// A warm-cache plan for `spec`, whatever cache states the spec lists.
+fn warm_plan(spec: &ExperimentSpec, data: &Dataset) -> StepPlan {
+    StepPlan {
+        spec: spec.clone(),
+        cache: CacheState::Warm,
+        path: data.dir.join(spec.file.file_name()),
+        dataset: data.spec(),
+        npy_header_bytes: data.manifest.npy_header_bytes,
+    }
+}
+
+/// Evicts both data files and reads them through once, so that the page cache holds
+/// them in folios built the same way on every run and machine (by read-ahead), not in
+/// whatever pieces generation or an earlier run left. Returns notes on what failed.
+fn settle_page_cache(data: &Dataset) -> Vec<String> {
+    let mut notes = Vec::new();
+    for path in [data.npy_path(), data.raw_path()] {
+        if let Err(e) = cache::evict(&path) {
+            notes.push(format!("{}: could not evict before reading it through: {e:#}", path.display()));
+        }
+        if let Err(e) = cache::warm(&path) {
+            notes.push(format!("{}: could not read it through: {e:#}", path.display()));
+        }
+    }
+    notes
+}
+
+/// `outcome`, `object_bytes`, RSS growth and resident growth of one step: medians over
+/// its runs (the outcome must be the same in every run, or it reads "varies").
+pub fn memory_metrics(id: &str, runs: &[&StepResult]) -> Vec<Metric> {
+    let mut outcomes: Vec<String> = runs.iter().map(|r| outcome(r)).collect();
+    outcomes.sort();
+    outcomes.dedup();
+    let text =
+        if outcomes.len() == 1 { outcomes.remove(0) } else { format!("varies: {}", outcomes.join(" / ")) };
+    let mut metrics = vec![Metric::text(MetricName::step(id, MetricKind::Outcome), text)];
+    let growth = |to: Phase, field: fn(&Snapshot) -> Bytes| -> Option<Bytes> {
+        let deltas: Vec<Bytes> = runs
+            .iter()
+            .filter_map(|r| r.delta(Phase::BeforeOpen, to, field))
+            .map(|d| d.max(0) as Bytes)
+            .collect();
+        if deltas.len() == runs.len() { median(&deltas) } else { None }
+    };
+    let objects: Vec<Bytes> = runs.iter().filter_map(|r| r.object_bytes).collect();
+    let bytes = [
+        (MetricKind::ObjectBytes, if objects.len() == runs.len() { median(&objects) } else { None }),
+        (MetricKind::RssAfterOpen, growth(Phase::AfterOpen, |s| s.rss_bytes)),
+        (MetricKind::RssAfterFirst, growth(Phase::AfterFirst, |s| s.rss_bytes)),
+        (MetricKind::ResidentAfterFirst, growth(Phase::AfterFirst, |s| s.rss_file_bytes)),
+    ];
+    for (kind, value) in bytes {
+        if let Some(b) = value {
+            metrics.push(Metric::bytes(MetricName::step(id, kind), b));
+        }
+    }
+    metrics
+}
+
+/// How a step ended and what it opened, in one line that must not change:
+/// `ok float64 (64, 120, 120, 3) original`.
+pub fn outcome(step: &StepResult) -> String {
+    if step.status != Status::Ok {
+        return match step.signal {
+            Some(signal) => format!("{} (signal {signal})", step.status.name()),
+            None => step.status.name().to_owned(),
+        };
+    }
+    let dtype = step.dtype.map_or("?".to_owned(), |d| d.to_string());
+    let shape = step.shape.as_ref().map_or("?".to_owned(), |s| s.python());
+    let what = match (step.matches_original, step.original_at_element) {
+        (Some(true), _) => "original".to_owned(),
+        (_, Some(k)) if k > 0 => format!("original shifted by {k} elements"),
+        _ => "not the original".to_owned(),
+    };
+    format!("ok {dtype} {shape} {what}")
+}
+
+/// Timed samples of one step.
+#[derive(Debug, Default)]
+struct StepTimes {
+    open: Vec<Nanos>,
+    first: Vec<Nanos>,
+    pass: Vec<Nanos>,
+}
+
+/// Timed samples of a whole check.
+struct Times {
+    reference: Vec<Nanos>,
+    steps: Vec<StepTimes>,
+}
+
+/// Times every plan `repeats` times, each repetition after one pass over the in-memory
+/// reference buffer, so that both see the same machine at the same moment. One
+/// repetition more runs first and is discarded (it faults in code and warms the caches).
+fn time_steps(plans: &[StepPlan], data_bytes: Bytes, repeats: u32) -> Times {
+    let buffer = reference_buffer(data_bytes);
+    let mut times =
+        Times { reference: Vec::new(), steps: plans.iter().map(|_| StepTimes::default()).collect() };
+    for repetition in 0..=repeats {
+        let keep = repetition > 0;
+        let started = Instant::now();
+        black_box(crate::kernels::sum_f64(black_box(&buffer)));
+        let reference = started.elapsed().as_nanos() as Nanos;
+        if keep {
+            times.reference.push(reference);
+        }
+        for (plan, samples) in plans.iter().zip(&mut times.steps) {
+            if let Some(sample) = time_once(plan) {
+                if keep {
+                    samples.open.push(sample.open);
+                    samples.first.extend(sample.first);
+                    samples.pass.extend(sample.pass);
+                }
+            }
+        }
+    }
+    times
+}
+
+/// One timed repetition of a step.
+struct Sample {
+    open: Nanos,
+    first: Option<Nanos>,
+    pass: Option<Nanos>,
+}
+
+/// Opens the step's array anew, reads its first element and, for a full-pass step, sums
+/// every element; `None` when the open fails (the outcome metric reports that). The
+/// mapping is unmapped after the clock stops.
+fn time_once(plan: &StepPlan) -> Option<Sample> {
+    let started = Instant::now();
+    let array = step::open_array(plan).ok()?;
+    let open = started.elapsed().as_nanos() as Nanos;
+    if plan.spec.access == AccessSpec::None || array.is_empty() {
+        return Some(Sample { open, first: None, pass: None });
+    }
+    let started = Instant::now();
+    black_box(array.get(0));
+    let first = started.elapsed().as_nanos() as Nanos;
+    let pass = (plan.spec.access == AccessSpec::FullPass).then(|| {
+        let started = Instant::now();
+        black_box(array.sum());
+        started.elapsed().as_nanos() as Nanos
+    });
+    drop(array);
+    Some(Sample { open, first: Some(first), pass })
+}
+
+/// A buffer of `bytes` (rounded up to whole `f64`s), written once so that every page is
+/// resident before it is timed.
+fn reference_buffer(bytes: Bytes) -> Vec<f64> {
+    (0..bytes.div_ceil(8)).map(|i| (i % 1024) as f64 / 1024.0).collect()
+}
