@@ -23,7 +23,8 @@ pub const BASELINE_VERSION: u32 = 1;
 /// fault-around windows over mmap-lab's code, so a step faults 0 to 2 of them more or
 /// less) and, at the first element, one huge page (a 2 MiB folio of the page cache mapped
 /// in one fault when the mapping happens to be aligned for it). Times are compared as
-/// ratios to the same run's in-memory pass: a time fails only when it exceeds
+/// ratios to in-memory reference passes timed beside them: the baseline's ratio times this
+/// run's reference is the expected time, and a time fails only when it exceeds
 /// `time_factor` times its expected value *and* its expected value plus `time_floor_ns`.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Tolerances {
@@ -66,8 +67,8 @@ impl Tolerances {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum TimingSource {
-    /// `check` itself: medians of repetitions in one process, interleaved with the
-    /// in-memory reference pass.
+    /// `check` itself: medians of repetitions in one process, each beside its in-memory
+    /// reference.
     InProcess,
     /// A results.json: one child process per step, the reference being the `npy_load`
     /// step's pass over its own memory.

@@ -128,16 +128,17 @@ pub fn check_dataset(
 pub fn compare(baseline: &Baseline, now: &Measurement, tolerances: &Tolerances) -> Comparison {
     let then = &baseline.measurement;
     let mut notes = Vec::new();
-    let reference = find(now, &MetricName::run(MetricKind::InMemoryPass)).and_then(Value::time).map(|t| t.0);
-    let times_comparable = then.how.timing == now.how.timing;
-    if !times_comparable {
+    let has_reference = find(now, &MetricName::run(MetricKind::InMemoryPass)).is_some();
+    let same_way = then.how.timing == now.how.timing;
+    if !same_way {
         notes.push(format!(
             "times are not compared: the baseline's were taken {:?}, these {:?}; save the baseline the same way you check",
             then.how.timing, now.how.timing
         ));
-    } else if reference.is_none() {
+    } else if !has_reference {
         notes.push("times are not compared: this measurement has no in-memory reference pass".to_owned());
     }
+    let times_comparable = same_way && has_reference;
     if then.machine.cpu != now.machine.cpu || then.machine.cores != now.machine.cores {
         notes.push(format!(
             "the baseline comes from another machine ({}); bytes are compared as they are, times relative to each run's own in-memory pass",
@@ -156,7 +157,7 @@ pub fn compare(baseline: &Baseline, now: &Measurement, tolerances: &Tolerances) 
         .iter()
         .map(|b| {
             let now_value = find(now, &b.metric).cloned();
-            let (allowed, verdict) = judge(b, now_value.as_ref(), reference, times_comparable, tolerances);
+            let (allowed, verdict) = judge(b, now_value.as_ref(), times_comparable, tolerances);
             Row {
                 metric: b.metric.clone(),
                 baseline: Some(b.value.clone()),
@@ -187,13 +188,15 @@ fn find<'a>(measurement: &'a Measurement, name: &MetricName) -> Option<&'a Value
 fn judge(
     baseline: &Metric,
     now: Option<&Value>,
-    reference: Option<Nanos>,
     times_comparable: bool,
     tolerances: &Tolerances,
 ) -> (Allowed, Verdict) {
     let kind = baseline.metric.kind;
     let allowed = match kind.rule() {
         Rule::Info => return (Allowed::Nothing, Verdict::Info),
+        // Not comparable in this run: the notes say why.
+        Rule::Time if !times_comparable => return (Allowed::Nothing, Verdict::Skipped),
+        Rule::Time => return judge_time(baseline, now, tolerances),
         Rule::Equal => Allowed::Equal(baseline.value.clone()),
         Rule::AtMostBytes => {
             let slack = match kind {
@@ -203,23 +206,30 @@ fn judge(
             };
             Allowed::MaxBytes(baseline.value.bytes().unwrap_or(0).saturating_add(slack))
         }
-        Rule::Time => match (reference, baseline.value.time()) {
-            (Some(reference), Some((_, ratio))) if times_comparable => {
-                let expected = ratio * reference as f64;
-                let limit =
-                    (expected * tolerances.time_factor).max(expected + tolerances.time_floor_ns as f64);
-                Allowed::MaxNs(limit.ceil() as Nanos)
-            }
-            // Not comparable in this run: the notes say why.
-            _ => return (Allowed::Nothing, Verdict::Skipped),
-        },
     };
     let Some(now) = now else { return (allowed, Verdict::Missing) };
     let holds = match &allowed {
         Allowed::Equal(value) => value == now,
         Allowed::MaxBytes(max) => now.bytes().is_some_and(|b| b <= *max),
-        Allowed::MaxNs(max) => now.time().is_some_and(|(ns, _)| ns <= *max),
-        Allowed::Nothing => true,
+        _ => true,
     };
     (allowed, if holds { Verdict::Ok } else { Verdict::Regression })
+}
+
+/// A time: the baseline's ratio to its reference, applied to this run's reference,
+/// gives the expected time; it may be `time_factor` times that, or the floor above it,
+/// whichever is more. Compared as ratios, so that the reference's noise does not count
+/// twice; shown in this run's nanoseconds.
+fn judge_time(baseline: &Metric, now: Option<&Value>, tolerances: &Tolerances) -> (Allowed, Verdict) {
+    let Some((_, base_ratio, _)) = baseline.value.time() else { return (Allowed::Nothing, Verdict::Skipped) };
+    let Some((_, ratio, reference)) = now.and_then(Value::time) else {
+        return (Allowed::Nothing, Verdict::Missing);
+    };
+    if reference == 0 {
+        return (Allowed::Nothing, Verdict::Skipped);
+    }
+    let floor = tolerances.time_floor_ns as f64 / reference as f64;
+    let allowed_ratio = (base_ratio * tolerances.time_factor).max(base_ratio + floor);
+    let allowed = Allowed::MaxNs((allowed_ratio * reference as f64).round() as Nanos);
+    (allowed, if ratio <= allowed_ratio { Verdict::Ok } else { Verdict::Regression })
 }

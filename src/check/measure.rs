@@ -3,14 +3,13 @@
 //!
 //! Memory metrics come from the runner, one fresh child process per step and repetition,
 //! exactly as `run-all` measures them, so that each baseline is clean. Times come from
-//! this process: each repetition opens the array anew, reads its first element and makes
-//! a full pass, interleaved with a pass over an in-memory buffer of the same size summed
-//! by the same kernel; medians are kept, and each time is also stored as a ratio to the
-//! in-memory pass, so that a slower or busier machine does not read as a regression.
+//! this process, each beside an in-memory reference timed in the same repetition (see
+//! [`time_steps`]); each time is kept as a median and as the median of its ratios to the
+//! reference, so that a slower or busier machine does not read as a regression.
 
 use std::hint::black_box;
 use std::path::PathBuf;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use anyhow::Result;
 
@@ -82,14 +81,11 @@ pub fn live(options: &LiveOptions) -> Result<Measurement> {
     }
 
     let times = time_steps(&plans, data.manifest.data_bytes, repeats);
-    let reference = median(&times.reference).unwrap_or(0);
-    let mut metrics = vec![
-        Metric::bytes(
-            MetricName::run(MetricKind::NpyHeaderBytes),
-            data.manifest.npy.bytes.saturating_sub(data.manifest.raw.bytes),
-        ),
-        Metric::time(MetricName::run(MetricKind::InMemoryPass), reference, reference),
-    ];
+    let mut metrics = vec![Metric::bytes(
+        MetricName::run(MetricKind::NpyHeaderBytes),
+        data.manifest.npy.bytes.saturating_sub(data.manifest.raw.bytes),
+    )];
+    metrics.extend(Metric::time(MetricName::run(MetricKind::InMemoryPass), &times.reference));
     for ((plan, runs), step_times) in plans.iter().zip(&children).zip(&times.steps) {
         let runs: Vec<&StepResult> = runs.iter().collect();
         metrics.extend(memory_metrics(&plan.spec.id, &runs));
@@ -98,9 +94,7 @@ pub fn live(options: &LiveOptions) -> Result<Measurement> {
             (MetricKind::FirstTime, &step_times.first),
             (MetricKind::PassTime, &step_times.pass),
         ] {
-            if let Some(ns) = median(samples) {
-                metrics.push(Metric::time(MetricName::step(&plan.spec.id, kind), ns, reference));
-            }
+            metrics.extend(Metric::time(MetricName::step(&plan.spec.id, kind), samples));
         }
     }
     Ok(Measurement {
@@ -157,7 +151,7 @@ pub fn from_results(results: &Results, path: &std::path::Path) -> Result<Measure
         d.npy_bytes.saturating_sub(d.raw_bytes),
     )];
     if let Some(r) = reference {
-        metrics.push(Metric::time(MetricName::run(MetricKind::InMemoryPass), r, r));
+        metrics.extend(Metric::time(MetricName::run(MetricKind::InMemoryPass), &[(r, r)]));
     }
     for s in warm.iter().filter(|s| s.open.starts_with("load_mmap") || s.open.starts_with("memmap")) {
         metrics.extend(memory_metrics(&s.id, &[s]));
@@ -172,7 +166,7 @@ pub fn from_results(results: &Results, path: &std::path::Path) -> Result<Measure
                 continue;
             }
             if let Some(ns) = s.phase_ns(from, to) {
-                metrics.push(Metric::time(MetricName::step(&s.id, kind), ns, reference));
+                metrics.extend(Metric::time(MetricName::step(&s.id, kind), &[(ns, reference)]));
             }
         }
     }
@@ -274,75 +268,105 @@ pub fn outcome(step: &StepResult) -> String {
     format!("ok {dtype} {shape} {what}")
 }
 
-/// Timed samples of one step.
+/// `(time, reference time)` samples of one step, one per repetition.
 #[derive(Debug, Default)]
 struct StepTimes {
-    open: Vec<Nanos>,
-    first: Vec<Nanos>,
-    pass: Vec<Nanos>,
+    open: Vec<(Nanos, Nanos)>,
+    first: Vec<(Nanos, Nanos)>,
+    pass: Vec<(Nanos, Nanos)>,
 }
 
 /// Timed samples of a whole check.
 struct Times {
-    reference: Vec<Nanos>,
+    reference: Vec<(Nanos, Nanos)>,
     steps: Vec<StepTimes>,
 }
 
-/// Times every plan `repeats` times, each repetition after one pass over the in-memory
-/// reference buffer, so that both see the same machine at the same moment. One
-/// repetition more runs first and is discarded (it faults in code and warms the caches).
+/// Times every plan `repeats` times, after one repetition that is discarded (it faults
+/// in code and warms the caches).
+///
+/// Each repetition starts with a pass over the in-memory reference buffer, the reference
+/// of opens and first elements. These are timed right after an identical untimed open and
+/// read, so that the CPU caches hold what the kernel needs for the file (after a 22 MB
+/// pass an open takes about three times as long). Each full pass goes through a fresh
+/// mapping, page faults included as `X.sum()` after opening pays them, right after its
+/// own reference: the same kernel over as many bytes of the in-memory buffer, so that a
+/// busy CPU slows both alike whether the kernel is bound by memory (float64) or by
+/// arithmetic (uint8).
 fn time_steps(plans: &[StepPlan], data_bytes: Bytes, repeats: u32) -> Times {
-    let buffer = reference_buffer(data_bytes);
+    // The widest mapping is the whole .npy file: the data and its header.
+    let buffer = reference_buffer(data_bytes + (64 << 10));
+    let bytes: &[u8] = bytemuck::cast_slice(&buffer);
     let mut times =
         Times { reference: Vec::new(), steps: plans.iter().map(|_| StepTimes::default()).collect() };
     for repetition in 0..=repeats {
-        let keep = repetition > 0;
-        let started = Instant::now();
-        black_box(crate::kernels::sum_f64(black_box(&buffer)));
-        let reference = started.elapsed().as_nanos() as Nanos;
-        if keep {
-            times.reference.push(reference);
+        let reference = timed(|| crate::kernels::sum_f64(black_box(&buffer[..(data_bytes / 8) as usize])));
+        let mut samples: Vec<StepTimes> = Vec::with_capacity(plans.len());
+        for plan in plans {
+            let mut sample = StepTimes::default();
+            black_box(open_and_first(plan));
+            if let Some((open, first)) = open_and_first(plan) {
+                sample.open.push((open, reference));
+                sample.first.extend(first.map(|f| (f, reference)));
+            }
+            samples.push(sample);
         }
-        for (plan, samples) in plans.iter().zip(&mut times.steps) {
-            if let Some(sample) = time_once(plan) {
-                if keep {
-                    samples.open.push(sample.open);
-                    samples.first.extend(sample.first);
-                    samples.pass.extend(sample.pass);
-                }
+        for (plan, sample) in plans.iter().zip(&mut samples) {
+            sample.pass.extend(pass_and_reference(plan, bytes));
+        }
+        if repetition > 0 {
+            times.reference.push((reference, reference));
+            for (sample, step) in samples.into_iter().zip(&mut times.steps) {
+                step.open.extend(sample.open);
+                step.first.extend(sample.first);
+                step.pass.extend(sample.pass);
             }
         }
     }
     times
 }
 
-/// One timed repetition of a step.
-struct Sample {
-    open: Nanos,
-    first: Option<Nanos>,
-    pass: Option<Nanos>,
+/// Runs `work` and returns the CPU time this thread spent on it, in user and kernel mode
+/// (page faults included), but not time spent waiting for a CPU that other processes
+/// hold: on a shared machine a pass of a millisecond or two is often preempted for a
+/// whole scheduler slice, which wall-clock time would count.
+fn timed<T>(work: impl FnOnce() -> T) -> Nanos {
+    let started = thread_cpu_ns();
+    black_box(work());
+    thread_cpu_ns().saturating_sub(started)
 }
 
-/// Opens the step's array anew, reads its first element and, for a full-pass step, sums
-/// every element; `None` when the open fails (the outcome metric reports that). The
-/// mapping is unmapped after the clock stops.
-fn time_once(plan: &StepPlan) -> Option<Sample> {
-    let started = Instant::now();
+/// This thread's CPU time (`CLOCK_THREAD_CPUTIME_ID`), in nanoseconds.
+fn thread_cpu_ns() -> Nanos {
+    let mut now = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    // SAFETY: `now` is a valid, writable timespec; the clock id is a constant Linux knows.
+    unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut now) };
+    now.tv_sec as Nanos * 1_000_000_000 + now.tv_nsec as Nanos
+}
+
+/// Opens the step's array and reads its first element, timing each; `None` when the open
+/// fails (the outcome metric reports that). The mapping is unmapped after the clock stops.
+fn open_and_first(plan: &StepPlan) -> Option<(Nanos, Option<Nanos>)> {
+    let started = thread_cpu_ns();
     let array = step::open_array(plan).ok()?;
-    let open = started.elapsed().as_nanos() as Nanos;
-    if plan.spec.access == AccessSpec::None || array.is_empty() {
-        return Some(Sample { open, first: None, pass: None });
-    }
-    let started = Instant::now();
-    black_box(array.get(0));
-    let first = started.elapsed().as_nanos() as Nanos;
-    let pass = (plan.spec.access == AccessSpec::FullPass).then(|| {
-        let started = Instant::now();
-        black_box(array.sum());
-        started.elapsed().as_nanos() as Nanos
-    });
+    let open = thread_cpu_ns().saturating_sub(started);
+    let first = (plan.spec.access != AccessSpec::None && !array.is_empty()).then(|| timed(|| array.get(0)));
     drop(array);
-    Some(Sample { open, first: Some(first), pass })
+    Some((open, first))
+}
+
+/// For a full-pass step: the sum of every element through a fresh mapping, and the same
+/// kernel over as many bytes of `memory` just before it.
+fn pass_and_reference(plan: &StepPlan, memory: &[u8]) -> Option<(Nanos, Nanos)> {
+    if plan.spec.access != AccessSpec::FullPass {
+        return None;
+    }
+    let array = step::open_array(plan).ok()?;
+    let len = array.bytes().len().min(memory.len());
+    let reference = timed(|| crate::kernels::sum_bytes(array.dtype(), black_box(&memory[..len])));
+    let pass = timed(|| array.sum());
+    drop(array);
+    Some((pass, reference))
 }
 
 /// A buffer of `bytes` (rounded up to whole `f64`s), written once so that every page is

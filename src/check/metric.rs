@@ -189,12 +189,15 @@ impl<'de> Deserialize<'de> for MetricName {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(untagged)]
 pub enum Value {
-    /// A time, with its ratio to the same run's in-memory pass.
+    /// A time, with its ratio to an in-memory reference pass timed beside it.
     Time {
         /// Median duration.
         ns: Nanos,
-        /// `ns` divided by the run's in-memory pass time.
+        /// `ns` divided by `reference_ns`.
         ratio: f64,
+        /// Median reference time: for a pass, the same kernel over the same number of
+        /// bytes in memory; for opens and first elements, the run's `in_memory_pass`.
+        reference_ns: Nanos,
     },
     /// A byte count.
     Bytes {
@@ -217,10 +220,10 @@ impl Value {
         }
     }
 
-    /// Duration and ratio, for time metrics.
-    pub fn time(&self) -> Option<(Nanos, f64)> {
+    /// Duration, ratio and reference duration, for time metrics.
+    pub fn time(&self) -> Option<(Nanos, f64, Nanos)> {
         match self {
-            Value::Time { ns, ratio } => Some((*ns, *ratio)),
+            Value::Time { ns, ratio, reference_ns } => Some((*ns, *ratio, *reference_ns)),
             _ => None,
         }
     }
@@ -242,10 +245,13 @@ impl Metric {
         Metric { metric, value: Value::Bytes { bytes } }
     }
 
-    /// A time metric, with its ratio to the reference time `reference_ns`.
-    pub fn time(metric: MetricName, ns: Nanos, reference_ns: Nanos) -> Metric {
+    /// A time metric from `(time, reference time)` samples, one per repetition: the
+    /// median time, the median reference, and their ratio. `None` without samples.
+    pub fn time(metric: MetricName, samples: &[(Nanos, Nanos)]) -> Option<Metric> {
+        let ns = median(&samples.iter().map(|s| s.0).collect::<Vec<_>>())?;
+        let reference_ns = median(&samples.iter().map(|s| s.1).collect::<Vec<_>>())?;
         let ratio = if reference_ns == 0 { 0.0 } else { ns as f64 / reference_ns as f64 };
-        Metric { metric, value: Value::Time { ns, ratio } }
+        Some(Metric { metric, value: Value::Time { ns, ratio, reference_ns } })
     }
 
     /// A text metric.

@@ -9,7 +9,7 @@
 //! | `<step>.object_bytes` | at most the baseline plus [`Tolerances::object_bytes`] |
 //! | `<step>.rss_after_open` | at most the baseline plus [`Tolerances::rss_after_open_bytes`] |
 //! | `<step>.rss_after_first`, `<step>.resident_after_first` | at most the baseline plus [`Tolerances::after_first_bytes`] |
-//! | `<step>.open_time`, `first_time`, `pass_time` | as ratios to the run's `in_memory_pass`, within a factor and a floor |
+//! | `<step>.open_time`, `first_time`, `pass_time` | as ratios to in-memory passes timed beside them, within a factor and a floor |
 //!
 //! The process exits 0 when every metric holds, 1 on a regression (or a metric the
 //! baseline has and the run lacks), 2 on a usage or input error: a missing, corrupt or

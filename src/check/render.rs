@@ -13,7 +13,7 @@ use crate::units::{human_bytes, human_nanos};
 pub fn value_text(value: &Value) -> String {
     match value {
         Value::Bytes { bytes } => human_bytes(*bytes),
-        Value::Time { ns, ratio } => format!("{} = {ratio:.4} × ref", human_nanos(*ns)),
+        Value::Time { ns, ratio, .. } => format!("{} = {ratio:.4} × ref", human_nanos(*ns)),
         Value::Text { text } => text.clone(),
     }
 }

@@ -41,10 +41,10 @@ fn measurement(rss_after_open: u64, open: u64, reference: u64) -> Measurement {
         machine: machine(),
         metrics: vec![
             Metric::bytes(MetricName::run(MetricKind::NpyHeaderBytes), 128),
-            Metric::time(MetricName::run(MetricKind::InMemoryPass), reference, reference),
+            Metric::time(MetricName::run(MetricKind::InMemoryPass), &[(reference, reference)]).unwrap(),
             Metric::text(step(MetricKind::Outcome), "ok float64 (64, 120, 120, 3) original"),
             Metric::bytes(step(MetricKind::RssAfterOpen), rss_after_open),
-            Metric::time(step(MetricKind::OpenTime), open, reference),
+            Metric::time(step(MetricKind::OpenTime), &[(open, reference)]).unwrap(),
         ],
         notes: Vec::new(),
         unexpected: Vec::new(),
@@ -75,6 +75,14 @@ fn median_takes_the_middle_value() {
     assert_eq!(median(&[5, 1, 3]), Some(3));
     assert_eq!(median(&[4, 1, 3, 2]), Some(2));
     assert_eq!(median(&[]), None);
+}
+
+#[test]
+fn a_time_is_its_median_over_the_median_reference() {
+    let samples = [(10, 100), (40, 200), (12, 150)];
+    let m = Metric::time(step(MetricKind::PassTime), &samples).unwrap();
+    assert_eq!(m.value, Value::Time { ns: 12, ratio: 0.08, reference_ns: 150 });
+    assert!(Metric::time(step(MetricKind::PassTime), &[]).is_none());
 }
 
 #[test]
