@@ -209,8 +209,11 @@ impl Baseline {
         let mut bytes = serde_json::to_vec_pretty(self).context("cannot encode the baseline")?;
         bytes.push(b'\n');
         let dir = parent_dir(path);
+        // 0666 less the umask, as for any new file (a temporary file is private by default).
+        let mode = std::os::unix::fs::PermissionsExt::from_mode(0o666);
         let mut file = tempfile::Builder::new()
             .prefix(".mmap-lab-baseline-")
+            .permissions(mode)
             .tempfile_in(dir)
             .with_context(|| format!("{}: cannot create a file to write the baseline in", dir.display()))?;
         std::io::Write::write_all(&mut file, &bytes)

@@ -170,6 +170,13 @@ fn a_baseline_survives_a_round_trip_through_its_file() {
     assert!(text.contains("\"baseline_version\": 1") && text.contains("\"npy_load_mmap.rss_after_open\""));
     let leftovers = std::fs::read_dir(dir.path()).unwrap().count();
     assert_eq!(leftovers, 1, "no temporary file is left behind");
+    // The same permissions as any new file (0666 less the umask), not a temporary file's 0600.
+    let mode = |p: &std::path::Path| {
+        std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(p).unwrap().permissions())
+    };
+    let plain = dir.path().join("plain");
+    std::fs::write(&plain, b"").unwrap();
+    assert_eq!(mode(&path), mode(&plain));
 }
 
 #[test]
