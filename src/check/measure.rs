@@ -4,10 +4,9 @@
 //! Memory metrics come from the runner, one fresh child process per step and repetition,
 //! exactly as `run-all` measures them, so that each baseline is clean. Times come from
 //! this process, each beside an in-memory reference timed in the same repetition (see
-//! [`time_steps`]); each time is kept as a median and as the median of its ratios to the
-//! reference, so that a slower or busier machine does not read as a regression.
+//! [`super::timing`]); each is kept as its median and its ratio to the median reference, so
+//! that a slower or busier machine does not read as a regression.
 
-use std::hint::black_box;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -15,6 +14,7 @@ use anyhow::Result;
 
 use super::baseline::{MeasuredDataset, MeasuredHow, Measurement, TimingSource};
 use super::metric::{Metric, MetricKind, MetricName, median};
+use super::timing;
 use crate::cache::{self, CacheState};
 use crate::dataset::{self, Dataset, DatasetSpec, Provenance};
 use crate::error::input;
@@ -23,8 +23,8 @@ use crate::probe::{Phase, Snapshot};
 use crate::results::{Results, StepResult};
 use crate::runner::{self, RunOptions};
 use crate::spec::{AccessSpec, ExperimentSpec, Status};
-use crate::step::{self, StepPlan};
-use crate::units::{Bytes, Nanos, human_nanos};
+use crate::step::StepPlan;
+use crate::units::{Bytes, human_nanos};
 
 /// What a live measurement measures.
 #[derive(Debug, Clone)]
@@ -64,23 +64,9 @@ pub fn live(options: &LiveOptions) -> Result<Measurement> {
         plans.len() * repeats as usize,
     );
 
-    let run = RunOptions { caches: Some(vec![CacheState::Warm]), step_timeout: options.step_timeout };
-    let mut children = Vec::with_capacity(plans.len());
-    for plan in &plans {
-        let mut runs = Vec::with_capacity(repeats as usize);
-        for _ in 0..repeats {
-            runs.push(runner::run_one(plan, &run)?);
-        }
-        if let Some(c) = runs.iter().filter_map(|r| r.cache_report).find(|c| !c.verified) {
-            notes.push(format!(
-                "{}: the warm cache was not fully established ({} of {} bytes resident)",
-                plan.spec.id, c.resident_bytes, c.file_bytes
-            ));
-        }
-        children.push(runs);
-    }
+    let children = memory_runs(&plans, repeats, options.step_timeout, &mut notes)?;
 
-    let times = time_steps(&plans, data.manifest.data_bytes, repeats);
+    let times = timing::time_steps(&plans, data.manifest.data_bytes, repeats);
     let mut metrics = vec![Metric::bytes(
         MetricName::run(MetricKind::NpyHeaderBytes),
         data.manifest.npy.bytes.saturating_sub(data.manifest.raw.bytes),
@@ -110,6 +96,28 @@ pub fn live(options: &LiveOptions) -> Result<Measurement> {
         notes,
         unexpected: unexpected(children.iter().flatten()),
     })
+}
+
+/// Runs every plan `repeats` times, each in a fresh child process, warm cache.
+fn memory_runs(
+    plans: &[StepPlan],
+    repeats: u32,
+    step_timeout: Duration,
+    notes: &mut Vec<String>,
+) -> Result<Vec<Vec<StepResult>>> {
+    let run = RunOptions { caches: Some(vec![CacheState::Warm]), step_timeout };
+    let mut children = Vec::with_capacity(plans.len());
+    for plan in plans {
+        let runs = (0..repeats).map(|_| runner::run_one(plan, &run)).collect::<Result<Vec<_>>>()?;
+        if let Some(c) = runs.iter().filter_map(|r| r.cache_report).find(|c| !c.verified) {
+            notes.push(format!(
+                "{}: the warm cache was not fully established ({} of {} bytes resident)",
+                plan.spec.id, c.resident_bytes, c.file_bytes
+            ));
+        }
+        children.push(runs);
+    }
+    Ok(children)
 }
 
 /// `id: error (expected ok)` for every step that did not end as its spec expects.
@@ -266,111 +274,4 @@ pub fn outcome(step: &StepResult) -> String {
         _ => "not the original".to_owned(),
     };
     format!("ok {dtype} {shape} {what}")
-}
-
-/// `(time, reference time)` samples of one step, one per repetition.
-#[derive(Debug, Default)]
-struct StepTimes {
-    open: Vec<(Nanos, Nanos)>,
-    first: Vec<(Nanos, Nanos)>,
-    pass: Vec<(Nanos, Nanos)>,
-}
-
-/// Timed samples of a whole check.
-struct Times {
-    reference: Vec<(Nanos, Nanos)>,
-    steps: Vec<StepTimes>,
-}
-
-/// Times every plan `repeats` times, after one repetition that is discarded (it faults
-/// in code and warms the caches).
-///
-/// Each repetition starts with a pass over the in-memory reference buffer, the reference
-/// of opens and first elements. These are timed right after an identical untimed open and
-/// read, so that the CPU caches hold what the kernel needs for the file (after a 22 MB
-/// pass an open takes about three times as long). Each full pass goes through a fresh
-/// mapping, page faults included as `X.sum()` after opening pays them, right after its
-/// own reference: the same kernel over as many bytes of the in-memory buffer, so that a
-/// busy CPU slows both alike whether the kernel is bound by memory (float64) or by
-/// arithmetic (uint8).
-fn time_steps(plans: &[StepPlan], data_bytes: Bytes, repeats: u32) -> Times {
-    // The widest mapping is the whole .npy file: the data and its header.
-    let buffer = reference_buffer(data_bytes + (64 << 10));
-    let bytes: &[u8] = bytemuck::cast_slice(&buffer);
-    let mut times =
-        Times { reference: Vec::new(), steps: plans.iter().map(|_| StepTimes::default()).collect() };
-    for repetition in 0..=repeats {
-        let reference = timed(|| crate::kernels::sum_f64(black_box(&buffer[..(data_bytes / 8) as usize])));
-        let mut samples: Vec<StepTimes> = Vec::with_capacity(plans.len());
-        for plan in plans {
-            let mut sample = StepTimes::default();
-            black_box(open_and_first(plan));
-            if let Some((open, first)) = open_and_first(plan) {
-                sample.open.push((open, reference));
-                sample.first.extend(first.map(|f| (f, reference)));
-            }
-            samples.push(sample);
-        }
-        for (plan, sample) in plans.iter().zip(&mut samples) {
-            sample.pass.extend(pass_and_reference(plan, bytes));
-        }
-        if repetition > 0 {
-            times.reference.push((reference, reference));
-            for (sample, step) in samples.into_iter().zip(&mut times.steps) {
-                step.open.extend(sample.open);
-                step.first.extend(sample.first);
-                step.pass.extend(sample.pass);
-            }
-        }
-    }
-    times
-}
-
-/// Runs `work` and returns the CPU time this thread spent on it, in user and kernel mode
-/// (page faults included), but not time spent waiting for a CPU that other processes
-/// hold: on a shared machine a pass of a millisecond or two is often preempted for a
-/// whole scheduler slice, which wall-clock time would count.
-fn timed<T>(work: impl FnOnce() -> T) -> Nanos {
-    let started = thread_cpu_ns();
-    black_box(work());
-    thread_cpu_ns().saturating_sub(started)
-}
-
-/// This thread's CPU time (`CLOCK_THREAD_CPUTIME_ID`), in nanoseconds.
-fn thread_cpu_ns() -> Nanos {
-    let mut now = libc::timespec { tv_sec: 0, tv_nsec: 0 };
-    // SAFETY: `now` is a valid, writable timespec; the clock id is a constant Linux knows.
-    unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut now) };
-    now.tv_sec as Nanos * 1_000_000_000 + now.tv_nsec as Nanos
-}
-
-/// Opens the step's array and reads its first element, timing each; `None` when the open
-/// fails (the outcome metric reports that). The mapping is unmapped after the clock stops.
-fn open_and_first(plan: &StepPlan) -> Option<(Nanos, Option<Nanos>)> {
-    let started = thread_cpu_ns();
-    let array = step::open_array(plan).ok()?;
-    let open = thread_cpu_ns().saturating_sub(started);
-    let first = (plan.spec.access != AccessSpec::None && !array.is_empty()).then(|| timed(|| array.get(0)));
-    drop(array);
-    Some((open, first))
-}
-
-/// For a full-pass step: the sum of every element through a fresh mapping, and the same
-/// kernel over as many bytes of `memory` just before it.
-fn pass_and_reference(plan: &StepPlan, memory: &[u8]) -> Option<(Nanos, Nanos)> {
-    if plan.spec.access != AccessSpec::FullPass {
-        return None;
-    }
-    let array = step::open_array(plan).ok()?;
-    let len = array.bytes().len().min(memory.len());
-    let reference = timed(|| crate::kernels::sum_bytes(array.dtype(), black_box(&memory[..len])));
-    let pass = timed(|| array.sum());
-    drop(array);
-    Some((pass, reference))
-}
-
-/// A buffer of `bytes` (rounded up to whole `f64`s), written once so that every page is
-/// resident before it is timed.
-fn reference_buffer(bytes: Bytes) -> Vec<f64> {
-    (0..bytes.div_ceil(8)).map(|i| (i % 1024) as f64 / 1024.0).collect()
 }

@@ -20,6 +20,7 @@ mod compare;
 mod measure;
 mod metric;
 mod render;
+mod timing;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
