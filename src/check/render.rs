@@ -117,7 +117,7 @@ pub fn listing(now: &Measurement) -> String {
 /// One line stating the tolerances.
 pub fn tolerance_line(t: &Tolerances) -> String {
     format!(
-        "tolerances: outcomes and header bytes equal; object size +{}, RSS after open +{}, after the first element +{}; times ≤ max({} × expected, expected + {}), expected = baseline ratio × this run's in-memory pass",
+        "tolerances: outcomes and header bytes equal; object size +{}, RSS after open +{}, after the first element +{}; times ≤ max({} × expected, expected + {}), expected = baseline ratio × this run's in-memory reference",
         human_bytes(t.object_bytes),
         human_bytes(t.rss_after_open_bytes),
         human_bytes(t.after_first_bytes),

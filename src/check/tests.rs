@@ -261,3 +261,12 @@ fn results_give_the_warm_mapping_steps_and_times_relative_to_npy_load() {
     let b = Baseline::new(m.clone(), Tolerances::default(), "test".into());
     assert!(compare(&b, &m, &b.tolerances).holds());
 }
+
+#[test]
+fn the_table_names_each_metric_with_its_baseline_now_allowance_and_verdict() {
+    let mut b = baseline();
+    b.created_at = "2026-01-01T00:00:00Z".into();
+    let now = measurement(21 * MIB, 90_000, 1_000_000);
+    let c = compare(&b, &now, &b.tolerances);
+    insta::assert_snapshot!(table(&c, &b, "baselines/ci.json", &now, &b.tolerances));
+}
