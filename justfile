@@ -23,8 +23,13 @@ venv:
     .venv/bin/python -m pip install numpy
 
 # Criterion benchmarks (MMAP_LAB_BENCH_SHAPE sets the data size; small by default).
-bench:
-    cargo bench
+# `just bench full_pass` runs one group; criterion's own flags may follow.
+bench *ARGS:
+    cargo bench --bench mapping -- {{ARGS}}
+
+# The regression check CI runs: mapping costs against the committed small baseline.
+check-baseline *ARGS:
+    cargo run --release -- check --baseline baselines/ci-small.json {{ARGS}}
 
 # Everything CI checks: formatting, lints, tests.
 check:

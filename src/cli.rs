@@ -69,6 +69,19 @@ pub enum Command {
     /// Each lab asks questions about what the experiments will measure; `lab run` measures
     /// and grades the answers, explaining the ones that missed.
     Lab(crate::lab::command::LabArgs),
+    /// Check mapping costs against a baseline, for CI: exit 0 if all hold, 1 on a regression.
+    ///
+    /// Measures the tutorial's mapping steps on a small dataset (memory in a fresh child
+    /// process per step and repetition, times in this process) and compares every metric
+    /// with a baseline made earlier with --save-baseline: header bytes and each step's
+    /// outcome (status, dtype, shape, original or not) must be equal; object size and RSS
+    /// growth at after_open and after_first may grow only by a small slack; open, first
+    /// element and full-pass times are compared as ratios to an in-memory pass measured in
+    /// the same run, so a slower or busier machine does not read as a regression. Prints a
+    /// table (metric, baseline, now, allowed, verdict), or JSON with --json. Exit codes: 0
+    /// all hold, 1 regression, 2 usage or input error (missing, corrupt or mismatched
+    /// baseline).
+    Check(CheckArgs),
     /// Run one step in this process (used by the runner; reads a plan on stdin).
     #[command(name = "__step", hide = true)]
     Step,
@@ -232,6 +245,51 @@ pub struct ReportArgs {
     out: PathBuf,
 }
 
+/// Options of `check`.
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// Baseline to compare with: a JSON file written by `check --save-baseline`.
+    #[arg(long, value_name = "FILE", required_unless_present = "save_baseline")]
+    baseline: Option<PathBuf>,
+    /// Save this run's measurement as a baseline (written aside, then renamed into place).
+    #[arg(long, value_name = "FILE")]
+    save_baseline: Option<PathBuf>,
+    /// Compare the warm steps of a results.json from `run` or `run-all` instead of
+    /// measuring (times then need its npy_load step as the in-memory reference).
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["specs", "experiments", "shape", "dtype", "data_dir", "repeats"])]
+    results: Option<PathBuf>,
+    /// Spec files to measure instead of the tutorial's mapping steps in --experiments.
+    #[arg(value_name = "SPEC")]
+    specs: Vec<PathBuf>,
+    /// Folder of specs; check measures the tutorial group's specs with run_all = true that
+    /// map the file (method load_mmap or memmap), under a warm cache.
+    #[arg(long, value_name = "DIR", default_value_os_t = default_root().join("experiments"), conflicts_with = "specs")]
+    experiments: PathBuf,
+    /// Shape of the dataset measured; must be the baseline's.
+    #[arg(long, default_value = "64x120x120x3", value_parser = Shape::parse)]
+    shape: Shape,
+    /// Element type of the dataset: f8, f4 or u1; must be the baseline's.
+    #[arg(long, default_value = "f8", value_parser = parse_generated_dtype)]
+    dtype: Dtype,
+    /// Folder for the check's dataset (generated if missing or stale, then reused).
+    #[arg(long, value_name = "DIR", default_value_os_t = default_root().join("data").join("check"))]
+    data_dir: PathBuf,
+    /// Child processes per step for memory, and timed repetitions per step; medians kept.
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    repeats: u32,
+    /// A time fails when above this many times its expected value [default: the
+    /// baseline's, 3 for a new one].
+    #[arg(long, value_name = "FACTOR")]
+    time_factor: Option<f64>,
+    /// A time fails only when it is also more than this above its expected value: the
+    /// noise floor, e.g. 50us or 1ms [default: the baseline's, 50us for a new one].
+    #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
+    time_floor: Option<Duration>,
+    /// Print the comparison as JSON (rows, tolerances, measurement) instead of a table.
+    #[arg(long)]
+    json: bool,
+}
+
 /// The project's folder when run from a checkout (experiments/ beside Cargo.toml), else
 /// the current folder.
 pub fn default_root() -> PathBuf {
@@ -303,6 +361,7 @@ pub fn run(cli: Cli) -> Result<u8> {
         Command::Report(args) => report(&args),
         Command::Inspect(args) => inspect(&args),
         Command::Lab(args) => crate::lab::command::run(args),
+        Command::Check(args) => check(args),
         Command::Step => step(),
         Command::Worker => crate::sharing::worker().map(|()| 0),
     }
@@ -439,6 +498,51 @@ fn inspect(args: &InspectArgs) -> Result<u8> {
         print!("{}", crate::inspect::render_text(&report));
     }
     Ok(0)
+}
+
+fn check(args: CheckArgs) -> Result<u8> {
+    let source = match args.results {
+        Some(path) => crate::check::Source::Results(path),
+        None => {
+            let specs = if args.specs.is_empty() {
+                crate::spec::load_dir(&args.experiments)?
+                    .into_iter()
+                    .filter(|s| {
+                        s.spec.run_all
+                            && s.spec.group == crate::report::view::TUTORIAL
+                            && s.spec.open.method != crate::spec::Method::Load
+                    })
+                    .collect()
+            } else {
+                let specs =
+                    args.specs.iter().map(|p| crate::spec::load_file(p)).collect::<Result<Vec<_>>>()?;
+                crate::spec::check_unique(&specs)?;
+                specs
+            };
+            if specs.is_empty() {
+                return Err(crate::error::input(format!(
+                    "--experiments {}: no spec there maps the file (run_all = true, method load_mmap or memmap); give spec files or another folder",
+                    args.experiments.display()
+                )));
+            }
+            crate::check::Source::Live(crate::check::LiveOptions {
+                dataset: DatasetSpec { shape: args.shape, dtype: args.dtype, seed: 0 },
+                data_dir: args.data_dir,
+                specs: specs.into_iter().map(|s| s.spec).collect(),
+                repeats: args.repeats,
+                step_timeout: suite::STEP_TIMEOUT,
+            })
+        }
+    };
+    crate::check::run(&crate::check::CheckOptions {
+        baseline: args.baseline,
+        save_baseline: args.save_baseline,
+        source,
+        time_factor: args.time_factor,
+        time_floor: args.time_floor,
+        json: args.json,
+        command: command_line(),
+    })
 }
 
 fn step() -> Result<u8> {

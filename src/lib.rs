@@ -6,6 +6,7 @@
 //! really happens ([`probe`], [`cache`]) and writes it up ([`results`], [`report`]).
 
 pub mod cache;
+pub mod check;
 pub mod cli;
 pub mod dataset;
 pub mod dtype;

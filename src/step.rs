@@ -182,7 +182,8 @@ pub fn run(plan: &StepPlan) -> Result<StepResult> {
     Ok(result)
 }
 
-/// Opens the step's file as its spec says.
+/// Opens the plan's file the way its spec says (`load`, `load_mmap` or `memmap`, with the
+/// spec's mapping policy): the call every step starts with, and what `check` times.
 pub fn open_array(plan: &StepPlan) -> Result<Array, open::OpenError> {
     match plan.spec.open.method {
         Method::Load => open::load(&plan.path),
