@@ -122,6 +122,44 @@ fn check_space(spec: &DatasetSpec, dir: &Path, files: Files) -> Result<()> {
     Ok(())
 }
 
+/// What block `k` draws and writes. Both files are written in pieces aligned to
+/// [`BLOCK_BYTES`] in the file, so that no two writes share a page and the page cache can
+/// build large folios: the raw file's block `k` is data `[k·B, (k+1)·B)`, the .npy's is
+/// file `[k·B, (k+1)·B)`, that is data `[k·B - header, (k+1)·B - header)`. One drawing
+/// covers both (`B + header` bytes, the header's worth of data drawn twice).
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct BlockPieces {
+    /// Data bytes drawn.
+    drawn: std::ops::Range<u64>,
+    /// Data bytes of the raw file's block, if the raw file has one.
+    raw: Option<std::ops::Range<u64>>,
+    /// Data bytes of the .npy's block, if any.
+    npy: Option<std::ops::Range<u64>>,
+}
+
+impl BlockPieces {
+    fn new(k: u64, total: u64, header: u64) -> BlockPieces {
+        let clip = |a: u64, b: u64| (a < b).then_some(a..b);
+        let raw = clip(k * BLOCK_BYTES, ((k + 1) * BLOCK_BYTES).min(total));
+        let npy = clip(
+            (k * BLOCK_BYTES).saturating_sub(header),
+            ((k + 1) * BLOCK_BYTES).saturating_sub(header).min(total),
+        );
+        let start = [&raw, &npy].iter().filter_map(|r| r.as_ref().map(|r| r.start)).min().unwrap_or(0);
+        let end = [&raw, &npy].iter().filter_map(|r| r.as_ref().map(|r| r.end)).max().unwrap_or(0);
+        BlockPieces { drawn: start..end, raw, npy }
+    }
+
+    /// For file `f` (0: the .npy, 1: raw): the data range to write and where in the file.
+    fn write(&self, f: usize, header: u64) -> Option<(std::ops::Range<u64>, u64)> {
+        if f == 0 {
+            self.npy.clone().map(|r| (r.clone(), r.start + header))
+        } else {
+            self.raw.clone().map(|r| (r.clone(), r.start))
+        }
+    }
+}
+
 /// Writes both files of `spec` into `dir` and returns their manifest.
 pub(super) fn generate(spec: &DatasetSpec, dir: &Path, files: Files) -> Result<Manifest> {
     let started = Instant::now();
@@ -160,11 +198,12 @@ fn write_blocks(
 ) -> Result<u64> {
     let layout = SampleLayout::of(&spec.shape);
     let total = spec.data_bytes();
-    let blocks = total.div_ceil(BLOCK_BYTES);
+    let raw_blocks = total.div_ceil(BLOCK_BYTES);
+    let blocks = raw_blocks.max((total + header_len).div_ceil(BLOCK_BYTES));
     let item = spec.dtype.itemsize();
     let next = AtomicU64::new(0);
     let failed = AtomicBool::new(false);
-    let digests = Mutex::new(vec![0u64; blocks as usize]);
+    let digests = Mutex::new(vec![0u64; raw_blocks as usize]);
     let first_error: Mutex<Option<anyhow::Error>> = Mutex::new(None);
     let workers = std::thread::available_parallelism().map_or(2, |n| n.get()).clamp(1, 8);
     let bar = crate::progress::bytes_bar(total, "generate");
@@ -179,33 +218,44 @@ fn write_blocks(
                 // file's lock at the same time.
                 let order: Vec<usize> =
                     if files.len() == 1 || worker % 2 == 0 { (0..files.len()).collect() } else { vec![1, 0] };
+                let fail = |error: anyhow::Error| {
+                    failed.store(true, Ordering::Relaxed);
+                    let mut slot = first_error.lock().unwrap_or_else(|p| p.into_inner());
+                    slot.get_or_insert(error);
+                };
                 loop {
                     let block = next.fetch_add(1, Ordering::Relaxed);
                     if block >= blocks || failed.load(Ordering::Relaxed) {
                         return;
                     }
                     if crate::interrupt::interrupted() {
-                        failed.store(true, Ordering::Relaxed);
-                        let mut slot = first_error.lock().unwrap_or_else(|p| p.into_inner());
-                        slot.get_or_insert_with(|| anyhow!("interrupted: the partial files are removed"));
-                        return;
+                        return fail(anyhow!("interrupted: the partial files are removed"));
                     }
-                    let offset = block * BLOCK_BYTES;
-                    let len = BLOCK_BYTES.min(total - offset) as usize;
-                    buf.resize(len, 0);
-                    draw_elements(spec.seed, layout, spec.dtype, offset / item, &mut buf, &mut scratch);
-                    let digest = xxhash_rust::xxh3::xxh3_64(&buf);
+                    let pieces = BlockPieces::new(block, total, header_len);
+                    buf.resize((pieces.drawn.end - pieces.drawn.start) as usize, 0);
+                    draw_elements(
+                        spec.seed,
+                        layout,
+                        spec.dtype,
+                        pieces.drawn.start / item,
+                        &mut buf,
+                        &mut scratch,
+                    );
                     for &f in order.iter() {
-                        let at = if f == 0 { header_len + offset } else { offset };
-                        if let Err(e) = files[f].write_all_at(&buf, at) {
-                            failed.store(true, Ordering::Relaxed);
-                            let mut slot = first_error.lock().unwrap_or_else(|p| p.into_inner());
-                            slot.get_or_insert_with(|| write_error(e, &paths[f].0, paths));
-                            return;
+                        let Some((data, at)) = pieces.write(f, header_len) else { continue };
+                        let bytes = &buf[(data.start - pieces.drawn.start) as usize
+                            ..(data.end - pieces.drawn.start) as usize];
+                        if let Err(e) = files[f].write_all_at(bytes, at) {
+                            return fail(write_error(e, &paths[f].0, paths));
                         }
                     }
-                    digests.lock().unwrap_or_else(|p| p.into_inner())[block as usize] = digest;
-                    bar.inc(len as u64);
+                    if let Some(raw) = pieces.raw.clone() {
+                        let bytes = &buf[(raw.start - pieces.drawn.start) as usize
+                            ..(raw.end - pieces.drawn.start) as usize];
+                        digests.lock().unwrap_or_else(|p| p.into_inner())[block as usize] =
+                            xxhash_rust::xxh3::xxh3_64(bytes);
+                        bar.inc(raw.end - raw.start);
+                    }
                 }
             });
         }
@@ -215,6 +265,39 @@ fn write_blocks(
         return Err(error);
     }
     Ok(combine(&digests.into_inner().unwrap_or_else(|p| p.into_inner())))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn blocks_cover_both_files_exactly_once() {
+        for (total, header) in
+            [(3 * BLOCK_BYTES, 128), (3 * BLOCK_BYTES + 1000, 128), (BLOCK_BYTES - 100, 128), (40, 128)]
+        {
+            let blocks = total.div_ceil(BLOCK_BYTES).max((total + header).div_ceil(BLOCK_BYTES));
+            let (mut raw_next, mut npy_next) = (0, 0);
+            for k in 0..blocks {
+                let p = BlockPieces::new(k, total, header);
+                if let Some(r) = &p.raw {
+                    assert_eq!(r.start, raw_next);
+                    raw_next = r.end;
+                    assert_eq!(r.start % BLOCK_BYTES, 0, "raw writes start on block edges");
+                }
+                if let Some((r, at)) = p.write(0, header) {
+                    assert_eq!(r.start, npy_next);
+                    npy_next = r.end;
+                    assert!(
+                        at % BLOCK_BYTES == 0 || at == header,
+                        ".npy writes start on block edges in the file"
+                    );
+                }
+                assert!(p.drawn.end - p.drawn.start <= BLOCK_BYTES + header);
+            }
+            assert_eq!((raw_next, npy_next), (total, total));
+        }
+    }
 }
 
 fn write_error(error: std::io::Error, path: &Path, all: &[(PathBuf, PathBuf)]) -> anyhow::Error {
