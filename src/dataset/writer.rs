@@ -267,6 +267,19 @@ fn write_blocks(
     Ok(combine(&digests.into_inner().unwrap_or_else(|p| p.into_inner())))
 }
 
+fn write_error(error: std::io::Error, path: &Path, all: &[(PathBuf, PathBuf)]) -> anyhow::Error {
+    if error.kind() == ErrorKind::StorageFull {
+        let names: Vec<String> = all.iter().map(|(p, _)| p.display().to_string()).collect();
+        anyhow!(
+            "{}: the disk is full ({error}); the partial files ({}) are removed; free some space or choose another --data-dir",
+            path.display(),
+            names.join(", ")
+        )
+    } else {
+        anyhow::Error::new(error).context(format!("{}: write failed", path.display()))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -297,18 +310,5 @@ mod tests {
             }
             assert_eq!((raw_next, npy_next), (total, total));
         }
-    }
-}
-
-fn write_error(error: std::io::Error, path: &Path, all: &[(PathBuf, PathBuf)]) -> anyhow::Error {
-    if error.kind() == ErrorKind::StorageFull {
-        let names: Vec<String> = all.iter().map(|(p, _)| p.display().to_string()).collect();
-        anyhow!(
-            "{}: the disk is full ({error}); the partial files ({}) are removed; free some space or choose another --data-dir",
-            path.display(),
-            names.join(", ")
-        )
-    } else {
-        anyhow::Error::new(error).context(format!("{}: write failed", path.display()))
     }
 }
