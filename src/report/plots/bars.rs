@@ -128,6 +128,23 @@ pub fn columns<'a>(area: &Area<'a>, n: usize, label_width: u32) -> Vec<Area<'a>>
     area.split_by_breakpoints(breaks, Vec::<u32>::new())
 }
 
+/// One column per run beside the category labels (see [`columns`]), each captioned with its
+/// run's name when there are several runs.
+pub fn run_columns<'a>(
+    area: &Area<'a>,
+    runs: &[crate::results::Results],
+    label_width: u32,
+) -> Result<Vec<Area<'a>>> {
+    let labels = crate::report::view::run_labels(runs);
+    columns(area, runs.len(), label_width)
+        .iter()
+        .zip(&labels)
+        .map(
+            |(column, label)| if runs.len() > 1 { style::caption(column, label) } else { Ok(column.clone()) },
+        )
+        .collect()
+}
+
 /// The label width for the panel in column `col`: only the first carries labels.
 pub fn labels_in(col: usize, label_width: u32) -> u32 {
     if col == 0 { label_width } else { 0 }

@@ -78,11 +78,8 @@ impl Plot for FaultsPlot {
             }
         }
         let range = style::log_bounds(all);
-        let columns = bars::columns(&body, runs.len(), label_width);
-        let run_labels = view::run_labels(runs);
+        let columns = bars::run_columns(&body, runs, label_width)?;
         for (col, (column, run)) in columns.iter().zip(runs).enumerate() {
-            let column =
-                if runs.len() > 1 { style::caption(column, &run_labels[col])? } else { column.clone() };
             let mut series = vec![Series {
                 colour: REFERENCE,
                 values: ids.iter().map(|id| view::pick(run, id).and_then(|s| pages(run, s))).collect(),

@@ -62,8 +62,7 @@ impl Plot for FoliosPlot {
         let body = style::header(root, self.title(), &[], &legend)?.margin(0, 10, 16, 16);
         let (ids, labels) = ids_and_labels(runs, GROUP);
         let label_width = bars::label_width(&body, &labels)?;
-        let columns = bars::columns(&body, runs.len(), label_width);
-        let run_labels = view::run_labels(runs);
+        let columns = bars::run_columns(&body, runs, label_width)?;
         let mut all = Vec::new();
         for run in runs {
             for s in view::group_steps(run, GROUP) {
@@ -73,8 +72,6 @@ impl Plot for FoliosPlot {
         }
         let range = style::log_bounds(all);
         for (col, (column, run)) in columns.iter().zip(runs).enumerate() {
-            let column =
-                if runs.len() > 1 { style::caption(column, &run_labels[col])? } else { column.clone() };
             let step = |id: &str| run.step(id, CacheState::Warm).or_else(|| run.step(id, CacheState::Cold));
             let series = vec![
                 Series {

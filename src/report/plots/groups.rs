@@ -118,8 +118,7 @@ impl Plot for GroupPlot {
         let body = style::header(root, self.title, &[], &legend)?.margin(0, 10, 16, 16);
         let (ids, labels) = ids_and_labels(runs, self.group);
         let label_width = bars::label_width(&body, &labels)?;
-        let columns = bars::columns(&body, runs.len(), label_width);
-        let run_labels = view::run_labels(runs);
+        let columns = bars::run_columns(&body, runs, label_width)?;
         let panels = [
             Panel {
                 caption: "Time from opening to the end of the access",
@@ -137,8 +136,6 @@ impl Plot for GroupPlot {
             },
         ];
         for (col, (column, run)) in columns.iter().zip(runs).enumerate() {
-            let column =
-                if runs.len() > 1 { style::caption(column, &run_labels[col])? } else { column.clone() };
             for (area, p) in column.split_evenly((panels.len(), 1)).iter().zip(&panels) {
                 let measure = p.measure;
                 let all = runs.iter().flat_map(|r| view::group_steps(r, self.group)).filter_map(measure);

@@ -64,11 +64,8 @@ impl Plot for ObjectSizePlot {
             .chain(runs.iter().map(|r| r.dataset.raw_bytes as f64))
             .collect();
         let range = style::log_bounds(all);
-        let columns = bars::columns(&body, runs.len(), label_width);
-        let run_labels = view::run_labels(runs);
+        let columns = bars::run_columns(&body, runs, label_width)?;
         for (col, (column, run)) in columns.iter().zip(runs).enumerate() {
-            let column =
-                if runs.len() > 1 { style::caption(column, &run_labels[col])? } else { column.clone() };
             let steps = picked(run);
             let series = vec![
                 Series {

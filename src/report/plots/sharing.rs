@@ -6,7 +6,6 @@ use anyhow::Result;
 use super::bars::{self, Bars, Series};
 use super::style::{self, LegendItem, OBJECT, RSS_FILE};
 use super::{Area, Plot, Raster};
-use crate::report::view;
 use crate::results::{Results, SharingStats};
 
 /// The sharing plot.
@@ -73,16 +72,13 @@ impl Plot for SharingPlot {
         let body = style::header(root, self.title(), &[], &legend)?.margin(0, 10, 16, 16);
         let categories = labels(runs);
         let label_width = bars::label_width(&body, &categories)?;
-        let columns = bars::columns(&body, runs.len(), label_width);
-        let run_labels = view::run_labels(runs);
+        let columns = bars::run_columns(&body, runs, label_width)?;
         let all = runs
             .iter()
             .flat_map(rows)
             .flat_map(|(_, w)| [w.total_rss_bytes as f64, w.total_pss_bytes as f64]);
         let range = style::log_bounds(all);
         for (col, (column, run)) in columns.iter().zip(runs).enumerate() {
-            let column =
-                if runs.len() > 1 { style::caption(column, &run_labels[col])? } else { column.clone() };
             let mine = rows(run);
             let value = |label: &String, f: fn(&SharingStats) -> u64| {
                 mine.iter().find(|(l, _)| l == label).map(|(_, w)| f(w) as f64)

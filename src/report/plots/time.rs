@@ -66,11 +66,8 @@ impl Plot for TimePlot {
             .flat_map(view::tutorial_steps)
             .flat_map(|s| PHASES.iter().filter_map(|(_, a, b)| s.phase_ns(*a, *b)));
         let range = style::log_bounds(all.map(|ns| ns as f64));
-        let columns = bars::columns(&body, runs.len(), label_width);
-        let run_labels = view::run_labels(runs);
+        let columns = bars::run_columns(&body, runs, label_width)?;
         for (col, (column, run)) in columns.iter().zip(runs).enumerate() {
-            let column =
-                if runs.len() > 1 { style::caption(column, &run_labels[col])? } else { column.clone() };
             for (panel, (caption, from, to)) in column.split_evenly((PHASES.len(), 1)).iter().zip(PHASES) {
                 let series = caches
                     .iter()
