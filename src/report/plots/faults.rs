@@ -89,7 +89,7 @@ impl Plot for FaultsPlot {
                 values: ids.iter().map(|id| run.step(id, *c).and_then(faults)).collect(),
             }));
             bars::draw(
-                &column,
+                column,
                 &Bars {
                     categories: &labels,
                     series,

@@ -81,7 +81,7 @@ impl Plot for FoliosPlot {
                 Series { colour: WARM, values: ids.iter().map(|id| step(id).and_then(faults)).collect() },
             ];
             bars::draw(
-                &column,
+                column,
                 &Bars {
                     categories: &labels,
                     series,

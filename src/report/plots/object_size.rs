@@ -76,7 +76,7 @@ impl Plot for ObjectSizePlot {
             ];
             let data = run.dataset.raw_bytes as f64;
             bars::draw(
-                &column,
+                column,
                 &Bars {
                     categories: &labels,
                     series,

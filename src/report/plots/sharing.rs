@@ -95,7 +95,7 @@ impl Plot for SharingPlot {
             ];
             let file = run.dataset.npy_bytes as f64;
             bars::draw(
-                &column,
+                column,
                 &Bars {
                     categories: &categories,
                     series,
