@@ -4,7 +4,7 @@
 use anyhow::Result;
 
 use super::bars::{self, Bars, Series};
-use super::style::{self, LegendItem};
+use super::style;
 use super::{Area, Plot, Raster};
 use crate::probe::Phase;
 use crate::report::view;
@@ -111,10 +111,7 @@ impl Plot for GroupPlot {
 
     fn draw(&self, root: &Area, runs: &[Results]) -> Result<Vec<Raster>> {
         let caches = view::caches(runs);
-        let legend: Vec<LegendItem> = caches
-            .iter()
-            .map(|c| LegendItem::new(format!("{} page cache", c.name()), style::cache_colour(*c)))
-            .collect();
+        let legend = style::cache_legend(&caches);
         let body = style::header(root, self.title, &[], &legend)?.margin(0, 10, 16, 16);
         let (ids, labels) = ids_and_labels(runs, self.group);
         let label_width = bars::label_width(&body, &labels)?;

@@ -217,6 +217,11 @@ impl LegendItem {
     }
 }
 
+/// One legend entry per cache state: "warm page cache", "cold page cache".
+pub fn cache_legend(caches: &[crate::cache::CacheState]) -> Vec<LegendItem> {
+    caches.iter().map(|c| LegendItem::new(format!("{} page cache", c.name()), cache_colour(*c))).collect()
+}
+
 /// Draws a figure's header at the top of `root`: its title, notes wrapped to the width,
 /// and the legend on as many rows as it needs; returns the area below it.
 pub fn header<'a>(root: &Area<'a>, title: &str, notes: &[&str], legend: &[LegendItem]) -> Result<Area<'a>> {

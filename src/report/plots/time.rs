@@ -3,7 +3,7 @@
 use anyhow::Result;
 
 use super::bars::{self, Bars, Series};
-use super::style::{self, COLD, LegendItem, WARM};
+use super::style::{self, COLD, WARM};
 use super::{Area, Plot, Raster};
 use crate::cache::CacheState;
 use crate::probe::Phase;
@@ -53,10 +53,7 @@ impl Plot for TimePlot {
 
     fn draw(&self, root: &Area, runs: &[Results]) -> Result<Vec<Raster>> {
         let caches = view::caches(runs);
-        let legend: Vec<LegendItem> = caches
-            .iter()
-            .map(|c| LegendItem::new(format!("{} page cache", c.name()), style::cache_colour(*c)))
-            .collect();
+        let legend = style::cache_legend(&caches);
         let body = style::header(root, self.title(), &[], &legend)?.margin(0, 10, 16, 16);
         let ids = view::all_step_ids(runs);
         let labels = view::step_labels(runs, &ids);
