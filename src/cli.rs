@@ -144,7 +144,7 @@ pub struct StepArgs {
     #[arg(long)]
     regenerate: bool,
     /// Kill a step still running after this many seconds.
-    #[arg(long, default_value_t = 600, value_name = "SECONDS")]
+    #[arg(long, default_value_t = crate::runner::DEFAULT_STEP_TIMEOUT.as_secs(), value_name = "SECONDS")]
     step_timeout: u64,
     /// Python for the NumPy column: every step is run a second time by NumPy itself
     /// (experiments/tutorial.py) and must agree with the Rust step. Without this flag,
@@ -530,7 +530,7 @@ fn check(args: CheckArgs) -> Result<u8> {
                 data_dir: args.data_dir,
                 specs: specs.into_iter().map(|s| s.spec).collect(),
                 repeats: args.repeats,
-                step_timeout: suite::STEP_TIMEOUT,
+                step_timeout: crate::runner::DEFAULT_STEP_TIMEOUT,
             })
         }
     };

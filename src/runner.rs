@@ -14,6 +14,9 @@ use crate::results::StepResult;
 use crate::spec::{ExperimentSpec, Status};
 use crate::step::StepPlan;
 
+/// A step still running after this long is killed and recorded as crashed.
+pub const DEFAULT_STEP_TIMEOUT: Duration = Duration::from_secs(600);
+
 /// The hidden subcommand a child runs.
 pub const STEP_COMMAND: &str = "__step";
 
@@ -30,7 +33,7 @@ pub struct RunOptions {
 
 impl Default for RunOptions {
     fn default() -> Self {
-        RunOptions { caches: None, step_timeout: Duration::from_secs(600), numpy: PeerChoice::default() }
+        RunOptions { caches: None, step_timeout: DEFAULT_STEP_TIMEOUT, numpy: PeerChoice::default() }
     }
 }
 

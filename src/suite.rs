@@ -1,7 +1,7 @@
 //! `run-all` and `run`: specs -> dataset -> runner -> results -> report.
 
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use anyhow::Result;
 
@@ -187,6 +187,3 @@ fn step_line(i: usize, total: usize, s: &StepResult) -> String {
         human_nanos(s.process_ns)
     )
 }
-
-/// Default per-step timeout.
-pub const STEP_TIMEOUT: Duration = Duration::from_secs(600);

@@ -2,7 +2,6 @@
 
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 use anyhow::Result;
 use clap::{Args, Subcommand};
@@ -247,7 +246,7 @@ fn measure(lab: &LabSpec, place: &Placement, command: String) -> Result<suite::S
         files: dataset::Files::Both,
         run: RunOptions {
             caches: lab.cache.clone(),
-            step_timeout: Duration::from_secs(600),
+            step_timeout: crate::runner::DEFAULT_STEP_TIMEOUT,
             numpy: crate::peer::PeerChoice::Without("a lab measures with mmap-lab alone".to_owned()),
         },
         command,
