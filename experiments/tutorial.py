@@ -111,11 +111,13 @@ class Probe:
     def snapshot(self, phase):
         taken = time.perf_counter_ns()
         elapsed = taken - self.started - self.paused
+        # The page-cache walk first, the process's counters last, as in src/probe.rs: the
+        # phase that follows starts with the kernel's file paths just used.
+        resident, bins = self.residency.measure()
         with open("/proc/self/status") as f:
             status = {k: v for k, _, v in (line.partition(":") for line in f)}
         with open("/proc/self/stat") as f:
             stat = f.read().rsplit(")", 1)[1].split()
-        resident, bins = self.residency.measure()
         probe_ns = time.perf_counter_ns() - taken
         self.paused += probe_ns
 
