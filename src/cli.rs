@@ -155,6 +155,12 @@ pub struct StepArgs {
     /// Run without the NumPy column, even when a Python with NumPy is at hand.
     #[arg(long)]
     no_python: bool,
+    /// Rounds of the headline comparison with NumPy: the tutorial's first step (warm) is
+    /// run this many times in all, Rust then NumPy, each in a fresh process, and the
+    /// report gives medians and ranges. 1 runs it once, like every other step.
+    #[arg(long, default_value_t = crate::peer::rounds::DEFAULT_ROUNDS, value_name = "N",
+          value_parser = clap::value_parser!(u32).range(1..=1000))]
+    rounds: u32,
 }
 
 /// Options of `run-all`.
@@ -337,6 +343,7 @@ fn run_options(args: &StepArgs) -> Result<RunOptions> {
         },
         step_timeout: Duration::from_secs(args.step_timeout.max(1)),
         numpy,
+        rounds: args.rounds,
     })
 }
 

@@ -37,6 +37,43 @@ pub struct Results {
     pub dataset: DatasetInfo,
     /// Every step under every cache state, in run order.
     pub steps: Vec<StepResult>,
+    /// The tutorial's first step run again, Rust and NumPy alternately, for the headline
+    /// comparison (absent without NumPy, or with one round).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub side_by_side: Option<SideBySide>,
+}
+
+/// One step run several times beside its NumPy peer, each time in fresh processes after
+/// the same cache preparation: the spread of short times, not one draw of them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SideBySide {
+    /// The step's key (`npy_load_mmap[warm]`).
+    pub step: String,
+    /// Rust's figures, one per round (the first is the step's own run).
+    pub rust: Vec<RoundTimes>,
+    /// NumPy's figures, one per round, run right after Rust's.
+    pub numpy: Vec<RoundTimes>,
+}
+
+/// The times of one round on one side, taken from its snapshots.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RoundTimes {
+    /// From `before_open` to `after_first`: opening plus reading the first element.
+    pub open_first_ns: Option<Nanos>,
+    /// From `after_first` to `after_access`: the full pass (`X.sum()`).
+    pub pass_ns: Option<Nanos>,
+}
+
+impl RoundTimes {
+    /// The times in `snapshots` (a Rust step's or a NumPy peer's).
+    pub fn of(snapshots: &[Snapshot]) -> RoundTimes {
+        let at = |phase: Phase| snapshots.iter().find(|s| s.phase == phase).map(|s| s.elapsed_ns);
+        let span = |from: Phase, to: Phase| Some(at(to)?.saturating_sub(at(from)?));
+        RoundTimes {
+            open_first_ns: span(Phase::BeforeOpen, Phase::AfterFirst),
+            pass_ns: span(Phase::AfterFirst, Phase::AfterAccess),
+        }
+    }
 }
 
 /// How the run was made.

@@ -29,11 +29,19 @@ pub struct RunOptions {
     pub step_timeout: Duration,
     /// Whether each step's NumPy peer runs beside it, and with which Python.
     pub numpy: PeerChoice,
+    /// Rounds of the headline comparison with NumPy, the step's own run included
+    /// ([`crate::peer::rounds`]); 1 runs no extra round.
+    pub rounds: u32,
 }
 
 impl Default for RunOptions {
     fn default() -> Self {
-        RunOptions { caches: None, step_timeout: DEFAULT_STEP_TIMEOUT, numpy: PeerChoice::default() }
+        RunOptions {
+            caches: None,
+            step_timeout: DEFAULT_STEP_TIMEOUT,
+            numpy: PeerChoice::default(),
+            rounds: 1,
+        }
     }
 }
 

@@ -91,6 +91,18 @@ pub fn run(options: &SuiteOptions) -> Result<SuiteOutcome> {
     })?;
     bar.finish_and_clear();
 
+    let with_numpy = matches!(options.run.numpy, PeerChoice::Use(_));
+    let side_by_side = if complete && with_numpy && options.run.rounds > 1 {
+        let bar = crate::progress::items_bar(u64::from(options.run.rounds), "rounds");
+        bar.set_message("the headline step again, Rust then NumPy");
+        bar.inc(1);
+        let side = crate::peer::rounds::run(&plans, &steps, &options.run, |_| bar.inc(1))?;
+        bar.finish_and_clear();
+        side
+    } else {
+        None
+    };
+
     let mut notes = Vec::new();
     if !complete {
         notes.push(format!(
@@ -98,7 +110,13 @@ pub fn run(options: &SuiteOptions) -> Result<SuiteOutcome> {
             steps.len(),
             plans.len()
         ));
+    } else if crate::interrupt::interrupted() {
+        notes.push(
+            "The run was interrupted during the rounds of the headline comparison: the results are incomplete."
+                .to_owned(),
+        );
     }
+    let complete = complete && !crate::interrupt::interrupted();
     for s in steps.iter().filter(|s| s.cache_report.is_some_and(|c| !c.verified)) {
         if let Some(c) = s.cache_report {
             notes.push(format!(
@@ -126,6 +144,7 @@ pub fn run(options: &SuiteOptions) -> Result<SuiteOutcome> {
         machine: Machine::detect(&options.data_dir),
         dataset: dataset_info(&data, &provenance),
         steps,
+        side_by_side,
     };
     let out = if complete { options.out.clone() } else { incomplete_dir(&options.out) };
     let written = crate::report::write(std::slice::from_ref(&results), &out)?;

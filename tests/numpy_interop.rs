@@ -204,7 +204,7 @@ assert np.array_equal(X, np.fromfile(sys.argv[2], dtype='>f8').reshape(3, 4, 5))
 /// The tutorial's six steps, warm and cold, with a NumPy peer beside each.
 fn run_all(root: &Path, python: &Path) -> assert_cmd::assert::Assert {
     mmap_lab()
-        .args(["run", "--shape", "8x12x10x3", "--seed", "2"])
+        .args(["run", "--shape", "8x12x10x3", "--seed", "2", "--rounds", "3"])
         .args([
             "npy_load_mmap",
             "npy_memmap_default",
@@ -248,6 +248,22 @@ fn run_all_with_numpy_writes_an_agreeing_peer_for_every_step() {
     );
     let csv = std::fs::read_to_string(root.path().join("out/peers.csv")).unwrap();
     assert_eq!(csv.lines().count(), 13);
+
+    // The headline step ran 3 times in all, each round timed on both sides.
+    let side = r.side_by_side.as_ref().expect("rounds of the headline comparison");
+    assert_eq!(side.step, "npy_load_mmap/warm");
+    assert_eq!((side.rust.len(), side.numpy.len()), (3, 3));
+    for t in side.rust.iter().chain(&side.numpy) {
+        assert!(t.open_first_ns.is_some_and(|ns| ns > 0) && t.pass_ns.is_some_and(|ns| ns > 0), "{t:?}");
+    }
+    let headline = r.steps.iter().find(|s| s.key() == side.step).unwrap();
+    assert_eq!(
+        side.rust[0],
+        mmap_lab::results::RoundTimes::of(&headline.snapshots),
+        "round 1 is the step's own"
+    );
+    assert!(md.contains("Headline, `npy_load_mmap/warm` run 3 times"), "{md}");
+    assert!(md.contains("open plus first element at least 20× faster: **"), "{md}");
 }
 
 /// An executable shell script at `path`: a test double for Python.
@@ -277,6 +293,7 @@ fn a_numpy_peer_that_disagrees_fails_the_run_and_stands_out() {
     );
     let md = std::fs::read_to_string(root.path().join("out/REPORT.md")).unwrap();
     assert!(md.contains("NumPy DISAGREES with 12 of 12 steps"), "{md}");
+    assert_eq!(r.side_by_side, None, "no rounds are timed against a NumPy that disagrees");
 }
 
 #[test]

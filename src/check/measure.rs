@@ -107,6 +107,7 @@ fn memory_runs(
         caches: Some(vec![CacheState::Warm]),
         step_timeout,
         numpy: crate::peer::PeerChoice::Without("the check measures mmap-lab alone".to_owned()),
+        rounds: 1,
     };
     let mut children = Vec::with_capacity(plans.len());
     for plan in plans {

@@ -248,6 +248,7 @@ fn measure(lab: &LabSpec, place: &Placement, command: String) -> Result<suite::S
             caches: lab.cache.clone(),
             step_timeout: crate::runner::DEFAULT_STEP_TIMEOUT,
             numpy: crate::peer::PeerChoice::Without("a lab measures with mmap-lab alone".to_owned()),
+            rounds: 1,
         },
         command,
     };

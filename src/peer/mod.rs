@@ -8,6 +8,7 @@
 
 pub mod agree;
 pub mod python;
+pub mod rounds;
 
 use std::path::PathBuf;
 use std::process::Command;

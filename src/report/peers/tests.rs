@@ -111,3 +111,25 @@ fn getsizeof_missing_a_loaded_arrays_data_is_pointed_out() {
     let md = markdown(&run);
     assert!(md.contains("`sys.getsizeof` of") && md.contains("is 160 B"), "{md}");
 }
+
+#[test]
+fn rounds_give_medians_and_the_goals_verdicts() {
+    let mut run = with_peers();
+    let times = |open_first: u64, pass: u64| RoundTimes { open_first_ns: Some(open_first), pass_ns: Some(pass) };
+    // Rust: medians 50 µs and 40 ms. NumPy: medians 1.5 ms (30×) and 36 ms (Rust slower).
+    run.side_by_side = Some(SideBySide {
+        step: "npy_load_mmap/warm".to_owned(),
+        rust: vec![times(90_000, 40_000_000), times(50_000, 39_000_000), times(40_000, 41_000_000)],
+        numpy: vec![times(1_500_000, 36_000_000), times(900_000, 35_000_000), times(2_000_000, 50_000_000)],
+    });
+    let md = markdown(&run);
+    assert!(md.contains("`npy_load_mmap/warm` run 3 times"), "{md}");
+    assert!(md.contains("Rust `load_mmap` 50.0 µs (40.0 µs–90.0 µs)"), "{md}");
+    assert!(md.contains("Rust 30× faster"), "{md}");
+    assert!(md.contains("open plus first element at least 20× faster: **met** (30×)"), "{md}");
+    assert!(md.contains("full pass at least as fast: **not met** (0.90×)"), "{md}");
+    assert!(md.contains("Rust 1.11× slower"), "{md}");
+    // With one round, the single-run headline is all there is.
+    run.side_by_side.as_mut().unwrap().rust.truncate(1);
+    assert!(!markdown(&run).contains("run 1 times"));
+}

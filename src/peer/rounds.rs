@@ -1,0 +1,80 @@
+//! The headline comparison, repeated: the tutorial's first step (`np.load(mmap_mode='r')`,
+//! warm cache) run again a few times, Rust then NumPy, each in a fresh process after the
+//! same cache preparation. Times of tens of microseconds vary from one process to the
+//! next by more than the difference being measured; medians over rounds do not.
+
+use anyhow::Result;
+
+use crate::cache::CacheState;
+use crate::results::{RoundTimes, SideBySide, StepResult};
+use crate::runner::{RunOptions, run_one};
+use crate::spec::Method;
+use crate::step::StepPlan;
+
+/// Rounds in all (the step's own run included) when the user does not say.
+pub const DEFAULT_ROUNDS: u32 = 7;
+
+/// The step whose comparison the report leads with: the tutorial's `load_mmap`, warm.
+pub fn is_headline(plan: &StepPlan) -> bool {
+    plan.spec.group == crate::report::view::TUTORIAL
+        && plan.spec.open.method == Method::LoadMmap
+        && plan.cache == CacheState::Warm
+}
+
+/// Runs the headline step `options.rounds - 1` more times beside NumPy and gathers every
+/// round's times, the step's own run first; a round whose NumPy peer disagrees is left
+/// out. `None` when there is no headline step with an agreeing NumPy peer among `plans`,
+/// or fewer than two rounds are asked for. Stops between rounds
+/// when the run is interrupted. `progress` is told of each round done.
+pub fn run(
+    plans: &[StepPlan],
+    steps: &[StepResult],
+    options: &RunOptions,
+    mut progress: impl FnMut(u32),
+) -> Result<Option<SideBySide>> {
+    if options.rounds < 2 {
+        return Ok(None);
+    }
+    // Only a step NumPy agrees with is worth timing again.
+    let agreed = |s: &StepResult| s.peer.as_ref().is_some_and(|p| p.agrees);
+    let Some((plan, first)) = plans.iter().zip(steps).find(|(p, s)| is_headline(p) && agreed(s)) else {
+        return Ok(None);
+    };
+    let mut side = SideBySide { step: first.key(), rust: Vec::new(), numpy: Vec::new() };
+    let mut add = |step: &StepResult| {
+        if let Some(peer) = step.peer.as_ref().filter(|p| p.agrees) {
+            side.rust.push(RoundTimes::of(&step.snapshots));
+            side.numpy.push(RoundTimes::of(&peer.snapshots));
+        }
+    };
+    add(first);
+    for round in 2..=options.rounds {
+        if crate::interrupt::interrupted() {
+            break;
+        }
+        add(&run_one(plan, options)?);
+        progress(round);
+    }
+    Ok(Some(side))
+}
+
+/// The median of `values` (the lower middle one for an even count), with the least and
+/// the greatest: `(median, min, max)`.
+pub fn median_range(values: impl IntoIterator<Item = u64>) -> Option<(u64, u64, u64)> {
+    let mut v: Vec<u64> = values.into_iter().collect();
+    v.sort_unstable();
+    Some((*v.get((v.len().max(1) - 1) / 2)?, *v.first()?, *v.last()?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn median_takes_the_middle_and_the_ends() {
+        assert_eq!(median_range([5, 1, 9]), Some((5, 1, 9)));
+        assert_eq!(median_range([4, 1, 9, 7]), Some((4, 1, 9)));
+        assert_eq!(median_range([3]), Some((3, 3, 3)));
+        assert_eq!(median_range([]), None);
+    }
+}
