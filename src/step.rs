@@ -134,6 +134,7 @@ struct Access {
 /// (a refused mapping) are part of the result; `Err` means the probe itself failed.
 pub fn run(plan: &StepPlan) -> Result<StepResult> {
     let started = Instant::now();
+    crate::probe::page_in_code();
     let mut result = plan.empty_result();
     // Room for every snapshot now: growing the vector between phases would be timed.
     result.snapshots.reserve(Phase::ALL.len());

@@ -115,7 +115,8 @@ fn getsizeof_missing_a_loaded_arrays_data_is_pointed_out() {
 #[test]
 fn rounds_give_medians_and_the_goals_verdicts() {
     let mut run = with_peers();
-    let times = |open_first: u64, pass: u64| RoundTimes { open_first_ns: Some(open_first), pass_ns: Some(pass) };
+    let times =
+        |open_first: u64, pass: u64| RoundTimes { open_first_ns: Some(open_first), pass_ns: Some(pass) };
     // Rust: medians 50 µs and 40 ms. NumPy: medians 1.5 ms (30×) and 36 ms (Rust slower).
     run.side_by_side = Some(SideBySide {
         step: "npy_load_mmap/warm".to_owned(),
