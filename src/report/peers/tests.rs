@@ -28,6 +28,8 @@ fn with_peers() -> Results {
             ..PeerResult::default()
         });
     }
+    // The fixture's rounds are real NumPy times; these tests use the made-up peers alone.
+    run.side_by_side = None;
     run
 }
 
