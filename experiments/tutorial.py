@@ -21,8 +21,9 @@ getsizeof_bytes, the call as NumPy ran it, and how long `import numpy` took.
 Probes, as in mmap-lab's src/probe.rs:
   rss_bytes, rss_anon_bytes, rss_file_bytes  /proc/self/status (VmRSS, RssAnon, RssFile)
   minor_faults, major_faults                 /proc/self/stat (counts since the process started)
-  resident_bytes, residency                  mincore() on a PROT_READ mapping of the file,
-                                             made with libc's mmap through ctypes, never read
+  resident_bytes, residency                  cachestat() on the file, one call per slice
+                                             (Linux 6.5+), else mincore() on a PROT_READ
+                                             mapping of it made through ctypes, never read
   elapsed_ns                                 a clock that stops while a snapshot is taken
 
 Only the standard library and NumPy are used.
@@ -47,52 +48,89 @@ MAP_SHARED = 0x01
 MAP_FAILED = ctypes.c_void_p(-1).value
 
 
+SYS_CACHESTAT = 451  # the same number on every architecture Linux numbers alike
+
+
+class CachestatRange(ctypes.Structure):
+    _fields_ = [("off", ctypes.c_uint64), ("len", ctypes.c_uint64)]
+
+
+class Cachestat(ctypes.Structure):
+    _fields_ = [(name, ctypes.c_uint64) for name in
+                ("nr_cache", "nr_dirty", "nr_writeback", "nr_evicted", "nr_recently_evicted")]
+
+
 class Residency:
-    """Which pages of a file are in the page cache, through mincore on an untouched mapping."""
+    """Which pages of a file are in the page cache, as src/probe.rs measures them: with
+    cachestat (a walk over the file's folios, milliseconds) where the kernel has it, else
+    with mincore on an untouched mapping (a lookup per page, tens of milliseconds)."""
 
     def __init__(self, path):
         self.file_len = os.path.getsize(path)
         self.pages = (self.file_len + PAGE - 1) // PAGE
         self.addr = None
-        # Allocated and written now, so that it belongs to the baseline, not to a phase.
-        self.vec = (ctypes.c_ubyte * max(self.pages, 1))()
+        self.fd = None
         if self.file_len == 0:
             return
         libc = ctypes.CDLL(None, use_errno=True)
+        self.libc = libc
+        fd = os.open(path, os.O_RDONLY)
+        self.range = CachestatRange()
+        self.stat = Cachestat()
+        libc.syscall.restype = ctypes.c_long
+        if libc.syscall(ctypes.c_long(SYS_CACHESTAT), ctypes.c_int(fd), ctypes.byref(self.range),
+                        ctypes.byref(self.stat), ctypes.c_uint(0)) == 0:
+            self.fd = fd  # kept open for the calls to come
+            return
+        # Allocated and written now, so that it belongs to the baseline, not to a phase.
+        self.vec = (ctypes.c_ubyte * max(self.pages, 1))()
         libc.mmap.restype = ctypes.c_void_p
         libc.mmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int,
                               ctypes.c_int, ctypes.c_int, ctypes.c_long]
         libc.mincore.restype = ctypes.c_int
         libc.mincore.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_void_p]
-        self.libc = libc
-        fd = os.open(path, os.O_RDONLY)
         try:
             addr = libc.mmap(None, self.file_len, PROT_READ, MAP_SHARED, fd, 0)
         finally:
             os.close(fd)  # the mapping keeps the file
         if addr is None or addr == MAP_FAILED:
-            raise OSError(ctypes.get_errno(), f"{path}: cannot map for mincore")
+            raise OSError(ctypes.get_errno(), "cannot map the file for mincore")
         self.addr = addr
         self.bits = np.frombuffer(self.vec, dtype=np.uint8)
 
+    def cached(self, lo, hi):
+        """Pages lo..hi (page indices, hi excluded) in the page cache, by cachestat."""
+        self.range.off, self.range.len = lo * PAGE, (hi - lo) * PAGE
+        if self.libc.syscall(ctypes.c_long(SYS_CACHESTAT), ctypes.c_int(self.fd), ctypes.byref(self.range),
+                             ctypes.byref(self.stat), ctypes.c_uint(0)) != 0:
+            raise OSError(ctypes.get_errno(), "cachestat failed")
+        return self.stat.nr_cache
+
     def measure(self):
         """(bytes of the file in the page cache, percent resident in each of 128 slices)."""
-        if self.addr is None:
-            return 0, []
-        if self.libc.mincore(self.addr, self.file_len, self.vec) != 0:
-            raise OSError(ctypes.get_errno(), "mincore failed")
-        resident = (self.bits & 1).astype(bool)
-        count = int(np.count_nonzero(resident))
-        total = count * PAGE
-        if resident[-1] and self.file_len % PAGE:
-            total -= PAGE - self.file_len % PAGE  # the last page is only partly file
         n = self.pages
-        bins = []
+        if n == 0:
+            return 0, []
+        slices = []
         for b in range(RESIDENCY_BINS):
             lo = b * n // RESIDENCY_BINS
-            hi = min(max((b + 1) * n // RESIDENCY_BINS, lo + 1), n)
-            bins.append(int(np.count_nonzero(resident[lo:hi])) * 100 // (hi - lo))
-        return total, bins
+            slices.append((lo, min(max((b + 1) * n // RESIDENCY_BINS, lo + 1), n)))
+        if self.fd is not None:
+            counts = [self.cached(lo, hi) for lo, hi in slices]
+            # With a page or more per slice the slices tile the file: one walk over it.
+            count = sum(counts) if n >= RESIDENCY_BINS else self.cached(0, n)
+            last = self.cached(n - 1, n) == 1
+        else:
+            if self.libc.mincore(self.addr, self.file_len, self.vec) != 0:
+                raise OSError(ctypes.get_errno(), "mincore failed")
+            resident = (self.bits & 1).astype(bool)
+            count = int(np.count_nonzero(resident))
+            counts = [int(np.count_nonzero(resident[lo:hi])) for lo, hi in slices]
+            last = bool(resident[-1])
+        total = count * PAGE
+        if last and self.file_len % PAGE:
+            total -= PAGE - self.file_len % PAGE  # the last page is only partly file
+        return total, [c * 100 // (hi - lo) for c, (lo, hi) in zip(counts, slices)]
 
 
 def page_in_code():
