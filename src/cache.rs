@@ -16,7 +16,8 @@ use crate::units::Bytes;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum CacheState {
-    /// The file was read through just before: every page is in the page cache.
+    /// Every page of the file is in the page cache (read through just before, unless it
+    /// all already was).
     Warm,
     /// The file was evicted just before: every page must come from the disk.
     Cold,

@@ -128,7 +128,7 @@ pub struct GenerateArgs {
 pub enum CacheChoice {
     /// Each spec's own list (warm and cold for the tutorial's steps).
     Both,
-    /// Warm only: the file read through just before.
+    /// Warm only: every page of the file in the page cache (read through if need be).
     Warm,
     /// Cold only: the file evicted from the page cache just before.
     Cold,

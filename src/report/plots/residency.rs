@@ -51,7 +51,7 @@ impl Plot for ResidencyPlot {
     fn explanation(&self) -> &'static str {
         "Each strip is the step's file cut into 128 slices from its first byte (left) to its last \
          (right); the darker a slice, the more of its pages are in the page cache (measured with \
-         `mincore`, as `vmtouch -v` does). Warm, the whole file is cached before the step starts. Cold, \
+         `cachestat`, or `mincore` as `vmtouch -v` does on kernels before 6.5). Warm, the whole file is cached before the step starts. Cold, \
          the first element brings in only its neighbourhood (the kernel's read-ahead), and the full pass \
          brings in the rest. The page cache belongs to the kernel, not to the process: the same pages \
          serve every process that maps or reads the file."
@@ -73,7 +73,7 @@ impl Plot for ResidencyPlot {
             .map(|p| LegendItem::new(format!("{p}% resident"), shade(*p)))
             .collect();
         let notes = [
-            "Each strip: the step's file in 128 slices, first byte at the left; colour: share of the slice's pages in the page cache (mincore).",
+            "Each strip: the step's file in 128 slices, first byte at the left; colour: share of the slice's pages in the page cache (cachestat).",
         ];
         let body = style::header(root, self.title(), &notes, &legend)?.margin(0, 10, 16, 16);
         let ids = view::all_step_ids(runs);
