@@ -11,7 +11,13 @@ comes as one JSON object on stdin (or as the first argument):
 `method` is "load_mmap" (np.load(path, mmap_mode='r')), "memmap" (np.memmap(path,
 mode='r', ...) with only the keywords that are not null, exactly as the tutorial
 writes them) or "load" (np.load(path)). `access` is "none", "first" or "full_pass"
-(the tutorial's X.sum()).
+(the tutorial's X.sum()), or one of the patterns beyond the tutorial, each with the
+very positions the Rust step reads: "first_n" (`count` elements from the start, i.e.
+X[:samples]), "channel" (every `channels`-th element from `channel`, i.e. X[..., c]),
+"random_elements" (the flat `indices`) and "random_batches" (X[batch].sum() for each
+list of sample indices in `batches`, each batch timed). `advice` names an mmap.MADV_*
+constant given to X._mmap.madvise right after opening; `populate` maps with
+MAP_POPULATE under an ndarray (NumPy has no keyword for it).
 
 The answer is one JSON object on stdout, with the fields of a Rust step's
 measurements (status, error, shape, dtype, first_values, object_bytes, sum,
@@ -32,6 +38,7 @@ Only the standard library and NumPy are used.
 import ctypes
 import json
 import math
+import mmap
 import os
 import sys
 import time
@@ -167,6 +174,18 @@ class Probe:
         self.started = time.perf_counter_ns()
         self.paused = 0
 
+    def elapsed(self):
+        """Working time since restart, probing excluded (ns)."""
+        return time.perf_counter_ns() - self.started - self.paused
+
+    def faults(self):
+        """(minor, major) faults now, read alone; the time it takes is excluded."""
+        taken = time.perf_counter_ns()
+        with open("/proc/self/stat") as f:
+            stat = f.read().rsplit(")", 1)[1].split()
+        self.paused += time.perf_counter_ns() - taken
+        return int(stat[7]), int(stat[9])
+
     def snapshot(self, phase):
         taken = time.perf_counter_ns()
         elapsed = taken - self.started - self.paused
@@ -222,13 +241,163 @@ def tutorial_call(step):
     raise ValueError(f"unknown method {step['method']!r}")
 
 
+def populated_load(path):
+    """np.load's header, then the data mapped with MAP_POPULATE under an ndarray."""
+    with open(path, "rb") as f:
+        version = np.lib.format.read_magic(f)
+        read = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+        shape, fortran_order, dtype = read(f)
+        offset = f.tell()
+        mm = mmap.mmap(f.fileno(), 0, flags=mmap.MAP_SHARED | mmap.MAP_POPULATE, prot=mmap.PROT_READ)
+    return np.ndarray(shape, dtype=dtype, buffer=mm, offset=offset, order="F" if fortran_order else "C")
+
+
+def step_call(step):
+    """The step's call with its mapping policy: (function to run, its text)."""
+    if step.get("populate"):
+        name = repr(os.path.basename(step["path"]))
+        opener = lambda: populated_load(step["path"])  # noqa: E731
+        call = f"np.ndarray(..., buffer=mmap.mmap(open({name}).fileno(), 0, flags=MAP_SHARED | MAP_POPULATE))"
+    else:
+        opener, call = tutorial_call(step)
+    advice = step.get("advice")
+    if advice:
+        plain = opener
+
+        def opener():
+            X = plain()
+            X._mmap.madvise(getattr(mmap, advice))
+            return X
+
+        call = f"X = {call}; X._mmap.madvise(mmap.{advice})"
+    return opener, call
+
+
+def read_access(step, X, probe, result):
+    """The access pattern (after the first element): sums what it reads and records, as
+    the Rust step does, the elements read and the bytes covered."""
+    access = step["access"]
+    flat = np.ravel(X, order="K")  # memory order, a view of the mapping
+    item = X.dtype.itemsize
+    if access == "full_pass":
+        total, elements, covered, text = X.sum(), X.size, X.nbytes, None
+    elif access == "first_n":
+        count = step["count"]
+        total, elements, covered = flat[:count].sum(), count, count * item
+        text = f"X[:{step['samples']}].sum()"
+    elif access == "channel":
+        part = flat[step["channel"]::step["channels"]]
+        total, elements, covered = part.sum(), part.size, X.nbytes
+        text = f"X[..., {step['channel']}].sum()"
+    elif access == "random_elements":
+        idx = np.asarray(step["indices"], dtype=np.intp)
+        total, elements = flat[idx].sum(), idx.size
+        covered = len({int(i) * item // PAGE for i in idx}) * PAGE
+        text = f"X.flat[idx].sum()  # {idx.size} random indices"
+    elif access == "random_batches":
+        batches = step["batches"]
+        per = X.size // max(X.shape[0], 1) if X.ndim > 1 else X.size
+        stats = {"batch_size": len(batches[0]) if batches else 0,
+                 "batch_ns": [], "batch_minor_faults": [], "batch_major_faults": []}
+        total, last = 0.0, probe.faults()
+        for batch in batches:
+            begin = probe.elapsed()
+            total += X[np.asarray(batch, dtype=np.intp)].sum()
+            stats["batch_ns"].append(probe.elapsed() - begin)
+            now = probe.faults()
+            stats["batch_minor_faults"].append(now[0] - last[0])
+            stats["batch_major_faults"].append(now[1] - last[1])
+            last = now
+        result["batches"] = stats
+        drawn = len(batches) * stats["batch_size"]
+        elements, covered = drawn * per, min(drawn, X.shape[0] if X.ndim > 1 else 1) * per * item
+        text = f"for batch in batches: X[batch].sum()  # {len(batches)} batches of {stats['batch_size']}"
+    else:
+        return None
+    result["sum"] = finite_or_none(total)
+    result["elements_read"] = int(elements)
+    result["bytes_touched"] = int(covered)
+    return text
+
+
+# A sharing worker: a fresh Python process, as a data loader's, and as mmap-lab's own
+# workers are fresh processes. It opens the array as the step says, makes a full pass,
+# reports one JSON line, and holds the array until its stdin closes.
+WORKER = """
+import json, math, sys, time
+import numpy as np
+plan = json.loads(sys.stdin.readline())
+try:
+    started = time.perf_counter_ns()
+    X = np.load(plan["path"], mmap_mode="r") if plan["method"] == "load_mmap" else np.load(plan["path"])
+    opened = time.perf_counter_ns()
+    total = float(X.sum())
+    report = {"open_ns": opened - started, "pass_ns": time.perf_counter_ns() - opened,
+              "sum": total if math.isfinite(total) else None, "error": None}
+except Exception as e:
+    report = {"open_ns": 0, "pass_ns": 0, "sum": None, "error": f"{type(e).__name__}: {e}"}
+sys.stdout.write(json.dumps(report) + "\\n")
+sys.stdout.flush()
+sys.stdin.read()
+"""
+
+
+def worker_memory(pid):
+    """One worker's memory, from /proc/PID/smaps_rollup and /proc/PID/status (bytes)."""
+    def fields(name):
+        with open(f"/proc/{pid}/{name}") as f:
+            return {k.strip(): v.split() for k, _, v in (line.partition(":") for line in f) if v.strip()}
+    rollup, status = fields("smaps_rollup"), fields("status")
+    kib = lambda table, key: int(table.get(key, ["0"])[0]) * 1024  # noqa: E731
+    return {"rss_bytes": kib(rollup, "Rss"), "rss_anon_bytes": kib(status, "RssAnon"),
+            "rss_file_bytes": kib(status, "RssFile"), "pss_bytes": kib(rollup, "Pss"),
+            "pss_anon_bytes": kib(rollup, "Pss_Anon"), "pss_file_bytes": kib(rollup, "Pss_File")}
+
+
+def share(step, result):
+    """K workers reading the whole array at once, measured while all are alive, as
+    mmap-lab's sharing steps do (src/sharing.rs)."""
+    import subprocess
+    plan = json.dumps({"method": step["method"], "path": step["path"]}) + "\n"
+    workers = [subprocess.Popen([sys.executable, "-c", WORKER], stdin=subprocess.PIPE,
+                                stdout=subprocess.PIPE, text=True) for _ in range(step["workers"])]
+    try:
+        for w in workers:
+            w.stdin.write(plan)
+            w.stdin.flush()
+        reports = [json.loads(w.stdout.readline() or "null") for w in workers]
+        if any(r is None for r in reports):
+            raise RuntimeError("a NumPy worker ended without a report (killed? out of memory?)")
+        per_worker = []
+        for w, r in zip(workers, reports):
+            sample = worker_memory(w.pid)
+            sample.update(open_ns=r["open_ns"], pass_ns=r["pass_ns"], sum=r["sum"])
+            per_worker.append(sample)
+    finally:
+        for w in workers:
+            w.stdin.close()
+        for w in workers:
+            w.wait()
+    errors = [r["error"] for r in reports if r["error"]]
+    if errors:
+        raise RuntimeError(errors[0])
+    sums = [w["sum"] for w in per_worker]
+    result["workers"] = {"count": len(per_worker), "per_worker": per_worker,
+                         "total_rss_bytes": sum(w["rss_bytes"] for w in per_worker),
+                         "total_pss_bytes": sum(w["pss_bytes"] for w in per_worker),
+                         "sums_agree": all(x == sums[0] for x in sums)}
+    call = "np.load({!r}, mmap_mode='r')".format(os.path.basename(step["path"])) \
+        if step["method"] == "load_mmap" else "np.load({!r})".format(os.path.basename(step["path"]))
+    result["call"] = f"{step['workers']} processes: X = {call}; X.sum()"
+
+
 def finite_or_none(value):
     value = float(value)
     return value if math.isfinite(value) else None
 
 
 def run(step):
-    opener, call = tutorial_call(step)
+    opener, call = step_call(step)
     result = {
         "python_version": sys.version.split()[0],
         "numpy_version": np.__version__,
@@ -242,6 +411,15 @@ def run(step):
     probe.restart()
     snapshots = result["snapshots"]
     snapshots.append(probe.snapshot("before_open"))
+    if step.get("workers"):
+        try:
+            share(step, result)
+        except Exception as e:
+            result["status"] = "error"
+            result["error"] = f"{type(e).__name__}: {e}"
+            return result
+        snapshots.append(probe.snapshot("after_access"))
+        return result
     try:
         X = opener()
     except Exception as e:  # a refused mapping is the step's outcome, not a failure of the script
@@ -254,12 +432,11 @@ def run(step):
     if access != "none" and X.size > 0:
         X[(0,) * X.ndim]  # the first element, X[0, 0, 0, 0] for the tutorial's array
         snapshots.append(probe.snapshot("after_first"))
-    if access == "full_pass":
-        total = X.sum()  # the tutorial's full pass
+    if access not in ("none", "first"):
+        text = read_access(step, X, probe, result)  # X.sum() for the tutorial's full pass
         snapshots.append(probe.snapshot("after_access"))
-        result["sum"] = finite_or_none(total)
-        result["elements_read"] = int(X.size)
-        result["bytes_touched"] = int(X.nbytes)
+        if text:
+            result["call"] = f"{call}; {text}" if call.startswith("X = ") else f"X = {call}; {text}"
 
     # Read after the last snapshot, as the Rust step does: not measured.
     result["getsizeof_bytes"] = sys.getsizeof(X)

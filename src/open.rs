@@ -172,6 +172,18 @@ pub enum Advice {
 }
 
 impl Advice {
+    /// The name of the same advice in Python's `mmap` module (`MADV_RANDOM`).
+    pub fn python(self) -> &'static str {
+        match self {
+            Advice::Normal => "MADV_NORMAL",
+            Advice::Sequential => "MADV_SEQUENTIAL",
+            Advice::Random => "MADV_RANDOM",
+            Advice::WillNeed => "MADV_WILLNEED",
+            Advice::HugePage => "MADV_HUGEPAGE",
+            Advice::NoHugePage => "MADV_NOHUGEPAGE",
+        }
+    }
+
     fn to_memmap2(self) -> memmap2::Advice {
         match self {
             Advice::Normal => memmap2::Advice::Normal,

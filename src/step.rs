@@ -21,6 +21,7 @@ use crate::dataset::image::{SampleLayout, sample_values};
 use crate::open::{self, Array};
 use crate::probe::{Phase, Probe};
 use crate::results::{BatchStats, Preview, StepResult, TracePoint};
+use crate::shape::Shape;
 use crate::spec::{AccessSpec, ExperimentSpec, Method, Mode, Status};
 use crate::units::Bytes;
 
@@ -203,10 +204,7 @@ pub fn open_array(plan: &StepPlan) -> Result<Array, open::OpenError> {
 
 /// Elements per sample (the first axis), or all elements for a 1-D array.
 fn sample_len(array: &Array) -> u64 {
-    match array.shape().0.as_slice() {
-        [] | [_] => array.len().max(1),
-        [first, ..] => array.len() / (*first as u64).max(1),
-    }
+    sample_len_of(array.shape())
 }
 
 /// Runs the access pattern; the result feeds the `after_access` snapshot.
@@ -263,13 +261,10 @@ fn read(array: &Array, access: &AccessSpec, path: &Path, probe: &mut Probe) -> R
             }
         }
         AccessSpec::RandomElements { count, seed } => {
-            let mut rng = ChaCha8Rng::seed_from_u64(*seed);
-            let n = array.len().max(1);
             let mut sum = 0.0;
             let mut pages = std::collections::HashSet::new();
             let page = crate::units::page_size();
-            for _ in 0..*count {
-                let index = rand::RngExt::random_range(&mut rng, 0..n);
+            for index in random_element_indices(array.len(), *count, *seed) {
                 sum += array.get(index).unwrap_or(0.0);
                 pages.insert(index * item / page);
             }
@@ -327,6 +322,32 @@ fn tracked_pass(array: &Array, points: u32, probe: &mut Probe) -> Result<Access>
     })
 }
 
+/// The flat element indices `random_elements` reads: `count` draws from `0..len`, the same
+/// for the Rust step and its NumPy peer.
+pub fn random_element_indices(len: u64, count: u64, seed: u64) -> Vec<u64> {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    (0..count).map(|_| rand::RngExt::random_range(&mut rng, 0..len.max(1))).collect()
+}
+
+/// The samples of each batch of `random_batches`: the sample indices shuffled, then taken
+/// `batch_size` at a time (round again when the batches ask for more than an epoch).
+pub fn batch_samples(samples: u64, batch_size: u64, batches: Option<u64>, seed: u64) -> Vec<Vec<u64>> {
+    let samples = samples.max(1);
+    let mut order: Vec<u64> = (0..samples).collect();
+    order.shuffle(&mut ChaCha8Rng::seed_from_u64(seed));
+    let count = batches.unwrap_or(samples / batch_size.max(1)).max(1);
+    let mut indices = order.iter().copied().cycle();
+    (0..count).map(|_| indices.by_ref().take(batch_size as usize).collect()).collect()
+}
+
+/// Elements per sample (the first axis) of an array of `shape`, or all of them for 1-D.
+pub fn sample_len_of(shape: &Shape) -> u64 {
+    match shape.0.as_slice() {
+        [] | [_] => shape.len().max(1),
+        [first, ..] => shape.len() / (*first as u64).max(1),
+    }
+}
+
 /// A data-loader epoch: shuffled sample indices in batches, each batch summed and timed.
 fn random_batches(
     array: &Array,
@@ -337,9 +358,8 @@ fn random_batches(
 ) -> Result<Access> {
     let per = sample_len(array);
     let samples = (array.len() / per.max(1)).max(1);
-    let mut order: Vec<u64> = (0..samples).collect();
-    order.shuffle(&mut ChaCha8Rng::seed_from_u64(seed));
-    let count = batches.unwrap_or(samples / batch_size).max(1);
+    let plan = batch_samples(samples, batch_size, batches, seed);
+    let count = plan.len() as u64;
     let item = array.dtype().itemsize();
     let sample_bytes = (per * item) as usize;
     let bytes = array.bytes();
@@ -347,11 +367,10 @@ fn random_batches(
     let mut sum = 0.0;
     let mut elements = 0;
     let mut last = probe.faults()?;
-    let mut indices = order.iter().cycle();
-    for _ in 0..count {
+    for batch in &plan {
         let begin = probe.elapsed();
-        for _ in 0..batch_size {
-            let n = *indices.next().unwrap_or(&0) as usize;
+        for &n in batch {
+            let n = n as usize;
             let sample = &bytes[n * sample_bytes..(n + 1) * sample_bytes];
             sum += crate::kernels::sum_bytes(array.dtype(), sample);
             elements += per;

@@ -266,6 +266,44 @@ fn run_all_with_numpy_writes_an_agreeing_peer_for_every_step() {
     assert!(md.contains("open plus first element at least 20× faster: **"), "{md}");
 }
 
+#[test]
+fn every_step_of_run_all_has_an_agreeing_numpy_peer() {
+    let Some(python) = python() else { return };
+    let root = tempfile::tempdir().unwrap();
+    mmap_lab()
+        .args(["run-all", "--shape", "8x12x10x3", "--seed", "4", "--rounds", "1", "--cache", "warm"])
+        .arg("--data-dir")
+        .arg(root.path().join("data"))
+        .arg("--out")
+        .arg(root.path().join("out"))
+        .arg("--python")
+        .arg(&python)
+        .assert()
+        .success();
+    let r = Results::read(&root.path().join("out/results.json")).unwrap();
+    let groups: std::collections::BTreeSet<&str> = r.steps.iter().map(|s| s.group.as_str()).collect();
+    assert!(groups.len() >= 5, "run-all covers the tutorial and the experiments beyond it: {groups:?}");
+    for s in &r.steps {
+        let peer = s.peer.as_ref().unwrap_or_else(|| panic!("{} has no NumPy peer", s.key()));
+        assert!(peer.agrees, "{}: {:?}", s.key(), peer.disagreements);
+        // The same positions read: the same counts, and the same sum up to rounding.
+        assert_eq!(peer.elements_read, s.elements_read, "{}", s.key());
+        assert_eq!(peer.bytes_touched, s.bytes_touched, "{}", s.key());
+        if let (Some(a), Some(b), Some(true)) = (s.sum, peer.sum, s.matches_original) {
+            assert!((a - b).abs() <= 1e-9 * a.abs().max(1.0), "{}: {a} against {b}", s.key());
+        }
+        if let Some(batches) = &s.batches {
+            let numpy = peer.batches.as_ref().unwrap_or_else(|| panic!("{}: no NumPy batches", s.key()));
+            assert_eq!(numpy.batch_ns.len(), batches.batch_ns.len(), "{}", s.key());
+        }
+        if let Some(workers) = &s.workers {
+            let numpy = peer.workers.as_ref().unwrap_or_else(|| panic!("{}: no NumPy workers", s.key()));
+            assert_eq!(numpy.count, workers.count, "{}", s.key());
+            assert!(numpy.sums_agree && numpy.per_worker.iter().all(|w| w.pss_bytes > 0), "{}", s.key());
+        }
+    }
+}
+
 /// An executable shell script at `path`: a test double for Python.
 fn script(path: &Path, text: &str) {
     std::fs::write(path, text).unwrap();

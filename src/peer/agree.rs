@@ -30,6 +30,33 @@ pub fn disagreements(rust: &StepResult, numpy: &PeerResult) -> Vec<String> {
     if rust.dtype != numpy.dtype {
         out.push(format!("dtype: Rust {}, NumPy {}", dtype(rust.dtype), dtype(numpy.dtype)));
     }
+    if let (Some(r), Some(n)) = (rust.elements_read, numpy.elements_read) {
+        if r != n {
+            out.push(format!("elements read: Rust {r}, NumPy {n}"));
+        }
+    }
+    // Sums are compared where the values are the dataset's own (all in [0, 1), so the
+    // order of the additions moves a sum by rounding only); a misread array's sum of huge
+    // and tiny garbage depends on that order and proves nothing.
+    if let (Some(true), Some(r), Some(n)) = (rust.matches_original, rust.sum, numpy.sum) {
+        if (r - n).abs() > SUM_TOLERANCE * r.abs().max(n.abs()).max(1.0) {
+            out.push(format!("sum of what was read: Rust {r:e}, NumPy {n:e}"));
+        }
+    }
+    if let (Some(r), Some(n)) = (&rust.workers, &numpy.workers) {
+        if r.count != n.count {
+            out.push(format!("workers: Rust {}, NumPy {}", r.count, n.count));
+        } else if !n.sums_agree {
+            out.push("NumPy's workers computed different sums".to_owned());
+        } else if let (Some(a), Some(b)) = (r.per_worker.first(), n.per_worker.first()) {
+            if a.sum.is_finite()
+                && b.sum.is_finite()
+                && (a.sum - b.sum).abs() > SUM_TOLERANCE * a.sum.abs().max(1.0)
+            {
+                out.push(format!("workers' sums: Rust {:e}, NumPy {:e}", a.sum, b.sum));
+            }
+        }
+    }
     if let Some(at) = first_difference(&rust.first_values, &numpy.first_values) {
         out.push(format!(
             "first values differ at element {at}: Rust {}, NumPy {} ({} and {} values)",
@@ -41,6 +68,11 @@ pub fn disagreements(rust: &StepResult, numpy: &PeerResult) -> Vec<String> {
     }
     out
 }
+
+/// Relative difference allowed between two sums of the same values added in different
+/// orders (eight lanes in Rust, NumPy's pairwise summation): rounding, about 1e-13 for the
+/// tutorial's 172 million values, far below what one misread element would change.
+pub const SUM_TOLERANCE: f64 = 1e-9;
 
 /// Records the verdict in `numpy`.
 pub fn check(rust: &StepResult, numpy: &mut PeerResult) {
@@ -119,6 +151,29 @@ mod tests {
         assert!(found[0].contains("element 5"), "{found:?}");
         numpy.first_values.truncate(5);
         assert!(disagreements(&rust, &numpy)[0].contains("element 5"));
+    }
+
+    #[test]
+    fn sums_of_the_datasets_values_agree_to_rounding_and_counts_exactly() {
+        let (mut rust, mut numpy) = pair();
+        rust.matches_original = Some(true);
+        rust.sum = Some(1_000_000.0);
+        rust.elements_read = Some(2000);
+        numpy.elements_read = Some(2000);
+        // Added in another order: off in the last digits only.
+        numpy.sum = Some(1_000_000.0 * (1.0 + 1e-13));
+        assert!(disagreements(&rust, &numpy).is_empty());
+        // One element of the same size more or less is not rounding.
+        numpy.sum = Some(1_000_000.5);
+        assert!(disagreements(&rust, &numpy)[0].starts_with("sum of what was read"));
+        numpy.sum = rust.sum;
+        numpy.elements_read = Some(1999);
+        assert_eq!(disagreements(&rust, &numpy), ["elements read: Rust 2000, NumPy 1999"]);
+        // A misread array's sum is not compared: its order of additions decides it.
+        numpy.elements_read = Some(2000);
+        rust.matches_original = Some(false);
+        numpy.sum = Some(-1e300);
+        assert!(disagreements(&rust, &numpy).is_empty());
     }
 
     #[test]

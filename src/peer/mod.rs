@@ -1,5 +1,6 @@
 //! The NumPy peer: every step performed a second time by NumPy itself, as the tutorial
-//! writes it, so that each run proves the Rust steps behave like NumPy.
+//! writes it (and, beyond the tutorial, reading the very positions the Rust step reads),
+//! so that each run proves the Rust steps behave like NumPy.
 //!
 //! `experiments/tutorial.py` (built into mmap-lab, run with `python -c`) gets a
 //! [`PeerPlan`] as JSON on stdin, performs one step in a fresh Python process and answers
@@ -22,6 +23,7 @@ use crate::cache;
 use crate::open::Order;
 use crate::results::{PeerResult, StepResult};
 use crate::runner::spawn_and_wait;
+use crate::shape::Shape;
 use crate::spec::{AccessSpec, Method};
 use crate::step::{FIRST_VALUES, StepPlan};
 
@@ -29,7 +31,8 @@ use crate::step::{FIRST_VALUES, StepPlan};
 pub const SCRIPT: &str = include_str!("../../experiments/tutorial.py");
 
 /// One step, as the Python script reads it: the call's keywords exactly as the spec
-/// gives them (`None` ones are left out of the call, so NumPy applies its own defaults).
+/// gives them (`None` ones are left out of the call, so NumPy applies its own defaults),
+/// and what to read, with the very indices the Rust step reads.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct PeerPlan {
     /// `load`, `load_mmap` or `memmap`.
@@ -44,30 +47,67 @@ pub struct PeerPlan {
     pub shape: Option<Vec<usize>>,
     /// memmap: `order=` (`"C"` or `"F"`).
     pub order: Option<&'static str>,
-    /// `none`, `first` or `full_pass` (`X.sum()`).
+    /// `X._mmap.madvise(mmap.<this>)` right after opening (`MADV_RANDOM`, ...).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub advice: Option<&'static str>,
+    /// Map with `MAP_POPULATE` (np.load's header, then `mmap.mmap(..., flags=MAP_SHARED |
+    /// MAP_POPULATE)` under an ndarray: NumPy has no keyword for it).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub populate: bool,
+    /// `none`, `first`, `full_pass` (`X.sum()`), `first_n`, `channel`, `random_elements`
+    /// or `random_batches`.
     pub access: &'static str,
     /// How many leading values to report.
     pub first_values: usize,
+    /// first_n: the samples asked for (for the call's text) and the elements they are.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub samples: Option<u64>,
+    /// first_n: elements summed from the start, in memory order.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub count: Option<u64>,
+    /// channel: which one, and how many there are (the stride in elements).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub channel: Option<u64>,
+    /// channel: the number of channels (the last axis).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub channels: Option<u64>,
+    /// random_elements: the flat indices, as the Rust step draws them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub indices: Option<Vec<u64>>,
+    /// random_batches: the samples of each batch, as the Rust step draws them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub batches: Option<Vec<Vec<u64>>>,
+    /// sharing: this many fresh Python worker processes, each opening the array and making
+    /// a full pass, measured together while all are alive.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub workers: Option<u32>,
 }
 
 impl PeerPlan {
-    /// The NumPy equivalent of `plan`, or why it has none (mapping flags NumPy does not
-    /// offer, access patterns beyond the tutorial's).
+    /// The NumPy equivalent of `plan`, or why it has none (sharing steps, `r+` on scratch
+    /// copies, passes that truncate the file or trace memory along the way).
     pub fn for_step(plan: &StepPlan) -> std::result::Result<PeerPlan, String> {
         let spec = &plan.spec;
-        if spec.group != crate::report::view::TUTORIAL {
-            return Err(format!("NumPy peers run beside the tutorial's steps, not the {} group", spec.group));
+        if plan.workers.is_some()
+            && !(matches!(spec.open.method, Method::LoadMmap | Method::Load)
+                && spec.access == AccessSpec::FullPass)
+        {
+            return Err("NumPy's sharing workers run np.load, mapped or not, and a full pass only".to_owned());
         }
-        if plan.workers.is_some() || spec.open.mode != crate::spec::Mode::R {
-            return Err("sharing steps and mode r+ have no single np.load or np.memmap to compare".to_owned());
+        if spec.open.mode != crate::spec::Mode::R {
+            return Err("mode r+ writes to a scratch copy; the NumPy column only reads".to_owned());
         }
-        if spec.open.populate || spec.open.advice.is_some() {
-            return Err("populate and madvise have no np.load or np.memmap keyword".to_owned());
+        if spec.open.populate && spec.open.method != Method::LoadMmap {
+            return Err("MAP_POPULATE is compared for np.load's mapping only".to_owned());
         }
         let access = match spec.access {
             AccessSpec::None => "none",
             AccessSpec::First => "first",
             AccessSpec::FullPass => "full_pass",
+            AccessSpec::FirstN { .. } => "first_n",
+            AccessSpec::Channel { .. } => "channel",
+            AccessSpec::RandomElements { .. } => "random_elements",
+            AccessSpec::RandomBatches { .. } => "random_batches",
             ref other => {
                 return Err(format!("the tutorial's script has no '{}' access pattern", other.name()));
             }
@@ -79,8 +119,17 @@ impl PeerPlan {
             offset: None,
             shape: None,
             order: None,
+            advice: spec.open.advice.map(crate::open::Advice::python),
+            populate: spec.open.populate,
             access,
             first_values: FIRST_VALUES,
+            samples: None,
+            count: None,
+            channel: None,
+            channels: None,
+            indices: None,
+            batches: None,
+            workers: plan.workers,
         };
         if spec.open.method == Method::Memmap {
             let o = spec.memmap_options(&plan.dataset, plan.npy_header_bytes);
@@ -90,6 +139,33 @@ impl PeerPlan {
             peer.order = spec.open.order.map(|order| if order == Order::F { "F" } else { "C" });
         }
         Ok(peer)
+    }
+
+    /// Fills in what the access pattern reads, for an array of `shape` (the one the Rust
+    /// step opened), exactly as the Rust step reads it.
+    pub fn with_pattern(mut self, access: &AccessSpec, shape: &Shape) -> PeerPlan {
+        let len = shape.len();
+        let per = crate::step::sample_len_of(shape);
+        match *access {
+            AccessSpec::FirstN { samples } => {
+                self.samples = Some(samples);
+                self.count = Some(samples.saturating_mul(per).min(len));
+            }
+            AccessSpec::Channel { channel } => {
+                let channels = shape.0.last().map_or(1, |&c| c as u64).max(1);
+                self.channel = Some(channel.min(channels - 1));
+                self.channels = Some(channels);
+            }
+            AccessSpec::RandomElements { count, seed } => {
+                self.indices = Some(crate::step::random_element_indices(len, count, seed));
+            }
+            AccessSpec::RandomBatches { batch_size, batches, seed } => {
+                let samples = len / per.max(1);
+                self.batches = Some(crate::step::batch_samples(samples, batch_size, batches, seed));
+            }
+            _ => {}
+        }
+        self
     }
 }
 
@@ -102,7 +178,10 @@ pub fn run_beside(
     python: &Python,
     timeout: Duration,
 ) -> Result<Option<PeerResult>> {
-    let Ok(peer_plan) = PeerPlan::for_step(plan) else { return Ok(None) };
+    let Ok(mut peer_plan) = PeerPlan::for_step(plan) else { return Ok(None) };
+    if let Some(shape) = &rust.shape {
+        peer_plan = peer_plan.with_pattern(&plan.spec.access, shape);
+    }
     let cache_report = cache::prepare(&plan.path, plan.cache).with_context(|| {
         format!("preparing a {} cache for the NumPy peer of {}", plan.cache.name(), plan.spec.id)
     })?;
@@ -156,14 +235,11 @@ pub fn notes(choice: &PeerChoice, plans: &[StepPlan], steps: &[StepResult]) -> V
         PeerChoice::Use(python) => python,
     };
     let mut notes = vec![format!(
-        "NumPy column: every step of the tutorial group run again by NumPy with {}.",
+        "NumPy column: every step with a NumPy equivalent run again by NumPy with {}.",
         python.describe()
     )];
     for (plan, step) in plans.iter().zip(steps) {
-        // The other groups never have peers (the report says so once); only a tutorial
-        // step without one needs a word.
-        let tutorial = plan.spec.group == crate::report::view::TUTORIAL;
-        if let (true, Err(why)) = (tutorial, PeerPlan::for_step(plan)) {
+        if let Err(why) = PeerPlan::for_step(plan) {
             notes.push(format!("{}: no NumPy peer: {why}.", step.key()));
         }
         if let Some(numpy) = step.peer.as_ref().filter(|p| !p.agrees) {

@@ -131,7 +131,8 @@ fn agreement(md: &mut String, run: &Results, pairs: &[(&StepResult, &PeerResult)
         let _ = writeln!(
             md,
             "**All {} steps with a NumPy peer agree** with the Rust steps: the same outcome, and for every \
-             array opened, the same shape, dtype and first {} values.{}\n",
+             array opened, the same shape, dtype and first {} values, the same number of elements read and, \
+             where the values are the dataset's own, the same sum up to rounding.{}\n",
             pairs.len(),
             crate::step::FIRST_VALUES,
             if pairs.len() < run.steps.len() {

@@ -47,12 +47,18 @@ pub struct PeerResult {
     pub object_bytes: Option<Bytes>,
     /// `sys.getsizeof(X)`: the number the tutorial quotes (184 on its author's Python).
     pub getsizeof_bytes: Option<Bytes>,
-    /// `X.sum()`, for a full pass.
+    /// The sum of what the access read (`X.sum()` for a full pass).
     pub sum: Option<f64>,
-    /// `X.size`, for a full pass.
+    /// Elements the access read (`X.size` for a full pass).
     pub elements_read: Option<u64>,
-    /// `X.nbytes`, for a full pass.
+    /// Bytes the access covered, counted as the Rust step counts them.
     pub bytes_touched: Option<Bytes>,
+    /// For random batches: each batch's time and faults, as for the Rust step.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub batches: Option<super::BatchStats>,
+    /// For a sharing step: what each NumPy worker process held while all were alive.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub workers: Option<super::SharingStats>,
     /// Snapshots in phase order.
     pub snapshots: Vec<Snapshot>,
     /// Time `import numpy` took in the Python process.
