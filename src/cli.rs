@@ -156,8 +156,9 @@ pub struct StepArgs {
     #[arg(long)]
     no_python: bool,
     /// Rounds of the headline comparison with NumPy: the tutorial's first step (warm) is
-    /// run this many times in all, Rust then NumPy, each in a fresh process, and the
-    /// report gives medians and ranges. 1 runs it once, like every other step.
+    /// run this many times in all, Rust and NumPy taking turns at going first, each in a
+    /// fresh process, and the report gives medians and ranges. 1 runs it once, like every
+    /// other step.
     #[arg(long, default_value_t = crate::peer::rounds::DEFAULT_ROUNDS, value_name = "N",
           value_parser = clap::value_parser!(u32).range(1..=1000))]
     rounds: u32,

@@ -94,7 +94,7 @@ pub fn run(options: &SuiteOptions) -> Result<SuiteOutcome> {
     let with_numpy = matches!(options.run.numpy, PeerChoice::Use(_));
     let side_by_side = if complete && with_numpy && options.run.rounds > 1 {
         let bar = crate::progress::items_bar(u64::from(options.run.rounds), "rounds");
-        bar.set_message("the headline step again, Rust then NumPy");
+        bar.set_message("the headline step again, Rust and NumPy in turn");
         bar.inc(1);
         let side = crate::peer::rounds::run(&plans, &steps, &options.run, |_| bar.inc(1))?;
         bar.finish_and_clear();

@@ -1,10 +1,11 @@
 //! The headline comparison, repeated: the tutorial's first step (`np.load(mmap_mode='r')`,
-//! warm cache) run again a few times, Rust then NumPy, each in a fresh process after the
-//! same cache preparation. Times of tens of microseconds vary from one process to the
+//! warm cache) run again a few times, Rust and NumPy taking turns at going first, each in a
+//! fresh process after the same cache preparation. Times of tens of microseconds vary from one process to the
 //! next by more than the difference being measured; medians over rounds do not.
 
 use anyhow::Result;
 
+use super::{PeerChoice, PeerPlan};
 use crate::cache::CacheState;
 use crate::results::{RoundTimes, SideBySide, StepResult};
 use crate::runner::{RunOptions, run_one};
@@ -52,10 +53,32 @@ pub fn run(
         if crate::interrupt::interrupted() {
             break;
         }
-        add(&run_one(plan, options)?);
+        // Who goes first alternates: the first process after a cache preparation that had
+        // to read the file, or after the kernel's background work of earlier steps, can be
+        // slowed by it; taking turns keeps that from always landing on the same side.
+        let step = if round % 2 == 0 { numpy_then_rust(plan, options)? } else { run_one(plan, options)? };
+        add(&step);
         progress(round);
     }
     Ok(Some(side))
+}
+
+/// One round with NumPy's peer first, then the Rust step, each after its own cache
+/// preparation; the Rust step's result carries the peer, checked as `run_one` checks it.
+fn numpy_then_rust(plan: &StepPlan, options: &RunOptions) -> Result<StepResult> {
+    let PeerChoice::Use(python) = &options.numpy else { return run_one(plan, options) };
+    let Ok(peer_plan) = PeerPlan::for_step(plan) else { return run_one(plan, options) };
+    let cache_report = crate::cache::prepare(&plan.path, plan.cache)?;
+    let mut numpy = super::run(python, &peer_plan, options.step_timeout)?;
+    numpy.cache_report = Some(cache_report);
+    if numpy.call.is_empty() {
+        numpy.call.clone_from(&plan.spec.numpy_call);
+    }
+    let alone = RunOptions { numpy: PeerChoice::Without("run first, above".to_owned()), ..options.clone() };
+    let mut rust = run_one(plan, &alone)?;
+    super::agree::check(&rust, &mut numpy);
+    rust.peer = Some(numpy);
+    Ok(rust)
 }
 
 /// The median of `values` (the lower middle one for an even count), with the least and
