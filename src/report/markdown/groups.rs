@@ -199,15 +199,17 @@ fn faults_table(md: &mut String, run: &Results) {
 
 fn sharing_table(md: &mut String, run: &Results) {
     let file = run.dataset.npy_bytes.max(1);
-    md.push_str("| experiment | K | total RSS | total PSS | PSS in files | PSS per worker | sums agree | pass time per worker (median) |\n");
-    md.push_str("|---|---|---|---|---|---|---|---|\n");
+    md.push_str("| experiment | K | total RSS | total PSS | PSS in files | PSS per worker | sums agree | pass time per worker (median) | NumPy's K workers: total PSS |\n");
+    md.push_str("|---|---|---|---|---|---|---|---|---|\n");
     for s in &run.steps {
         let Some(w) = &s.workers else { continue };
         let mut pass: Vec<u64> = w.per_worker.iter().map(|p| p.pass_ns).collect();
         pass.sort_unstable();
+        // Python processes: the interpreter and NumPy add their own pages to each worker.
+        let numpy = s.peer.as_ref().and_then(|p| p.workers.as_ref());
         let _ = writeln!(
             md,
-            "| `{}` | {} | {} | {} | {:.2} | {} | {} | {} |",
+            "| `{}` | {} | {} | {} | {:.2} | {} | {} | {} | {} |",
             s.id,
             w.count,
             human_bytes(w.total_rss_bytes),
@@ -216,6 +218,14 @@ fn sharing_table(md: &mut String, run: &Results) {
             human_bytes(w.total_pss_bytes / u64::from(w.count.max(1))),
             if w.sums_agree { "yes" } else { "**no**" },
             human_nanos(percentile(&pass, 0.5)),
+            numpy.map_or("–".to_owned(), |n| human_bytes(n.total_pss_bytes)),
+        );
+    }
+    if run.steps.iter().any(|s| s.peer.as_ref().is_some_and(|p| p.workers.is_some())) {
+        md.push_str(
+            "\nThe last column is the same experiment with NumPy: K fresh Python processes running \
+             `np.load`, measured the same way. Each also holds the interpreter and NumPy itself, so its \
+             total is larger by about that much per worker; the array's pages are shared, or not, the same way.\n",
         );
     }
     md.push('\n');
