@@ -182,17 +182,28 @@ pub fn run_beside(
     if let Some(shape) = &rust.shape {
         peer_plan = peer_plan.with_pattern(&plan.spec.access, shape);
     }
+    let mut numpy = prepare_and_run(plan, &peer_plan, python, timeout)?;
+    agree::check(rust, &mut numpy);
+    Ok(Some(numpy))
+}
+
+/// Prepares the cache for `plan` and runs its NumPy peer, not yet checked against Rust.
+pub fn prepare_and_run(
+    plan: &StepPlan,
+    peer_plan: &PeerPlan,
+    python: &Python,
+    timeout: Duration,
+) -> Result<PeerResult> {
     let cache_report = cache::prepare(&plan.path, plan.cache).with_context(|| {
         format!("preparing a {} cache for the NumPy peer of {}", plan.cache.name(), plan.spec.id)
     })?;
-    let mut numpy = run(python, &peer_plan, timeout)?;
+    let mut numpy = run(python, peer_plan, timeout)?;
     numpy.cache_report = Some(cache_report);
     if numpy.call.is_empty() {
         // No answer from the script: name the call by the spec's words.
         numpy.call.clone_from(&plan.spec.numpy_call);
     }
-    agree::check(rust, &mut numpy);
-    Ok(Some(numpy))
+    Ok(numpy)
 }
 
 /// Runs the script for one step; a crash or a broken answer becomes the result's error.

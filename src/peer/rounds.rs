@@ -1,7 +1,8 @@
 //! The headline comparison, repeated: the tutorial's first step (`np.load(mmap_mode='r')`,
 //! warm cache) run again a few times, Rust and NumPy taking turns at going first, each in a
-//! fresh process after the same cache preparation. Times of tens of microseconds vary from one process to the
-//! next by more than the difference being measured; medians over rounds do not.
+//! fresh process after the same cache preparation. Times of tens of microseconds vary from
+//! one process to the next by more than the difference being measured; medians over rounds
+//! do not.
 
 use anyhow::Result;
 
@@ -25,8 +26,8 @@ pub fn is_headline(plan: &StepPlan) -> bool {
 /// Runs the headline step `options.rounds - 1` more times beside NumPy and gathers every
 /// round's times, the step's own run first; a round whose NumPy peer disagrees is left
 /// out. `None` when there is no headline step with an agreeing NumPy peer among `plans`,
-/// or fewer than two rounds are asked for. Stops between rounds
-/// when the run is interrupted. `progress` is told of each round done.
+/// or fewer than two rounds are asked for. Stops between rounds when the run is
+/// interrupted. `progress` is told of each round done.
 pub fn run(
     plans: &[StepPlan],
     steps: &[StepResult],
@@ -68,12 +69,7 @@ pub fn run(
 fn numpy_then_rust(plan: &StepPlan, options: &RunOptions) -> Result<StepResult> {
     let PeerChoice::Use(python) = &options.numpy else { return run_one(plan, options) };
     let Ok(peer_plan) = PeerPlan::for_step(plan) else { return run_one(plan, options) };
-    let cache_report = crate::cache::prepare(&plan.path, plan.cache)?;
-    let mut numpy = super::run(python, &peer_plan, options.step_timeout)?;
-    numpy.cache_report = Some(cache_report);
-    if numpy.call.is_empty() {
-        numpy.call.clone_from(&plan.spec.numpy_call);
-    }
+    let mut numpy = super::prepare_and_run(plan, &peer_plan, python, options.step_timeout)?;
     let alone = RunOptions { numpy: PeerChoice::Without("run first, above".to_owned()), ..options.clone() };
     let mut rust = run_one(plan, &alone)?;
     super::agree::check(&rust, &mut numpy);

@@ -203,8 +203,9 @@ fn rounds_headline(md: &mut String, side: &SideBySide, pairs: &[(&StepResult, &P
     };
     let _ = writeln!(
         md,
-        "Headline, `{}` run {} times (the step's own run and {} more rounds, Rust and NumPy taking turns at \
-         going first, each in a fresh process after the same cache preparation); medians, with the range in brackets:\n",
+        "Headline, `{}` run {} times (the step's own run and {} more rounds, Rust and NumPy taking turns \
+         at going first, each in a fresh process after the same cache preparation); medians, with the \
+         range in brackets:\n",
         side.step,
         side.rust.len(),
         side.rust.len() - 1
@@ -259,8 +260,9 @@ fn rounds_headline(md: &mut String, side: &SideBySide, pairs: &[(&StepResult, &P
          close), the header parsed, and one page fault; in a fresh process they take several times what the \
          same work takes when repeated in one process (`cargo bench`), while NumPy's is mostly Python running \
          `np.load`'s code for the first time, importing Python's `mmap` module with it (`import numpy` \
-         leaves that to the first mapping, as in the tutorial's own script). Both passes read the same pages of the page cache through the \
-         same kind of mapping and are bound by memory, so they stay close.\n\n",
+         leaves that to the first mapping, as in the tutorial's own script). Both passes read the same \
+         pages of the page cache through the same kind of mapping and are bound by memory, so they stay \
+         close.\n\n",
     );
 }
 
