@@ -70,12 +70,13 @@ pub fn evict(path: &Path) -> Result<()> {
 
 /// Puts `path` in `state` and reports what `mincore` sees afterwards.
 pub fn prepare(path: &Path, state: CacheState) -> Result<CacheReport> {
+    let file_bytes = std::fs::metadata(path)?.len();
     match state {
         // A file already all in the page cache is left as it is: reading it through again
         // would change nothing there, and would stream it through the CPU caches right
         // before the step (an open then took up to twice as long).
         CacheState::Warm => {
-            if resident(path)? < std::fs::metadata(path)?.len() {
+            if resident(path)? < file_bytes {
                 warm(path)?;
             }
         }
@@ -88,7 +89,6 @@ pub fn prepare(path: &Path, state: CacheState) -> Result<CacheReport> {
         }
     }
     let resident_bytes = resident(path)?;
-    let file_bytes = std::fs::metadata(path)?.len();
     let verified = match state {
         CacheState::Warm => resident_bytes == file_bytes,
         CacheState::Cold => resident_bytes == 0,

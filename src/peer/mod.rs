@@ -59,7 +59,7 @@ pub struct PeerPlan {
     pub access: &'static str,
     /// How many leading values to report.
     pub first_values: usize,
-    /// first_n: the samples asked for (for the call's text) and the elements they are.
+    /// first_n: the samples asked for (for the call's text).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub samples: Option<u64>,
     /// first_n: elements summed from the start, in memory order.
