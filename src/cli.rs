@@ -400,7 +400,7 @@ fn larger_than_memory(args: LargerArgs) -> Result<u8> {
             Shape(vec![samples.max(1), 120, 120, 3])
         }
     };
-    eprintln!(
+    crate::errln!(
         "larger-than-memory: shape {} of float64, {} for X_train.npy, in {}",
         shape.python(),
         human_bytes(shape.nbytes(Dtype::F8)),
@@ -431,7 +431,7 @@ fn run_suite_files(
     let outcome = suite::run(&options)?;
     let r = &outcome.results;
     let report_dir = outcome.written.first().and_then(|p| p.parent()).unwrap_or(Path::new("."));
-    println!(
+    crate::outln!(
         "{} steps in {} ({} unexpected); runner peak RSS {}; report in {}",
         r.steps.len(),
         human_nanos(r.run.wall_ns),
@@ -440,7 +440,7 @@ fn run_suite_files(
         report_dir.display()
     );
     if !r.run.complete {
-        eprintln!("interrupted: what was measured is in {}, marked incomplete", report_dir.display());
+        crate::errln!("interrupted: what was measured is in {}, marked incomplete", report_dir.display());
         return Ok(130);
     }
     Ok(if r.run.unexpected_outcomes > 0 { 1 } else { 0 })
@@ -454,12 +454,12 @@ fn generate(args: &GenerateArgs) -> Result<u8> {
     } else {
         let (data, provenance) = dataset::ensure(&spec, &args.data.data_dir)?;
         if provenance == dataset::Provenance::Reused {
-            println!("valid data already in {} (use --force to regenerate)", args.data.data_dir.display());
+            crate::outln!("valid data already in {} (use --force to regenerate)", args.data.data_dir.display());
         }
         data
     };
     let m = &data.manifest;
-    println!(
+    crate::outln!(
         "{}: {} bytes ({}-byte header + {} bytes of {} {})",
         data.npy_path().display(),
         grouped(m.npy.bytes),
@@ -469,16 +469,16 @@ fn generate(args: &GenerateArgs) -> Result<u8> {
         m.shape.python()
     );
     if let Some(raw) = &m.raw {
-        println!("{}: {} bytes", data.raw_path().display(), grouped(raw.bytes));
+        crate::outln!("{}: {} bytes", data.raw_path().display(), grouped(raw.bytes));
     }
-    println!("checksum xxh3-64 {}, in {}", m.checksum, human_nanos(started.elapsed().as_nanos() as u64));
+    crate::outln!("checksum xxh3-64 {}, in {}", m.checksum, human_nanos(started.elapsed().as_nanos() as u64));
     Ok(0)
 }
 
 fn report(args: &ReportArgs) -> Result<u8> {
     let runs = args.results.iter().map(|p| crate::results::Results::read(p)).collect::<Result<Vec<_>>>()?;
     let written = crate::report::write(&runs, &args.out)?;
-    println!(
+    crate::outln!(
         "report of {} run{} in {}: {}",
         runs.len(),
         if runs.len() == 1 { "" } else { "s" },
@@ -501,9 +501,9 @@ fn inspect(args: &InspectArgs) -> Result<u8> {
     });
     let report = crate::inspect::inspect(&args.file, raw.as_ref())?;
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
+        crate::outln!("{}", serde_json::to_string_pretty(&report)?);
     } else {
-        print!("{}", crate::inspect::render_text(&report));
+        crate::out!("{}", crate::inspect::render_text(&report));
     }
     Ok(0)
 }

@@ -11,6 +11,7 @@ pub mod cli;
 pub mod dataset;
 pub mod dtype;
 pub mod error;
+pub mod fsio;
 pub mod inspect;
 pub mod interrupt;
 pub mod kernels;

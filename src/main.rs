@@ -10,7 +10,7 @@ fn main() -> ExitCode {
     match cli::run(args) {
         Ok(code) => ExitCode::from(code),
         Err(error) => {
-            eprintln!("error: {error:#}");
+            mmap_lab::errln!("error: {error:#}");
             ExitCode::from(mmap_lab::error::exit_code(&error) as u8)
         }
     }

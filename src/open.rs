@@ -45,8 +45,8 @@ pub enum OpenErrorKind {
         source: std::io::Error,
     },
     /// A folder or device, not a regular file.
-    #[error("not a regular file (a folder?); give the path of a file")]
-    NotAFile,
+    #[error("this is {0}, not a regular file; give the path of a file (a pipe or device could block forever)")]
+    NotAFile(&'static str),
     /// `mmap` of a zero-length file.
     #[error("cannot mmap an empty file (the file is 0 bytes long; was it written completely?)")]
     EmptyFile,
@@ -239,12 +239,11 @@ fn io<'a>(path: &'a Path, action: &'static str) -> impl FnOnce(std::io::Error) -
 
 /// Opens `path` for reading and returns it with its length, refusing folders.
 fn open_file(path: &Path) -> Result<(File, Bytes), OpenError> {
-    let file = File::open(path).map_err(io(path, "open the file"))?;
-    let meta = file.metadata().map_err(io(path, "read the file's size"))?;
-    if !meta.is_file() {
-        return Err(err(path, OpenErrorKind::NotAFile));
+    match crate::fsio::open_input(path) {
+        Ok((file, meta)) => Ok((file, meta.len())),
+        Err(crate::fsio::InputFileError::Io(e)) => Err(io(path, "open the file")(e)),
+        Err(crate::fsio::InputFileError::NotRegular(kind)) => Err(err(path, OpenErrorKind::NotAFile(kind))),
     }
-    Ok((file, meta.len()))
 }
 
 /// Reads and parses the .npy header of `path`. Returns it with the file's length.

@@ -420,8 +420,11 @@ fn null_as_nan<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<f64>, D
 impl Results {
     /// Reads a results file, naming it in every error.
     pub fn read(path: &Path) -> Result<Results> {
-        let bytes = std::fs::read(path)
-            .map_err(|e| crate::error::input(format!("{}: cannot read the results: {e}", path.display())))?;
+        let bytes = crate::fsio::read_input(
+            path,
+            "the results",
+            "give a results.json written by `mmap-lab run-all` or `run`",
+        )?;
         serde_json::from_slice(&bytes).map_err(|e| {
             crate::error::input(format!(
                 "{}: not a results.json mmap-lab can read: {e}; give a file written by `mmap-lab run-all` or `run`",

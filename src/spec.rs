@@ -535,9 +535,7 @@ impl ExperimentSpec {
 
 /// Reads one spec file.
 pub fn load_file(path: &Path) -> Result<LoadedSpec> {
-    let text = std::fs::read_to_string(path).map_err(|e| {
-        input(format!("{}: cannot read the experiment spec: {e}; check the path", path.display()))
-    })?;
+    let text = crate::fsio::read_input_text(path, "the experiment spec", "check the path")?;
     Ok(LoadedSpec { spec: ExperimentSpec::parse(&text, path)?, path: path.to_owned() })
 }
 

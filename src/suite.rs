@@ -66,24 +66,24 @@ pub fn run(options: &SuiteOptions) -> Result<SuiteOutcome> {
     };
     match &provenance {
         Provenance::Reused => {
-            eprintln!("dataset: reusing {} (its manifest vouches for it)", options.data_dir.display())
+            crate::errln!("dataset: reusing {} (its manifest vouches for it)", options.data_dir.display())
         }
         Provenance::Generated { reason, elapsed } => {
-            eprintln!("dataset: generated in {} ({reason})", human_nanos(elapsed.as_nanos() as u64))
+            crate::errln!("dataset: generated in {} ({reason})", human_nanos(elapsed.as_nanos() as u64))
         }
     }
 
     let specs: Vec<ExperimentSpec> = options.specs.iter().map(|s| s.spec.clone()).collect();
     let plans = runner::plan(&specs, &data, &options.run);
     match &options.run.numpy {
-        PeerChoice::Use(python) => eprintln!("NumPy column: each step again with {}", python.describe()),
-        PeerChoice::Without(why) => eprintln!("no NumPy column: {why}"),
+        PeerChoice::Use(python) => crate::errln!("NumPy column: each step again with {}", python.describe()),
+        PeerChoice::Without(why) => crate::errln!("no NumPy column: {why}"),
     }
     let bar = crate::progress::items_bar(plans.len() as u64, "steps");
     let (steps, complete) = runner::run_steps(&plans, &options.run, |i, step| {
         let line = step_line(i, plans.len(), step);
         if bar.is_hidden() {
-            eprintln!("{line}");
+            crate::errln!("{line}");
         } else {
             bar.println(line);
         }

@@ -154,9 +154,14 @@ impl Baseline {
     /// names the file and says how to make a good one.
     pub fn read(path: &Path) -> Result<Baseline> {
         let make = format!("mmap-lab check --save-baseline {}", path.display());
-        let bytes = match std::fs::read(path) {
-            Ok(bytes) => bytes,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+        let bytes = match crate::fsio::open_input(path) {
+            Ok((mut file, _)) => {
+                let mut bytes = Vec::new();
+                std::io::Read::read_to_end(&mut file, &mut bytes)
+                    .map_err(|e| input(format!("{}: cannot read the baseline: {e}", path.display())))?;
+                bytes
+            }
+            Err(crate::fsio::InputFileError::Io(e)) if e.kind() == std::io::ErrorKind::NotFound => {
                 return Err(input(format!(
                     "{}: no baseline there. Make one on a machine you trust with `{make}` (with the --shape and --dtype you check), commit it, then run `mmap-lab check --baseline {}`",
                     path.display(),

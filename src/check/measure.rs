@@ -45,7 +45,7 @@ pub struct LiveOptions {
 pub fn live(options: &LiveOptions) -> Result<Measurement> {
     let (data, provenance) = dataset::ensure(&options.dataset, &options.data_dir)?;
     if let Provenance::Generated { elapsed, .. } = &provenance {
-        eprintln!(
+        crate::errln!(
             "check: generated {} of {} in {} ({})",
             options.dataset.shape.python(),
             options.dataset.dtype,
@@ -56,7 +56,7 @@ pub fn live(options: &LiveOptions) -> Result<Measurement> {
     let mut notes = settle_page_cache(&data);
     let plans: Vec<StepPlan> = options.specs.iter().map(|spec| warm_plan(spec, &data)).collect();
     let repeats = options.repeats.max(1);
-    eprintln!(
+    crate::errln!(
         "check: {} steps of {} {}: memory in {} child processes, times in this process (median of {repeats})",
         plans.len(),
         options.dataset.shape.python(),

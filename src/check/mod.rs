@@ -96,12 +96,12 @@ pub fn run(options: &CheckOptions) -> Result<u8> {
         } else {
             table(&comparison, b, &shown, &measurement, &tolerances)
         };
-        print!("{text}");
+        crate::out!("{text}");
         code = if comparison.holds() { 0 } else { 1 };
     } else if options.json {
-        println!("{}", serde_json::to_string_pretty(&measurement)?);
+        crate::outln!("{}", serde_json::to_string_pretty(&measurement)?);
     } else {
-        print!("{}", render::listing(&measurement));
+        crate::out!("{}", render::listing(&measurement));
     }
 
     if let Some(path) = &options.save_baseline {
@@ -113,7 +113,7 @@ pub fn run(options: &CheckOptions) -> Result<u8> {
         }
         let count = measurement.metrics.len();
         Baseline::new(measurement, tolerances, options.command.clone()).write(path)?;
-        eprintln!("check: baseline of {count} metrics written to {}", path.display());
+        crate::errln!("check: baseline of {count} metrics written to {}", path.display());
     }
     Ok(code)
 }

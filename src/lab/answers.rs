@@ -98,13 +98,8 @@ pub fn parse_text(q: &Question, text: &str) -> Result<Option<Answer>, String> {
 /// Reads and checks an answers file for `lab`: unknown question ids, answers of the wrong
 /// type and choices that do not exist are errors naming the file and the question.
 pub fn read(path: &Path, lab: &LabSpec) -> Result<Answers> {
-    let text = std::fs::read_to_string(path).map_err(|e| {
-        input(format!(
-            "{}: cannot read the answers: {e}; write one with `mmap-lab lab init {}`",
-            path.display(),
-            lab.number
-        ))
-    })?;
+    let fix = format!("write one with `mmap-lab lab init {}`", lab.number);
+    let text = crate::fsio::read_input_text(path, "the answers", &fix)?;
     parse(&text, path, lab)
 }
 

@@ -122,14 +122,14 @@ pub fn run(args: LabArgs) -> Result<u8> {
         LabCommand::List => list(labs_dir, experiments_dir),
         LabCommand::Show { lab } => {
             let lab = load_one(labs_dir, experiments_dir, &lab)?;
-            print!("{}", show(&lab)?);
+            crate::out!("{}", show(&lab)?);
             Ok(0)
         }
         LabCommand::Init { lab, dir } => {
             let lab = load_one(labs_dir, experiments_dir, &lab)?;
             let path = answers::write_template(&lab, &dir)?;
-            println!("{}", path.display());
-            eprintln!(
+            crate::outln!("{}", path.display());
+            crate::errln!(
                 "Fill in your predictions, then: mmap-lab lab run {} --answers {}",
                 lab.number,
                 path.display()
@@ -139,7 +139,7 @@ pub fn run(args: LabArgs) -> Result<u8> {
         LabCommand::Run(run_args) => run_lab(labs_dir, experiments_dir, &run_args),
         LabCommand::Check(check_args) => check(labs_dir, experiments_dir, &check_args),
         LabCommand::Quantities => {
-            print!("{}", quantities());
+            crate::out!("{}", quantities());
             Ok(0)
         }
     }
@@ -154,7 +154,7 @@ fn list(labs_dir: &Path, experiments_dir: &Path) -> Result<u8> {
     let mut broken = Vec::new();
     for entry in entries {
         match entry.lab {
-            Ok(lab) => println!("{:>2}  {:<22} {}", lab.number, lab.id, lab.title),
+            Ok(lab) => crate::outln!("{:>2}  {:<22} {}", lab.number, lab.id, lab.title),
             Err(e) => broken.push(format!("{e:#}")),
         }
     }
@@ -167,8 +167,7 @@ fn list(labs_dir: &Path, experiments_dir: &Path) -> Result<u8> {
 
 /// The handout, then the questions as the spec asks them, then how to run the lab.
 pub fn show(lab: &LabSpec) -> Result<String> {
-    let handout = std::fs::read_to_string(&lab.handout)
-        .map_err(|e| input(format!("{}: cannot read the handout: {e}", lab.handout.display())))?;
+    let handout = crate::fsio::read_input_text(&lab.handout, "the handout", "check the lab's files")?;
     let mut out = handout.trim_end().to_owned();
     out.push_str(&format!("\n\n## The questions of lab {}\n", lab.number));
     for (i, q) in lab.questions.iter().enumerate() {
@@ -252,7 +251,7 @@ fn measure(lab: &LabSpec, place: &Placement, command: String) -> Result<suite::S
         },
         command,
     };
-    eprintln!(
+    crate::errln!(
         "lab {}: measuring {} step(s) on an array of {} float64 in {}",
         lab.number,
         lab.planned_steps().len(),
@@ -291,7 +290,7 @@ fn run_lab(labs_dir: &Path, experiments_dir: &Path, args: &RunLabArgs) -> Result
             crate::suite::check_paths(&place.data_dir, &place.out)?;
             let outcome = measure(&lab, &place, command_line())?;
             if !outcome.results.run.complete {
-                eprintln!(
+                crate::errln!(
                     "interrupted: nothing graded; what was measured is in {}",
                     suite::incomplete_dir(&place.out).display()
                 );
@@ -313,13 +312,13 @@ fn run_lab(labs_dir: &Path, experiments_dir: &Path, args: &RunLabArgs) -> Result
             unexpected_outcomes: unexpected.len(),
             notes,
         };
-        println!("{}", serde_json::to_string_pretty(&json)?);
+        crate::outln!("{}", serde_json::to_string_pretty(&json)?);
     } else {
-        print!("{}", graded.render_text());
+        crate::out!("{}", graded.render_text());
         for line in &notes {
-            println!("note: {line}");
+            crate::outln!("note: {line}");
         }
-        println!("Measured results: {}", results_path.display());
+        crate::outln!("Measured results: {}", results_path.display());
     }
     Ok(if graded.score.unchecked > 0 { 1 } else { 0 })
 }
@@ -372,12 +371,12 @@ fn check(labs_dir: &Path, experiments_dir: &Path, args: &CheckArgs) -> Result<u8
         let outcome = measure(lab, &place, command_line())?;
         let lines = check_lab(lab, &outcome.results);
         problems += lines.iter().filter(|(ok, _)| !ok).count();
-        println!("lab {} ({}): {}", lab.number, lab.id, lab.title);
+        crate::outln!("lab {} ({}): {}", lab.number, lab.id, lab.title);
         for (ok, line) in lines {
-            println!("  {} {line}", if ok { "ok     " } else { "PROBLEM" });
+            crate::outln!("  {} {line}", if ok { "ok     " } else { "PROBLEM" });
         }
     }
-    println!(
+    crate::outln!(
         "{} lab(s) checked at shape {}: {}",
         labs.len(),
         args.shape.python(),

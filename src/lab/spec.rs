@@ -228,8 +228,7 @@ pub fn number_from_name(path: &Path) -> Option<u32> {
 impl LabSpec {
     /// Parses and checks the lab in `path`; `available` are the experiments it may name.
     pub fn load(path: &Path, available: &[LoadedSpec]) -> Result<LabSpec> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| input(format!("{}: cannot read the lab: {e}", path.display())))?;
+        let text = crate::fsio::read_input_text(path, "the lab", "check the path")?;
         LabSpec::parse(&text, path, available)
     }
 
