@@ -477,6 +477,9 @@ fn generate(args: &GenerateArgs) -> Result<u8> {
 
 fn report(args: &ReportArgs) -> Result<u8> {
     let runs = args.results.iter().map(|p| crate::results::Results::read(p)).collect::<Result<Vec<_>>>()?;
+    refuse_out_holding_an_input(&args.out, &args.results)?;
+    crate::report::check_replaceable(&args.out)?;
+    let _lock = crate::fsio::FolderLock::acquire(&args.out, "--out")?;
     let written = crate::report::write(&runs, &args.out)?;
     crate::outln!(
         "report of {} run{} in {}: {}",
@@ -491,6 +494,23 @@ fn report(args: &ReportArgs) -> Result<u8> {
             .join(", ")
     );
     Ok(0)
+}
+
+/// The report replaces `out` as a whole: refuse when an input lives in it (it would be
+/// moved aside and removed), before anything is written.
+fn refuse_out_holding_an_input(out: &Path, inputs: &[PathBuf]) -> Result<()> {
+    let Ok(out_real) = std::fs::canonicalize(out) else { return Ok(()) };
+    for input in inputs {
+        let real = std::fs::canonicalize(input).unwrap_or_else(|_| input.clone());
+        if real.starts_with(&out_real) {
+            return Err(crate::error::input(format!(
+                "--out {}: this folder holds the input {}, and the report replaces its folder as a whole; give another --out, or copy the results elsewhere first",
+                out.display(),
+                input.display()
+            )));
+        }
+    }
+    Ok(())
 }
 
 fn inspect(args: &InspectArgs) -> Result<u8> {

@@ -425,12 +425,29 @@ impl Results {
             "the results",
             "give a results.json written by `mmap-lab run-all` or `run`",
         )?;
-        serde_json::from_slice(&bytes).map_err(|e| {
+        let bad = |why: String| {
             crate::error::input(format!(
-                "{}: not a results.json mmap-lab can read: {e}; give a file written by `mmap-lab run-all` or `run`",
+                "{}: not a results.json mmap-lab can read: {why}; give a file written by `mmap-lab run-all` or `run`",
                 path.display()
             ))
-        })
+        };
+        let value: serde_json::Value = serde_json::from_slice(&bytes).map_err(|e| bad(e.to_string()))?;
+        match value.get("schema_version").map(|v| v.as_u64()) {
+            Some(Some(v)) if v == u64::from(SCHEMA_VERSION) => {}
+            Some(Some(v)) => {
+                return Err(bad(format!(
+                    "its schema_version is {v}, this mmap-lab ({}) reads version {SCHEMA_VERSION} and has no converter from {v}; draw it with the mmap-lab that wrote it, or measure again",
+                    env!("CARGO_PKG_VERSION")
+                )));
+            }
+            Some(None) => return Err(bad("its schema_version is not a whole number".to_owned())),
+            None => return Err(bad("it has no schema_version".to_owned())),
+        }
+        let results: Results = serde_json::from_value(value).map_err(|e| bad(e.to_string()))?;
+        if results.steps.is_empty() {
+            return Err(bad("it holds no steps, so there is nothing to draw or compare".to_owned()));
+        }
+        Ok(results)
     }
 
     /// The results as pretty JSON, arrays of plain values kept on one line.

@@ -54,15 +54,22 @@ pub fn check_paths(data_dir: &Path, out: &Path) -> Result<()> {
 pub fn run(options: &SuiteOptions) -> Result<SuiteOutcome> {
     let started = Instant::now();
     let started_at = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
+    if options.specs.is_empty() {
+        return Err(crate::error::input(
+            "no experiment to run (no spec given, or none with run_all = true in --experiments); nothing was measured and the old report is kept",
+        ));
+    }
     check_paths(&options.data_dir, &options.out)?;
     crate::interrupt::install();
 
+    let _data_lock = dataset::lock(&options.data_dir)?;
+    let _out_lock = crate::fsio::FolderLock::acquire(&options.out, "--out")?;
     let (data, provenance) = if options.regenerate {
         let t = Instant::now();
-        let d = dataset::regenerate_files(&options.dataset, &options.data_dir, options.files)?;
+        let d = dataset::regenerate_held(&options.dataset, &options.data_dir, options.files, &_data_lock)?;
         (d, Provenance::Generated { reason: "--regenerate".to_owned(), elapsed: t.elapsed() })
     } else {
-        dataset::ensure_files(&options.dataset, &options.data_dir, options.files)?
+        dataset::ensure_held(&options.dataset, &options.data_dir, options.files, &_data_lock)?
     };
     match &provenance {
         Provenance::Reused => {
@@ -75,6 +82,12 @@ pub fn run(options: &SuiteOptions) -> Result<SuiteOutcome> {
 
     let specs: Vec<ExperimentSpec> = options.specs.iter().map(|s| s.spec.clone()).collect();
     let plans = runner::plan(&specs, &data, &options.run);
+    if plans.is_empty() {
+        return Err(crate::error::input(format!(
+            "the {} experiment(s) asked for have no step under the chosen --cache; nothing was measured and the old report is kept",
+            specs.len()
+        )));
+    }
     match &options.run.numpy {
         PeerChoice::Use(python) => crate::errln!("NumPy column: each step again with {}", python.describe()),
         PeerChoice::Without(why) => crate::errln!("no NumPy column: {why}"),
@@ -147,7 +160,8 @@ pub fn run(options: &SuiteOptions) -> Result<SuiteOutcome> {
         side_by_side,
     };
     let out = if complete { options.out.clone() } else { incomplete_dir(&options.out) };
-    let written = crate::report::write(std::slice::from_ref(&results), &out)?;
+    let written =
+        crate::report::write_keeping(std::slice::from_ref(&results), &out, Some(&incomplete_dir(&options.out)))?;
     Ok(SuiteOutcome { results, written })
 }
 

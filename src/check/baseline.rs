@@ -196,6 +196,9 @@ impl Baseline {
     /// given once, sane tolerances.
     fn validate(&self) -> std::result::Result<(), String> {
         self.tolerances.validate().map_err(|e| format!("tolerances: {e}"))?;
+        if self.measurement.metrics.is_empty() {
+            return Err("it has no metrics, so a check against it would check nothing".to_owned());
+        }
         let mut seen = std::collections::HashSet::new();
         for m in &self.measurement.metrics {
             if !m.metric.kind.accepts(&m.value) {
@@ -244,6 +247,18 @@ pub fn check_writable(path: &Path) -> Result<()> {
             path.display(),
             path.display()
         )));
+    }
+    crate::fsio::regular_or_missing(path, "--save-baseline")?;
+    if path.exists() {
+        let bytes = crate::fsio::read_input(path, "the file to replace", "give another file name")?;
+        let is_baseline = serde_json::from_slice::<serde_json::Value>(&bytes)
+            .is_ok_and(|v| v.get("baseline_version").is_some() && v.get("metrics").is_some());
+        if !is_baseline {
+            return Err(input(format!(
+                "--save-baseline {}: this file exists and is not an mmap-lab baseline, so it is never overwritten; give a new file name, or an earlier baseline to replace",
+                path.display()
+            )));
+        }
     }
     crate::error::writable_dir(parent_dir(path), "--save-baseline")
 }

@@ -43,7 +43,9 @@ pub struct LiveOptions {
 
 /// Measures the steps now, on this machine.
 pub fn live(options: &LiveOptions) -> Result<Measurement> {
-    let (data, provenance) = dataset::ensure(&options.dataset, &options.data_dir)?;
+    let held = dataset::lock(&options.data_dir)?;
+    let (data, provenance) =
+        dataset::ensure_held(&options.dataset, &options.data_dir, dataset::Files::Both, &held)?;
     if let Provenance::Generated { elapsed, .. } = &provenance {
         crate::errln!(
             "check: generated {} of {} in {} ({})",

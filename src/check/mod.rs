@@ -112,6 +112,9 @@ pub fn run(options: &CheckOptions) -> Result<u8> {
             );
         }
         let count = measurement.metrics.len();
+        if count == 0 {
+            anyhow::bail!("not saving a baseline: nothing was measured, so it would check nothing");
+        }
         Baseline::new(measurement, tolerances, options.command.clone()).write(path)?;
         crate::errln!("check: baseline of {count} metrics written to {}", path.display());
     }

@@ -3,12 +3,14 @@
 //! them.
 //!
 //! Generation streams chunks of a few MiB from drawing threads to one writer, never holding
-//! the array whole; both files are written under `.partial` names and renamed when complete,
-//! and the manifest is written last. A file without a manifest that vouches for it, of the
+//! the array whole; both files are written under `.<pid>.partial` names and renamed when
+//! complete, and the manifest is written last. One writer at a time holds the folder's lock
+//! ([`lock`]); every check that can refuse runs before an old file is removed. A file without a manifest that vouches for it, of the
 //! wrong size, or whose checksum differs, is never taken for data: it is regenerated.
 
 pub mod image;
 mod manifest;
+mod verify;
 mod writer;
 
 pub use self::writer::SKIP_SPACE_CHECK;
@@ -115,9 +117,27 @@ pub fn ensure(spec: &DatasetSpec, dir: &Path) -> Result<(Dataset, Provenance)> {
     ensure_files(spec, dir, Files::Both)
 }
 
+/// Checks that `dir` is a folder mmap-lab can write in (creating it) and takes its lock:
+/// one writer per data folder. Hold it while the data is used, so that no other mmap-lab
+/// replaces the files under a measurement.
+pub fn lock(dir: &Path) -> Result<crate::fsio::FolderLock> {
+    crate::error::writable_dir(dir, "--data-dir")?;
+    crate::fsio::FolderLock::acquire(dir, "--data-dir")
+}
+
 /// [`ensure`] for a choice of files.
 pub fn ensure_files(spec: &DatasetSpec, dir: &Path, files: Files) -> Result<(Dataset, Provenance)> {
-    crate::error::writable_dir(dir, "--data-dir")?;
+    let held = lock(dir)?;
+    ensure_held(spec, dir, files, &held)
+}
+
+/// [`ensure_files`] with the folder's lock already held by the caller.
+pub fn ensure_held(
+    spec: &DatasetSpec,
+    dir: &Path,
+    files: Files,
+    _held: &crate::fsio::FolderLock,
+) -> Result<(Dataset, Provenance)> {
     match manifest::validate(spec, dir, files)? {
         Ok(manifest) => Ok((Dataset { dir: dir.to_owned(), manifest }, Provenance::Reused)),
         Err(reason) => {
@@ -138,7 +158,17 @@ pub fn regenerate(spec: &DatasetSpec, dir: &Path) -> Result<Dataset> {
 
 /// [`regenerate`] for a choice of files.
 pub fn regenerate_files(spec: &DatasetSpec, dir: &Path, files: Files) -> Result<Dataset> {
-    crate::error::writable_dir(dir, "--data-dir")?;
+    let held = lock(dir)?;
+    regenerate_held(spec, dir, files, &held)
+}
+
+/// [`regenerate_files`] with the folder's lock already held by the caller.
+pub fn regenerate_held(
+    spec: &DatasetSpec,
+    dir: &Path,
+    files: Files,
+    _held: &crate::fsio::FolderLock,
+) -> Result<Dataset> {
     let manifest = writer::generate(spec, dir, files)
         .with_context(|| format!("generating {} of {} in {}", spec.shape, spec.dtype, dir.display()))?;
     Ok(Dataset { dir: dir.to_owned(), manifest })
@@ -163,8 +193,9 @@ pub fn write_copy(source: &Path, target: &Path, piece: usize) -> Result<()> {
     let piece = piece.max(1);
     let _ = std::fs::remove_file(target);
     let partial = target.with_extension(format!(
-        "{}{PARTIAL_SUFFIX}",
-        target.extension().map_or(String::new(), |e| e.to_string_lossy().into_owned())
+        "{}.{}{PARTIAL_SUFFIX}",
+        target.extension().map_or(String::new(), |e| e.to_string_lossy().into_owned()),
+        std::process::id()
     ));
     let result = (|| -> Result<()> {
         let mut input =

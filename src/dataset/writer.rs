@@ -36,8 +36,7 @@ struct Partials {
 impl Partials {
     fn new(dir: &Path, files: Files) -> Partials {
         let names: &[&str] = if files == Files::Both { &[NPY_NAME, RAW_NAME] } else { &[NPY_NAME] };
-        let paths =
-            names.iter().map(|name| (dir.join(format!("{name}{PARTIAL_SUFFIX}")), dir.join(name))).collect();
+        let paths = names.iter().map(|name| (dir.join(partial_name(name)), dir.join(name))).collect();
         Partials { paths, committed: false }
     }
 
@@ -75,13 +74,27 @@ impl Drop for Partials {
     }
 }
 
+/// The temporary name of `name` while this process writes it: unique per writer, so that
+/// two writers can never write into one file, even without the folder's lock.
+pub(super) fn partial_name(name: &str) -> String {
+    format!("{name}.{}{PARTIAL_SUFFIX}", std::process::id())
+}
+
+/// Whether `name` is a temporary file some generation left in the folder.
+fn is_partial(name: &str) -> bool {
+    name.ends_with(PARTIAL_SUFFIX) && (name.starts_with(NPY_NAME) || name.starts_with(RAW_NAME))
+}
+
 /// Removes everything a previous generation left: manifest first, so that nothing
-/// is vouched for while it is replaced.
+/// is vouched for while it is replaced. Only called with the folder's lock held, so the
+/// partial files it removes are no running writer's.
 fn clear(dir: &Path) -> Result<()> {
-    for name in [MANIFEST_NAME.to_owned(), NPY_NAME.to_owned(), RAW_NAME.to_owned()]
-        .into_iter()
-        .chain([NPY_NAME, RAW_NAME].map(|n| format!("{n}{PARTIAL_SUFFIX}")))
-    {
+    let partials: Vec<String> = std::fs::read_dir(dir)
+        .with_context(|| format!("{}: cannot list the folder", dir.display()))?
+        .filter_map(|e| e.ok().and_then(|e| e.file_name().into_string().ok()))
+        .filter(|n| is_partial(n))
+        .collect();
+    for name in [MANIFEST_NAME.to_owned(), NPY_NAME.to_owned(), RAW_NAME.to_owned()].into_iter().chain(partials) {
         let path = dir.join(&name);
         match std::fs::remove_file(&path) {
             Ok(()) => {}
@@ -94,6 +107,11 @@ fn clear(dir: &Path) -> Result<()> {
     Ok(())
 }
 
+/// Bytes the files a generation replaces hold now (they are freed before writing).
+fn replaced_bytes(dir: &Path) -> Bytes {
+    [NPY_NAME, RAW_NAME].iter().filter_map(|n| std::fs::metadata(dir.join(n)).ok()).map(|m| m.len()).sum()
+}
+
 fn check_space(spec: &DatasetSpec, dir: &Path, files: Files) -> Result<()> {
     if std::env::var_os(SKIP_SPACE_CHECK).is_some_and(|v| v == "1") {
         return Ok(());
@@ -101,10 +119,10 @@ fn check_space(spec: &DatasetSpec, dir: &Path, files: Files) -> Result<()> {
     let header = spec.npy_header().len() as Bytes;
     let copies = if files == Files::Both { 2 } else { 1 };
     let need = spec.data_bytes().saturating_mul(copies).saturating_add(header);
-    let free = free_space(dir)?;
+    let free = free_space(dir)?.saturating_add(replaced_bytes(dir));
     if free < need.saturating_add(SPACE_MARGIN) {
         return Err(crate::error::input(format!(
-            "not enough free space in {}: shape {} of {} needs {} ({} for {NPY_NAME}{}) plus {} to spare, the disk has {} free; free some space, choose another --data-dir or a smaller --shape",
+            "not enough free space in {}: shape {} of {} needs {} ({} for {NPY_NAME}{}) plus {} to spare, the disk has {} free (counting the old data files, which are kept); free some space, choose another --data-dir or a smaller --shape",
             dir.display(),
             spec.shape,
             spec.dtype,
@@ -163,8 +181,9 @@ impl BlockPieces {
 /// Writes both files of `spec` into `dir` and returns their manifest.
 pub(super) fn generate(spec: &DatasetSpec, dir: &Path, files: Files) -> Result<Manifest> {
     let started = Instant::now();
-    clear(dir)?;
+    // Every check that can refuse comes first: the old data survives a refusal.
     check_space(spec, dir, files)?;
+    clear(dir)?;
     let partials = Partials::new(dir, files);
     let handles = partials.create()?;
     let header = spec.npy_header();

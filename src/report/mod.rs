@@ -50,25 +50,55 @@ pub fn outputs(runs: &[Results]) -> Vec<Box<dyn Output>> {
 /// interrupted or failed report leaves the previous one untouched. `out` must be new,
 /// empty, or an earlier mmap-lab report: any other folder is refused, never replaced.
 pub fn write(runs: &[Results], out: &Path) -> Result<Vec<PathBuf>> {
+    write_keeping(runs, out, None)
+}
+
+/// [`write`], keeping the results when the report cannot be completed: the outputs are
+/// written results first (`results.json` before any drawing), and if any later one fails
+/// (a full disk, a plot that cannot be drawn) the folder with what was written is kept as
+/// `keep` and the error says so. The previous report is untouched either way.
+pub fn write_keeping(runs: &[Results], out: &Path, keep: Option<&Path>) -> Result<Vec<PathBuf>> {
     check_replaceable(out)?;
     let parent = out.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
     let staging = tempfile::Builder::new()
         .prefix(".mmap-lab-report-")
         .tempdir_in(parent)
-        .with_context(|| format!("{}: cannot create a folder to write the report in", parent.display()))?;
+        .with_context(|| format!("--out {}: cannot create a folder beside it to write the report in", out.display()))?;
+    let written = match write_outputs(runs, staging.path(), out) {
+        Ok(written) => written,
+        Err(error) => {
+            let Some(keep) = keep else { return Err(error) };
+            let _ = std::fs::remove_dir_all(keep);
+            if staging.path().join("results.json").is_file() && std::fs::rename(staging.path(), keep).is_ok() {
+                let _ = staging.keep();
+                return Err(error.context(format!(
+                    "the report in {} was not replaced; the results are kept in {}: redraw them with `mmap-lab report --results {} --out {}` once the problem is fixed",
+                    out.display(),
+                    keep.join("results.json").display(),
+                    keep.join("results.json").display(),
+                    out.display()
+                )));
+            }
+            return Err(error);
+        }
+    };
+    replace_dir(staging.keep(), out)?;
+    Ok(written)
+}
+
+/// Renders and writes every output into `staging`; messages name `out`, the folder the
+/// files are for.
+fn write_outputs(runs: &[Results], staging: &Path, out: &Path) -> Result<Vec<PathBuf>> {
     let mut written = Vec::new();
     for output in outputs(runs) {
         let name = output.file_name();
         let bytes = output.render(runs).with_context(|| format!("rendering {name}"))?;
-        std::fs::write(staging.path().join(&name), bytes)
-            .with_context(|| format!("{}: cannot write {name}", staging.path().display()))?;
+        std::fs::write(staging.join(&name), bytes)
+            .with_context(|| format!("--out {}: cannot write {name}", out.display()))?;
         written.push(out.join(name));
     }
-    std::fs::write(
-        staging.path().join(MARKER),
-        b"written by mmap-lab; this folder is replaced as a whole\n",
-    )?;
-    replace_dir(staging.keep(), out)?;
+    std::fs::write(staging.join(MARKER), b"written by mmap-lab; this folder is replaced as a whole\n")
+        .with_context(|| format!("--out {}: cannot write {MARKER}", out.display()))?;
     Ok(written)
 }
 
@@ -84,9 +114,12 @@ pub fn check_replaceable(out: &Path) -> Result<()> {
             out.display()
         ))),
         Ok(_) => {
-            let mut entries = std::fs::read_dir(out).map_err(|e| {
-                crate::error::input(format!("--out {}: cannot read the folder: {e}", out.display()))
-            })?;
+            writable_in(out)?;
+            let mut entries = std::fs::read_dir(out)
+                .map_err(|e| {
+                    crate::error::input(format!("--out {}: cannot read the folder: {e}", out.display()))
+                })?
+                .filter(|e| e.as_ref().map_or(true, |e| e.file_name() != crate::fsio::LOCK_NAME));
             if entries.next().is_none() || out.join(MARKER).exists() || out.join("results.json").exists() {
                 Ok(())
             } else {
@@ -97,6 +130,23 @@ pub fn check_replaceable(out: &Path) -> Result<()> {
             }
         }
     }
+}
+
+/// Refuses, before anything is measured, an existing report folder that cannot be
+/// replaced: the report is written beside it (its parent must be writable) and its old
+/// files are removed (it must be writable itself).
+fn writable_in(out: &Path) -> Result<()> {
+    let parent = out.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    for (dir, role) in [(out, "the folder"), (parent, "the folder it is in")] {
+        tempfile::tempfile_in(dir).map_err(|e| {
+            crate::error::input(format!(
+                "--out {}: cannot write in {role} ({}): {e}; give a folder you can write in",
+                out.display(),
+                dir.display()
+            ))
+        })?;
+    }
+    Ok(())
 }
 
 /// Puts `staging` in `out`'s place: exchanged atomically if `out` exists, then the old
