@@ -553,8 +553,10 @@ fn check(args: CheckArgs) -> Result<u8> {
                     args.experiments.display()
                 )));
             }
+            let dataset = DatasetSpec { shape: args.shape, dtype: args.dtype, seed: 0 };
+            crate::spec::check_against(&specs, &dataset)?;
             crate::check::Source::Live(crate::check::LiveOptions {
-                dataset: DatasetSpec { shape: args.shape, dtype: args.dtype, seed: 0 },
+                dataset,
                 data_dir: args.data_dir,
                 specs: specs.into_iter().map(|s| s.spec).collect(),
                 repeats: args.repeats,

@@ -31,6 +31,9 @@ use crate::open::{Advice, MapPolicy, MemmapOptions, Order};
 use crate::shape::Shape;
 use crate::units::Bytes;
 
+mod against;
+pub use self::against::check_against;
+
 /// Which file of the dataset a step opens.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

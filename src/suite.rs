@@ -59,6 +59,7 @@ pub fn run(options: &SuiteOptions) -> Result<SuiteOutcome> {
             "no experiment to run (no spec given, or none with run_all = true in --experiments); nothing was measured and the old report is kept",
         ));
     }
+    crate::spec::check_against(&options.specs, &options.dataset)?;
     check_paths(&options.data_dir, &options.out)?;
     crate::interrupt::install();
 

@@ -101,7 +101,42 @@ fn modified_bytes_are_caught_by_the_checksum() {
     bytes[1000] ^= 0xFF;
     fs::write(data.raw_path(), &bytes).unwrap();
     let (_, provenance) = ensure(&small(), dir.path()).unwrap();
-    assert!(matches!(provenance, Provenance::Generated { reason, .. } if reason.contains("checksum")));
+    assert!(matches!(provenance, Provenance::Generated { reason, .. } if reason.contains("X_train_raw.rbf")));
+}
+
+#[test]
+fn an_edit_of_the_same_size_with_its_time_put_back_is_caught_by_the_checksum() {
+    // 4 blocks of 4 MiB: the drawn sample covers blocks 0, 2 and 3, the checksum block 1.
+    let spec = DatasetSpec { shape: Shape(vec![37, 120, 120, 3]), dtype: Dtype::F8, seed: 1 };
+    let dir = tempfile::tempdir().unwrap();
+    let (data, _) = ensure(&spec, dir.path()).unwrap();
+    let modified = fs::metadata(data.npy_path()).unwrap().modified().unwrap();
+    let file = fs::OpenOptions::new().write(true).open(data.npy_path()).unwrap();
+    std::os::unix::fs::FileExt::write_all_at(&file, &[0x55; 64], 128 + 5 * (1 << 20)).unwrap();
+    file.set_modified(modified).unwrap();
+    drop(file);
+    let (_, provenance) = ensure(&spec, dir.path()).unwrap();
+    assert!(
+        matches!(&provenance, Provenance::Generated { reason, .. } if reason.contains("X_train.npy was modified")),
+        "{provenance:?}"
+    );
+}
+
+#[test]
+fn a_manifest_edited_to_another_seed_does_not_pass_the_data_off_as_that_seed() {
+    let dir = tempfile::tempdir().unwrap();
+    ensure(&small(), dir.path()).unwrap();
+    let path = dir.path().join(MANIFEST_NAME);
+    let text = fs::read_to_string(&path).unwrap().replace("\"seed\": 3", "\"seed\": 4");
+    fs::write(&path, text).unwrap();
+    let other = DatasetSpec { seed: 4, ..small() };
+    let (data, provenance) = ensure(&other, dir.path()).unwrap();
+    assert!(
+        matches!(&provenance, Provenance::Generated { reason, .. } if reason.contains("seed 4")),
+        "{provenance:?}"
+    );
+    let (fresh, _) = ensure(&other, tempfile::tempdir().unwrap().path()).unwrap();
+    assert_eq!(data.manifest.checksum, fresh.manifest.checksum);
 }
 
 #[test]

@@ -191,7 +191,7 @@ pub(super) fn generate(spec: &DatasetSpec, dir: &Path, files: Files) -> Result<M
     let checksum = write_blocks(spec, &handles, header.len() as u64, &partials.paths)?;
     for (file, (path, _)) in handles.iter().zip(&partials.paths) {
         let len = file.metadata().with_context(|| format!("{}: cannot read its size", path.display()))?.len();
-        let want = if path.ends_with(format!("{NPY_NAME}{PARTIAL_SUFFIX}")) {
+        let want = if path.ends_with(partial_name(NPY_NAME)) {
             spec.data_bytes() + header.len() as u64
         } else {
             spec.data_bytes()
