@@ -132,20 +132,35 @@ impl Serialize for ShapeSpec {
 
 impl<'de> Deserialize<'de> for ShapeSpec {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        #[derive(Deserialize)]
-        #[serde(untagged)]
-        enum Raw {
-            Text(String),
-            Dims(Vec<u64>),
-        }
-        match Raw::deserialize(deserializer)? {
-            Raw::Text(t) if t == "dataset" => Ok(ShapeSpec::Dataset),
-            Raw::Text(t) => Shape::parse(&t).map(ShapeSpec::Fixed).map_err(de::Error::custom),
-            Raw::Dims(d) => {
-                let text = d.iter().map(u64::to_string).collect::<Vec<_>>().join("x");
-                Shape::parse(&text).map(ShapeSpec::Fixed).map_err(de::Error::custom)
+        struct ShapeVisitor;
+        impl<'de> Visitor<'de> for ShapeVisitor {
+            type Value = ShapeSpec;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(
+                    "\"dataset\", a shape such as \"40x120x120x3\", or a list of whole numbers such as [40, 120, 120, 3]",
+                )
+            }
+            fn visit_str<E: de::Error>(self, t: &str) -> Result<ShapeSpec, E> {
+                if t == "dataset" {
+                    Ok(ShapeSpec::Dataset)
+                } else {
+                    Shape::parse(t).map(ShapeSpec::Fixed).map_err(E::custom)
+                }
+            }
+            fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<ShapeSpec, A::Error> {
+                let mut dims = Vec::new();
+                while let Some(d) = seq.next_element::<i64>()? {
+                    if d < 1 {
+                        return Err(de::Error::custom(format!(
+                            "shape dimension {d} is not a positive whole number"
+                        )));
+                    }
+                    dims.push(d.to_string());
+                }
+                Shape::parse(&dims.join("x")).map(ShapeSpec::Fixed).map_err(de::Error::custom)
             }
         }
+        deserializer.deserialize_any(ShapeVisitor)
     }
 }
 
@@ -211,19 +226,29 @@ impl Serialize for OffsetSpec {
 
 impl<'de> Deserialize<'de> for OffsetSpec {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        #[derive(Deserialize)]
-        #[serde(untagged)]
-        enum Raw {
-            Number(u64),
-            Text(String),
-        }
-        match Raw::deserialize(deserializer)? {
-            Raw::Number(n) => Ok(OffsetSpec::Bytes(n)),
-            Raw::Text(t) if t == "header" => Ok(OffsetSpec::Header),
-            Raw::Text(t) => {
-                Err(de::Error::custom(format!("offset '{t}' is neither a number of bytes nor \"header\"")))
+        struct OffsetVisitor;
+        impl<'de> Visitor<'de> for OffsetVisitor {
+            type Value = OffsetSpec;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a whole number of bytes (such as 128) or \"header\"")
+            }
+            fn visit_u64<E: de::Error>(self, n: u64) -> Result<OffsetSpec, E> {
+                Ok(OffsetSpec::Bytes(n))
+            }
+            fn visit_i64<E: de::Error>(self, n: i64) -> Result<OffsetSpec, E> {
+                u64::try_from(n).map(OffsetSpec::Bytes).map_err(|_| {
+                    E::custom(format!("offset {n} is negative: give a whole number of bytes, or \"header\""))
+                })
+            }
+            fn visit_str<E: de::Error>(self, t: &str) -> Result<OffsetSpec, E> {
+                if t == "header" {
+                    Ok(OffsetSpec::Header)
+                } else {
+                    Err(E::custom(format!("offset '{t}' is neither a number of bytes nor \"header\"")))
+                }
             }
         }
+        deserializer.deserialize_any(OffsetVisitor)
     }
 }
 

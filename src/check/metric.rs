@@ -229,8 +229,9 @@ impl Value {
     }
 }
 
-/// One metric and its value.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// One metric and its value (read by [`super::metric_de`], whose errors name the metric,
+/// the key and the type expected).
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Metric {
     /// Its name.
     pub metric: MetricName,

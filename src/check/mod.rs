@@ -19,6 +19,7 @@ mod baseline;
 mod compare;
 mod measure;
 mod metric;
+mod metric_de;
 mod render;
 mod timing;
 
