@@ -124,6 +124,8 @@ pub(crate) struct ChildOutput {
     pub stderr: Vec<u8>,
     /// Whether it was killed for running past the timeout.
     pub timed_out: bool,
+    /// Whether it was stopped because mmap-lab itself was interrupted (SIGINT, SIGTERM).
+    pub interrupted: bool,
     /// Spawn to exit.
     pub wall: Duration,
 }
@@ -156,6 +158,7 @@ pub(crate) fn spawn_and_wait(mut command: Command, input: &[u8], timeout: Durati
         buf
     });
     let mut timed_out = false;
+    let mut interrupted = false;
     let mut exiting = false;
     let status = loop {
         if let Some(status) = child.try_wait()? {
@@ -169,6 +172,7 @@ pub(crate) fn spawn_and_wait(mut command: Command, input: &[u8], timeout: Durati
         if crate::interrupt::interrupted() {
             // Ctrl-C reaches the whole process group from a terminal; a plain SIGINT or
             // SIGTERM to the runner alone must stop its step too.
+            interrupted = true;
             let _ = child.kill();
             break child.wait()?;
         }
@@ -189,7 +193,10 @@ pub(crate) fn spawn_and_wait(mut command: Command, input: &[u8], timeout: Durati
     };
     let stdout = out_reader.join().unwrap_or_default();
     let stderr = err_reader.join().unwrap_or_default();
-    Ok(ChildOutput { status, stdout, stderr, timed_out, wall: started.elapsed() })
+    // A child that ended on its own while Ctrl-C reached the whole group (Python turns it
+    // into KeyboardInterrupt and exit status 1) was interrupted too.
+    let interrupted = interrupted || (!status.success() && crate::interrupt::interrupted());
+    Ok(ChildOutput { status, stdout, stderr, timed_out, interrupted, wall: started.elapsed() })
 }
 
 /// Why a child gave no usable answer: crashed (with its signal) or failed (with the last
@@ -201,7 +208,13 @@ pub(crate) struct Failure {
     pub signal: Option<i32>,
     /// What happened, in words.
     pub error: String,
+    /// Whether it was stopped by an interruption of mmap-lab, not by a fault of its own.
+    pub interrupted: bool,
 }
+
+/// How a step or peer stopped by Ctrl-C (or SIGTERM to mmap-lab) is described.
+pub const INTERRUPTED: &str =
+    "interrupted: mmap-lab was stopped (SIGINT or SIGTERM) while this ran, so it did not finish; this is not a crash";
 
 impl ChildOutput {
     /// The failure this output shows (call it when the answer could not be used).
@@ -209,15 +222,26 @@ impl ChildOutput {
         use std::os::unix::process::ExitStatusExt;
         let stderr = String::from_utf8_lossy(&self.stderr);
         let tail: Vec<&str> = stderr.lines().rev().take(5).collect::<Vec<_>>().into_iter().rev().collect();
+        let said = if tail.is_empty() { String::new() } else { format!("; it said: {}", tail.join(" / ")) };
+        if self.interrupted && !self.timed_out {
+            return Failure {
+                status: Status::Crashed,
+                signal: self.status.signal(),
+                error: INTERRUPTED.to_owned(),
+                interrupted: true,
+            };
+        }
         match self.status.signal() {
             Some(signal) => Failure {
                 status: Status::Crashed,
                 signal: Some(signal),
-                error: describe_signal(signal, self.timed_out, timeout),
+                error: format!("{}{said}", describe_signal(signal, self.timed_out, timeout)),
+                interrupted: matches!(signal, libc::SIGINT | libc::SIGTERM) && !self.timed_out,
             },
             None => Failure {
                 status: Status::Error,
                 signal: None,
+                interrupted: false,
                 error: format!(
                     "{what} exited with {} without a result: {}",
                     self.status,
@@ -259,6 +283,7 @@ pub fn describe_signal(signal: i32, timed_out: bool, timeout: Duration) -> Strin
         libc::SIGKILL => "killed by SIGKILL (signal 9): most likely the out-of-memory killer; the step needed more memory than the machine had".to_owned(),
         libc::SIGSEGV => "killed by SIGSEGV (signal 11): an invalid memory access".to_owned(),
         libc::SIGINT | libc::SIGTERM => format!("interrupted (signal {signal}) before it finished"),
+        libc::SIGABRT => "killed by SIGABRT (signal 6): it aborted".to_owned(),
         other => format!("killed by signal {other}"),
     }
 }

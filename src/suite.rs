@@ -194,14 +194,19 @@ fn dataset_info(data: &dataset::Dataset, provenance: &Provenance) -> DatasetInfo
     }
 }
 
-/// Whether a step ended as its spec expects and, if NumPy ran it too, NumPy agrees.
+/// Whether a step ended as its spec expects and, if NumPy ran it too, NumPy agrees (a
+/// step or peer stopped by an interruption is not a surprise: the run is marked incomplete).
 pub fn as_expected(step: &StepResult) -> bool {
-    step.status == step.expected_status && step.peer.as_ref().is_none_or(|p| p.agrees)
+    let interrupted = step.error.as_deref() == Some(runner::INTERRUPTED);
+    interrupted
+        || (step.status == step.expected_status && step.peer.as_ref().is_none_or(|p| p.agrees || p.interrupted))
 }
 
 fn step_line(i: usize, total: usize, s: &StepResult) -> String {
     let verdict = match &s.peer {
+        _ if s.error.as_deref() == Some(runner::INTERRUPTED) => "  (interrupted)",
         _ if s.status != s.expected_status => "  <-- unexpected",
+        Some(p) if p.interrupted => "  NumPy interrupted",
         Some(p) if !p.agrees => "  <-- NumPy disagrees",
         Some(_) => "  NumPy agrees",
         None => "",

@@ -76,6 +76,12 @@ pub const SUM_TOLERANCE: f64 = 1e-9;
 
 /// Records the verdict in `numpy`.
 pub fn check(rust: &StepResult, numpy: &mut PeerResult) {
+    if numpy.interrupted {
+        // Stopped by Ctrl-C: nothing to compare, and no disagreement to report.
+        numpy.disagreements.clear();
+        numpy.agrees = false;
+        return;
+    }
     numpy.disagreements = disagreements(rust, numpy);
     numpy.agrees = numpy.disagreements.is_empty();
 }

@@ -226,6 +226,7 @@ pub fn run(python: &Python, plan: &PeerPlan, timeout: Duration) -> Result<PeerRe
                 status: failure.status,
                 signal: failure.signal,
                 error: Some(failure.error),
+                interrupted: failure.interrupted,
                 ..PeerResult::default()
             }
         }
@@ -253,7 +254,12 @@ pub fn notes(choice: &PeerChoice, plans: &[StepPlan], steps: &[StepResult]) -> V
         if let Err(why) = PeerPlan::for_step(plan) {
             notes.push(format!("{}: no NumPy peer: {why}.", step.key()));
         }
-        if let Some(numpy) = step.peer.as_ref().filter(|p| !p.agrees) {
+        if step.peer.as_ref().is_some_and(|p| p.interrupted) {
+            notes.push(format!(
+                "NumPy was interrupted while it ran {}: no verdict for this step.",
+                step.key()
+            ));
+        } else if let Some(numpy) = step.peer.as_ref().filter(|p| !p.agrees) {
             notes.push(format!(
                 "NumPy DISAGREES with {} ({}): {}.",
                 step.key(),

@@ -70,6 +70,10 @@ pub struct PeerResult {
     pub agrees: bool,
     /// What differs, one sentence each (empty when `agrees`).
     pub disagreements: Vec<String>,
+    /// Whether the peer was stopped by an interruption of the run: then there is no
+    /// verdict, neither agreement nor disagreement.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub interrupted: bool,
 }
 
 #[cfg(test)]
