@@ -6,6 +6,7 @@
 //! [`open::load_mmap`] and [`open::memmap`] for NumPy's size checks, so inspect refuses
 //! exactly what a step would, with the same messages.
 
+pub mod descr;
 mod text;
 
 use std::path::{Path, PathBuf};
@@ -121,13 +122,65 @@ fn inspect_npy(path: &Path) -> Result<InspectReport> {
             describe(&mut report, dtype, Some(&header.shape));
             report.rust_load_call = Some(format!("mmap_lab::open::load_mmap(Path::new({:?}))", lossy(path)));
         }
-        None => report.warnings.push(format!(
-            "mmap-lab does not read dtype {} (it reads bool, integers, float32 and float64), so it cannot check \
-             the file's size or give an np.memmap call; np.load with mmap_mode='r' maps it if NumPy can",
-            header.descr
-        )),
+        None => numpy_only(&mut report, &header)?,
     }
     Ok(report)
+}
+
+/// A dtype NumPy reads and mmap-lab does not (complex, strings, records, ...): NumPy's
+/// verdict, and for what NumPy maps the exact `np.memmap` call that gives what `np.load`
+/// gives (the dtype built by `np.lib.format.descr_to_dtype`, as `np.load` builds it).
+fn numpy_only(report: &mut InspectReport, header: &NpyHeader) -> Result<()> {
+    let path = &report.path;
+    let itemsize = match descr::verdict(&header.descr) {
+        descr::DescrVerdict::Unknown(why) => {
+            return Err(crate::error::input(format!(
+                "{}: {why}; NumPy cannot load this file (np.load refuses it), so nothing can map it",
+                path.display()
+            )));
+        }
+        descr::DescrVerdict::Unmappable(why) => {
+            return Err(crate::error::input(format!(
+                "{}: NumPy refuses to map it: np.load(..., mmap_mode='r') raises {why} np.load({}, allow_pickle=True) reads it into memory instead, and only for a file you trust (unpickling can run code)",
+                path.display(),
+                py_str(path)
+            )));
+        }
+        descr::DescrVerdict::Mappable { itemsize } => itemsize,
+    };
+    let shape = Shape(report.shape.clone());
+    let expected = shape.0.iter().try_fold(itemsize, |acc, &d| acc.checked_mul(d as u64)).ok_or_else(|| {
+        crate::error::input(format!("{}: the header's shape {} is too large", path.display(), shape.python()))
+    })?;
+    if report.actual_data_bytes < expected {
+        return Err(crate::error::input(format!(
+            "{}: truncated: the header promises {expected} bytes of data after offset {} ({} elements of {itemsize} bytes), the file has {}; np.load refuses it (mmap length is greater than file size)",
+            path.display(),
+            report.data_offset,
+            shape.len(),
+            report.actual_data_bytes
+        )));
+    }
+    report.itemsize = Some(itemsize);
+    report.expected_data_bytes = Some(expected);
+    report.extra_bytes = report.actual_data_bytes - expected;
+    let dtype = if header.descr.trim_start().starts_with('[') {
+        format!("np.lib.format.descr_to_dtype({})", header.descr)
+    } else {
+        format!("'{}'", header.descr)
+    };
+    report.numpy_call = Some(format!(
+        "np.memmap({}, dtype={dtype}, mode='r', offset={}, shape={}, order='{}')",
+        py_str(path),
+        report.data_offset,
+        shape.python(),
+        report.order
+    ));
+    report.warnings.push(format!(
+        "mmap-lab itself does not read dtype {} (it reads bool, integers, float32 and float64): the np.memmap call is NumPy's, there is no mmap-lab call",
+        header.descr
+    ));
+    Ok(())
 }
 
 fn inspect_raw(path: &Path, layout: &RawLayout) -> Result<InspectReport> {

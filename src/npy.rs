@@ -269,6 +269,17 @@ fn parse_fields_as_saved(text: &str) -> Option<Fields> {
     Some(Fields { descr: descr.to_owned(), fortran_order, shape })
 }
 
+/// Parses one Python literal (a structured dtype's description, for example).
+pub(crate) fn parse_literal(text: &str) -> Result<Py, NpyError> {
+    let mut parser = Literal { chars: text.char_indices().collect(), pos: 0, text };
+    let value = parser.value(0)?;
+    parser.skip_ws();
+    if parser.pos < parser.chars.len() {
+        return Err(parser.error("unexpected text after the value"));
+    }
+    Ok(value)
+}
+
 fn parse_fields(text: &str) -> Result<Fields, NpyError> {
     let mut parser = Literal { chars: text.char_indices().collect(), pos: 0, text };
     let value = parser.value(0)?;
@@ -343,7 +354,7 @@ fn parse_fields(text: &str) -> Result<Fields, NpyError> {
 
 /// A Python literal, as far as .npy headers use them.
 #[derive(Debug, Clone, PartialEq, Eq)]
-enum Py {
+pub(crate) enum Py {
     Str(String),
     Int(u64),
     Bool(bool),

@@ -1,0 +1,88 @@
+//! Helpers for the tests that drive the binary: every command bounded by a timeout, so
+//! that a hang fails the test instead of blocking it.
+
+#![allow(dead_code, clippy::unwrap_used)] // each test file uses a part; a failing helper is a failed test
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// The longest any one command may take in these tests.
+pub const TIMEOUT: Duration = Duration::from_secs(60);
+
+/// mmap-lab with `args`, bounded by [`TIMEOUT`]; returns (exit code, stdout, stderr).
+pub fn mmap_lab(args: &[&str]) -> (Option<i32>, String, String) {
+    let out = assert_cmd::Command::cargo_bin("mmap-lab")
+        .unwrap()
+        .args(args)
+        .env("NO_COLOR", "1")
+        .timeout(TIMEOUT)
+        .output()
+        .unwrap();
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// Runs mmap-lab and expects a refusal: exit 1 or 2 (not a signal: a timeout kills with
+/// SIGKILL), every needle in stderr, no panic. Returns stderr.
+pub fn refused(args: &[&str], needles: &[&str]) -> String {
+    let (code, _, stderr) = mmap_lab(args);
+    assert!(matches!(code, Some(1 | 2)), "{args:?}: exit {code:?} (a hang is killed): {stderr}");
+    for needle in needles {
+        assert!(stderr.contains(needle), "{args:?}: expected {needle:?} in: {stderr}");
+    }
+    assert!(!stderr.contains("panicked") && !stderr.contains("RUST_BACKTRACE"), "{stderr}");
+    stderr
+}
+
+/// A path as &str.
+pub fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+/// Every file under `dir` (recursively) with its bytes, sorted by path.
+pub fn snapshot(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
+    let mut all = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&d) else { continue };
+        for e in entries.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p.file_name().is_some_and(|n| n != ".mmap-lab.lock") {
+                all.push((p.clone(), std::fs::read(&p).unwrap_or_default()));
+            }
+        }
+    }
+    all.sort();
+    all
+}
+
+/// Makes a FIFO at `path`.
+pub fn mkfifo(path: &Path) {
+    let c = std::ffi::CString::new(s(path)).unwrap();
+    // SAFETY: c is a valid NUL-terminated path.
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0, "mkfifo {}", path.display());
+}
+
+/// The Python with NumPy to test against, or `None` (after saying why) when a test may
+/// skip; under `CI=true` a missing NumPy fails instead.
+pub fn python() -> Option<PathBuf> {
+    let path = std::env::var_os("MMAP_LAB_PYTHON")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/python"));
+    let works = std::process::Command::new(&path)
+        .args(["-c", "import numpy"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if works {
+        return Some(path);
+    }
+    let reason = format!("{} cannot import numpy; run `just venv` or set MMAP_LAB_PYTHON", path.display());
+    assert!(std::env::var("CI").as_deref() != Ok("true"), "CI=true: NumPy is expected, but {reason}");
+    eprintln!("skipping a NumPy test: {reason}");
+    None
+}
