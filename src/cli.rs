@@ -454,7 +454,10 @@ fn generate(args: &GenerateArgs) -> Result<u8> {
     } else {
         let (data, provenance) = dataset::ensure(&spec, &args.data.data_dir)?;
         if provenance == dataset::Provenance::Reused {
-            crate::outln!("valid data already in {} (use --force to regenerate)", args.data.data_dir.display());
+            crate::outln!(
+                "valid data already in {} (use --force to regenerate)",
+                args.data.data_dir.display()
+            );
         }
         data
     };

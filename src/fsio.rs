@@ -51,7 +51,9 @@ pub enum InputFileError {
     #[error("{0}")]
     Io(#[from] std::io::Error),
     /// It exists but is not a regular file.
-    #[error("this is {0}, not a regular file; give the path of a file (mmap-lab never reads pipes or devices, which could block forever)")]
+    #[error(
+        "this is {0}, not a regular file; give the path of a file (mmap-lab never reads pipes or devices, which could block forever)"
+    )]
     NotRegular(&'static str),
 }
 
@@ -71,7 +73,8 @@ pub fn open_input(path: &Path) -> std::result::Result<(File, Metadata), InputFil
 /// The bytes of the input file `path`. Errors are input errors (exit 2) that say
 /// `{path}: cannot read {what}: {why}; {fix}`.
 pub fn read_input(path: &Path, what: &str, fix: &str) -> Result<Vec<u8>> {
-    let fail = |e: &dyn std::fmt::Display| input(format!("{}: cannot read {what}: {e}; {fix}", path.display()));
+    let fail =
+        |e: &dyn std::fmt::Display| input(format!("{}: cannot read {what}: {e}; {fix}", path.display()));
     let (mut file, meta) = open_input(path).map_err(|e| fail(&e))?;
     let mut bytes = Vec::with_capacity(meta.len() as usize);
     file.read_to_end(&mut bytes).map_err(|e| fail(&e))?;
@@ -207,7 +210,9 @@ mod tests {
             other => panic!("expected a refusal, got {other:?}"),
         }
         assert!(matches!(open_input(dir.path()), Err(InputFileError::NotRegular("a folder"))));
-        assert!(matches!(open_input(Path::new("/dev/null")), Err(InputFileError::NotRegular(k)) if k.contains("character")));
+        assert!(
+            matches!(open_input(Path::new("/dev/null")), Err(InputFileError::NotRegular(k)) if k.contains("character"))
+        );
     }
 
     #[test]

@@ -149,9 +149,14 @@ fn numpy_only(report: &mut InspectReport, header: &NpyHeader) -> Result<()> {
         descr::DescrVerdict::Mappable { itemsize } => itemsize,
     };
     let shape = Shape(report.shape.clone());
-    let expected = shape.0.iter().try_fold(itemsize, |acc, &d| acc.checked_mul(d as u64)).ok_or_else(|| {
-        crate::error::input(format!("{}: the header's shape {} is too large", path.display(), shape.python()))
-    })?;
+    let expected =
+        shape.0.iter().try_fold(itemsize, |acc, &d| acc.checked_mul(d as u64)).ok_or_else(|| {
+            crate::error::input(format!(
+                "{}: the header's shape {} is too large",
+                path.display(),
+                shape.python()
+            ))
+        })?;
     if report.actual_data_bytes < expected {
         return Err(crate::error::input(format!(
             "{}: truncated: the header promises {expected} bytes of data after offset {} ({} elements of {itemsize} bytes), the file has {}; np.load refuses it (mmap length is greater than file size)",

@@ -4,6 +4,15 @@
 //! memory with `sys.getsizeof`. mmap-lab generates that array ([`dataset`]), opens it the
 //! same ways ([`open`]), each step in its own process ([`runner`], [`step`]), measures what
 //! really happens ([`probe`], [`cache`]) and writes it up ([`results`], [`report`]).
+//!
+//! Linux only: the measurements read `/proc`, ask the page cache with `cachestat` or
+//! `mincore`, and advise mappings with Linux's `madvise` flags.
+
+#[cfg(not(target_os = "linux"))]
+compile_error!(
+    "mmap-lab measures Linux's page cache and /proc, and builds on Linux only (WSL2 works: it runs a \
+     Linux kernel). On macOS or Windows, run it in a Linux VM, a container or WSL2."
+);
 
 pub mod cache;
 pub mod check;

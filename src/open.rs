@@ -45,7 +45,9 @@ pub enum OpenErrorKind {
         source: std::io::Error,
     },
     /// A folder or device, not a regular file.
-    #[error("this is {0}, not a regular file; give the path of a file (a pipe or device could block forever)")]
+    #[error(
+        "this is {0}, not a regular file; give the path of a file (a pipe or device could block forever)"
+    )]
     NotAFile(&'static str),
     /// `mmap` of a zero-length file.
     #[error("cannot mmap an empty file (the file is 0 bytes long; was it written completely?)")]

@@ -213,8 +213,7 @@ pub(crate) struct Failure {
 }
 
 /// How a step or peer stopped by Ctrl-C (or SIGTERM to mmap-lab) is described.
-pub const INTERRUPTED: &str =
-    "interrupted: mmap-lab was stopped (SIGINT or SIGTERM) while this ran, so it did not finish; this is not a crash";
+pub const INTERRUPTED: &str = "interrupted: mmap-lab was stopped (SIGINT or SIGTERM) while this ran, so it did not finish; this is not a crash";
 
 impl ChildOutput {
     /// The failure this output shows (call it when the answer could not be used).

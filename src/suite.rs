@@ -161,8 +161,11 @@ pub fn run(options: &SuiteOptions) -> Result<SuiteOutcome> {
         side_by_side,
     };
     let out = if complete { options.out.clone() } else { incomplete_dir(&options.out) };
-    let written =
-        crate::report::write_keeping(std::slice::from_ref(&results), &out, Some(&incomplete_dir(&options.out)))?;
+    let written = crate::report::write_keeping(
+        std::slice::from_ref(&results),
+        &out,
+        Some(&incomplete_dir(&options.out)),
+    )?;
     Ok(SuiteOutcome { results, written })
 }
 
@@ -199,7 +202,8 @@ fn dataset_info(data: &dataset::Dataset, provenance: &Provenance) -> DatasetInfo
 pub fn as_expected(step: &StepResult) -> bool {
     let interrupted = step.error.as_deref() == Some(runner::INTERRUPTED);
     interrupted
-        || (step.status == step.expected_status && step.peer.as_ref().is_none_or(|p| p.agrees || p.interrupted))
+        || (step.status == step.expected_status
+            && step.peer.as_ref().is_none_or(|p| p.agrees || p.interrupted))
 }
 
 fn step_line(i: usize, total: usize, s: &StepResult) -> String {

@@ -1,4 +1,4 @@
-//! Bad input, one test per row of the README's troubleshooting table: every mistake gets a
+//! Bad input, one test per row of docs/troubleshooting.md's table: every mistake gets a
 //! message naming the thing, the problem and the fix, exit code 2, no panic, no backtrace,
 //! and nothing written.
 

@@ -26,11 +26,33 @@ fn seeds() -> Vec<String> {
 
 /// Values a careless or hostile edit might put anywhere.
 const VALUES: &[&str] = &[
-    "0", "-1", "99", "18446744073709551615", "9223372036854775807", "1e308", "nan", "true", "\"\"",
-    "\"dataset\"", "\"header\"", "\"40x0x3\"", "\"4294967296x4294967296x8\"", "[]", "[0]", "[1, 2, 3]",
-    "[-1]", "{}", "{ pattern = \"channel\", channel = 99 }", "{ pattern = \"first_n\", samples = 18446744073709551615 }",
-    "{ pattern = \"random_batches\", batch_size = 18446744073709551615 }", "\"r+\"", "\"<q8\"", "\"|O\"",
-    "{ pattern = \"random_elements\", count = 18446744073709551615 }", "\"float3\"", "[\"warm\", \"warm\"]",
+    "0",
+    "-1",
+    "99",
+    "18446744073709551615",
+    "9223372036854775807",
+    "1e308",
+    "nan",
+    "true",
+    "\"\"",
+    "\"dataset\"",
+    "\"header\"",
+    "\"40x0x3\"",
+    "\"4294967296x4294967296x8\"",
+    "[]",
+    "[0]",
+    "[1, 2, 3]",
+    "[-1]",
+    "{}",
+    "{ pattern = \"channel\", channel = 99 }",
+    "{ pattern = \"first_n\", samples = 18446744073709551615 }",
+    "{ pattern = \"random_batches\", batch_size = 18446744073709551615 }",
+    "\"r+\"",
+    "\"<q8\"",
+    "\"|O\"",
+    "{ pattern = \"random_elements\", count = 18446744073709551615 }",
+    "\"float3\"",
+    "[\"warm\", \"warm\"]",
 ];
 
 /// Parses and checks `text` as a spec; panics only if the code under test panics or

@@ -71,13 +71,19 @@ fn the_printed_memmap_call_gives_what_np_load_gives_for_every_dtype_numpy_saves(
         let (code, stdout, stderr) = mmap_lab(&["inspect", "--json", s(&path)]);
         assert_eq!(code, Some(0), "{name}: {stderr}");
         let report: serde_json::Value = serde_json::from_str(&stdout).unwrap();
-        let call = report["numpy_call"].as_str().unwrap_or_else(|| panic!("{name}: no np.memmap call: {stdout}"));
+        let call =
+            report["numpy_call"].as_str().unwrap_or_else(|| panic!("{name}: no np.memmap call: {stdout}"));
         calls.insert(s(&path).to_owned(), call.into());
     }
     let file = dir.path().join("calls.json");
     std::fs::write(&file, serde_json::to_vec(&calls).unwrap()).unwrap();
     let check = std::process::Command::new(&python).args(["-c", CHECK, s(&file)]).output().unwrap();
-    assert!(check.status.success(), "{}{}", String::from_utf8_lossy(&check.stdout), String::from_utf8_lossy(&check.stderr));
+    assert!(
+        check.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&check.stdout),
+        String::from_utf8_lossy(&check.stderr)
+    );
 }
 
 #[test]
@@ -87,7 +93,10 @@ fn an_object_dtype_gets_numpys_refusal_to_map() {
     let path = dir.path().join("objects.npy");
     let code = "import numpy as np, sys; np.save(sys.argv[1], np.array([1, 'a', None], dtype=object))";
     assert!(std::process::Command::new(&python).args(["-c", code, s(&path)]).status().unwrap().success());
-    let stderr = refused(&["inspect", s(&path)], &["objects.npy", "Array can't be memory-mapped: Python objects in dtype"]);
+    let stderr = refused(
+        &["inspect", s(&path)],
+        &["objects.npy", "Array can't be memory-mapped: Python objects in dtype"],
+    );
     assert!(!stderr.contains("mmap_mode='r')\n"), "{stderr}");
 }
 
@@ -96,10 +105,16 @@ fn a_descriptor_numpy_does_not_know_is_refused_with_numpys_reason() {
     let dir = tempfile::tempdir().unwrap();
     for descr in ["<q8", "<f3", "[('a', '<q8')]"] {
         let mut bytes = b"\x93NUMPY\x01\x00\x76\x00".to_vec();
-        bytes.extend_from_slice(format!("{{'descr': {descr:?}, 'fortran_order': False, 'shape': (2,), }}").replace('"', "'").as_bytes());
+        bytes.extend_from_slice(
+            format!("{{'descr': {descr:?}, 'fortran_order': False, 'shape': (2,), }}")
+                .replace('"', "'")
+                .as_bytes(),
+        );
         if descr.starts_with('[') {
             bytes = b"\x93NUMPY\x01\x00\x76\x00".to_vec();
-            bytes.extend_from_slice(format!("{{'descr': {descr}, 'fortran_order': False, 'shape': (2,), }}").as_bytes());
+            bytes.extend_from_slice(
+                format!("{{'descr': {descr}, 'fortran_order': False, 'shape': (2,), }}").as_bytes(),
+            );
         }
         bytes.resize(127, b' ');
         bytes.push(b'\n');

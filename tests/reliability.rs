@@ -9,7 +9,7 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
-use common::{mmap_lab, mkfifo, refused, s, snapshot};
+use common::{mkfifo, mmap_lab, refused, s, snapshot};
 
 const SHAPE: &str = "4x5x6x3";
 
@@ -88,7 +88,10 @@ fn a_second_writer_of_a_data_folder_is_refused_naming_the_holder() {
     let (data, out) = data_and_report(root.path());
     let before = snapshot(&data);
     let _held = hold_lock(&data, "pid 4242 (mmap-lab generate --seed 7)");
-    refused(&["generate", "--force", "--shape", SHAPE, "--data-dir", s(&data)], &["in use by pid 4242", "generate --seed 7"]);
+    refused(
+        &["generate", "--force", "--shape", SHAPE, "--data-dir", s(&data)],
+        &["in use by pid 4242", "generate --seed 7"],
+    );
     refused(&run_args(&data, &out), &["--data-dir", "in use by pid 4242"]);
     assert_eq!(snapshot(&data), before);
 }
@@ -126,9 +129,13 @@ fn two_generations_at_once_end_with_one_seed_vouched_for() {
         serde_json::from_slice(&std::fs::read(data.join("manifest.json")).unwrap()).unwrap();
     let seed = manifest["seed"].as_u64().unwrap().to_string();
     let fresh = root.path().join("fresh");
-    let (code, _, stderr) = mmap_lab(&["generate", "--shape", shape, "--seed", &seed, "--data-dir", s(&fresh)]);
+    let (code, _, stderr) =
+        mmap_lab(&["generate", "--shape", shape, "--seed", &seed, "--data-dir", s(&fresh)]);
     assert_eq!(code, Some(0), "{stderr}");
-    assert!(std::fs::read(data.join("X_train_raw.rbf")).unwrap() == std::fs::read(fresh.join("X_train_raw.rbf")).unwrap());
+    assert!(
+        std::fs::read(data.join("X_train_raw.rbf")).unwrap()
+            == std::fs::read(fresh.join("X_train_raw.rbf")).unwrap()
+    );
     let left: Vec<_> = std::fs::read_dir(&data).unwrap().flatten().map(|e| e.file_name()).collect();
     assert!(left.iter().all(|n| !n.to_string_lossy().ends_with(".partial")), "{left:?}");
 }
@@ -143,12 +150,15 @@ fn a_manifest_edited_to_another_seed_is_not_believed() {
     let manifest = data.join("manifest.json");
     let text = std::fs::read_to_string(&manifest).unwrap().replace("\"seed\": 0", "\"seed\": 1");
     std::fs::write(&manifest, text).unwrap();
-    let (code, stdout, stderr) = mmap_lab(&["generate", "--shape", SHAPE, "--seed", "1", "--data-dir", s(&data)]);
+    let (code, stdout, stderr) =
+        mmap_lab(&["generate", "--shape", SHAPE, "--seed", "1", "--data-dir", s(&data)]);
     assert_eq!(code, Some(0), "{stderr}");
     assert!(!stdout.contains("valid data already"), "{stdout}");
     let fresh = root.path().join("fresh");
     generate(&fresh, "1");
-    assert!(std::fs::read(data.join("X_train.npy")).unwrap() == std::fs::read(fresh.join("X_train.npy")).unwrap());
+    assert!(
+        std::fs::read(data.join("X_train.npy")).unwrap() == std::fs::read(fresh.join("X_train.npy")).unwrap()
+    );
 }
 
 #[test]
@@ -182,7 +192,10 @@ fn a_fifo_or_a_device_as_any_named_input_is_refused_without_hanging() {
         refused(&["run", input, "--data-dir", s(&root.path().join("d"))], &[input, "not a regular file"]);
         refused(&["report", "--results", input, "--out", s(&out)], &[input, "not a regular file"]);
         refused(&["check", "--baseline", input, "--shape", SHAPE], &[input, "not a regular file"]);
-        refused(&["check", "--results", input, "--save-baseline", s(&root.path().join("b.json"))], &[input, "not a regular file"]);
+        refused(
+            &["check", "--results", input, "--save-baseline", s(&root.path().join("b.json"))],
+            &[input, "not a regular file"],
+        );
         refused(&["lab", "run", "1", "--answers", input, "--shape", SHAPE], &[input, "not a regular file"]);
     }
     assert!(!root.path().join("d").exists() || snapshot(&root.path().join("d")).is_empty());
@@ -191,7 +204,8 @@ fn a_fifo_or_a_device_as_any_named_input_is_refused_without_hanging() {
 // --- 5. closed pipes ----------------------------------------------------------------------
 
 fn bash(script: &str) -> std::process::Output {
-    let out = assert_cmd::Command::new("bash").args(["-c", script]).timeout(common::TIMEOUT).output().unwrap();
+    let out =
+        assert_cmd::Command::new("bash").args(["-c", script]).timeout(common::TIMEOUT).output().unwrap();
     out
 }
 
@@ -218,7 +232,8 @@ fn a_closed_pipe_never_stops_a_run_or_loses_its_results() {
     let (data, out) = (root.path().join("data"), root.path().join("report"));
     let bin = assert_cmd::cargo::cargo_bin("mmap-lab");
     let args = run_args(&data, &out).iter().map(|a| format!("'{a}'")).collect::<Vec<_>>().join(" ");
-    let result = bash(&format!("'{}' {args} 2>&1 | head -c1 >/dev/null; echo ${{PIPESTATUS[0]}}", bin.display()));
+    let result =
+        bash(&format!("'{}' {args} 2>&1 | head -c1 >/dev/null; echo ${{PIPESTATUS[0]}}", bin.display()));
     assert_eq!(String::from_utf8_lossy(&result.stdout).trim(), "0", "{result:?}");
     let results: serde_json::Value =
         serde_json::from_slice(&std::fs::read(out.join("results.json")).unwrap()).unwrap();
@@ -234,8 +249,23 @@ fn a_channel_the_array_does_not_have_is_refused_before_any_step() {
     std::fs::write(&spec, format!("{SPEC}[access]\npattern = \"channel\"\nchannel = 99\n")).unwrap();
     let data = root.path().join("data");
     refused(
-        &["run", s(&spec), "--shape", SHAPE, "--no-python", "--data-dir", s(&data), "--out", s(&root.path().join("o"))],
-        &["channel.toml", "access.channel = 99", "0 to 2", "index 99 is out of bounds for axis 3 with size 3"],
+        &[
+            "run",
+            s(&spec),
+            "--shape",
+            SHAPE,
+            "--no-python",
+            "--data-dir",
+            s(&data),
+            "--out",
+            s(&root.path().join("o")),
+        ],
+        &[
+            "channel.toml",
+            "access.channel = 99",
+            "0 to 2",
+            "index 99 is out of bounds for axis 3 with size 3",
+        ],
     );
     assert!(snapshot(&data).is_empty(), "nothing generated");
 }
@@ -244,7 +274,11 @@ fn a_channel_the_array_does_not_have_is_refused_before_any_step() {
 fn counts_that_cannot_fit_in_memory_are_refused_before_any_step() {
     let root = tempfile::tempdir().unwrap();
     let spec = root.path().join("count.toml");
-    std::fs::write(&spec, format!("{SPEC}[access]\npattern = \"random_elements\"\ncount = 9000000000000000000\n")).unwrap();
+    std::fs::write(
+        &spec,
+        format!("{SPEC}[access]\npattern = \"random_elements\"\ncount = 9000000000000000000\n"),
+    )
+    .unwrap();
     refused(
         &["run", s(&spec), "--shape", SHAPE, "--no-python", "--data-dir", s(&root.path().join("d"))],
         &["count.toml", "access.count", "memory"],
@@ -260,7 +294,10 @@ fn results_of_an_unknown_schema_version_are_refused() {
     let text = std::fs::read_to_string(out.join("results.json")).unwrap();
     let future = root.path().join("future.json");
     std::fs::write(&future, text.replacen("\"schema_version\": 1", "\"schema_version\": 99", 1)).unwrap();
-    refused(&["report", "--results", s(&future), "--out", s(&root.path().join("r"))], &["future.json", "schema_version is 99"]);
+    refused(
+        &["report", "--results", s(&future), "--out", s(&root.path().join("r"))],
+        &["future.json", "schema_version is 99"],
+    );
 }
 
 #[test]
@@ -268,12 +305,16 @@ fn a_baseline_with_no_metrics_is_an_error() {
     let root = tempfile::tempdir().unwrap();
     let (_, out) = data_and_report(root.path());
     let baseline = root.path().join("baseline.json");
-    let (code, _, stderr) = mmap_lab(&["check", "--results", s(&out.join("results.json")), "--save-baseline", s(&baseline)]);
+    let (code, _, stderr) =
+        mmap_lab(&["check", "--results", s(&out.join("results.json")), "--save-baseline", s(&baseline)]);
     assert!(matches!(code, Some(0 | 1)), "{stderr}");
     let mut value: serde_json::Value = serde_json::from_slice(&std::fs::read(&baseline).unwrap()).unwrap();
     value["metrics"] = serde_json::json!([]);
     std::fs::write(&baseline, serde_json::to_vec(&value).unwrap()).unwrap();
-    refused(&["check", "--results", s(&out.join("results.json")), "--baseline", s(&baseline)], &["baseline.json", "no metrics"]);
+    refused(
+        &["check", "--results", s(&out.join("results.json")), "--baseline", s(&baseline)],
+        &["baseline.json", "no metrics"],
+    );
 }
 
 #[test]
@@ -285,7 +326,18 @@ fn a_run_with_nothing_to_run_never_replaces_a_report() {
     std::fs::create_dir(&specs).unwrap();
     std::fs::write(specs.join("a.toml"), format!("run_all = false\n{SPEC}")).unwrap();
     refused(
-        &["run-all", "--shape", SHAPE, "--no-python", "--experiments", s(&specs), "--data-dir", s(&data), "--out", s(&out)],
+        &[
+            "run-all",
+            "--shape",
+            SHAPE,
+            "--no-python",
+            "--experiments",
+            s(&specs),
+            "--data-dir",
+            s(&data),
+            "--out",
+            s(&out),
+        ],
         &["no experiment to run"],
     );
     assert_eq!(snapshot(&out), before);
@@ -308,7 +360,10 @@ fn save_baseline_never_overwrites_a_file_that_is_not_a_baseline() {
     let (_, out) = data_and_report(root.path());
     let thesis = root.path().join("thesis.json");
     std::fs::write(&thesis, b"{\"chapter\": 1}").unwrap();
-    refused(&["check", "--results", s(&out.join("results.json")), "--save-baseline", s(&thesis)], &["thesis.json", "not an mmap-lab baseline"]);
+    refused(
+        &["check", "--results", s(&out.join("results.json")), "--save-baseline", s(&thesis)],
+        &["thesis.json", "not an mmap-lab baseline"],
+    );
     assert_eq!(std::fs::read(&thesis).unwrap(), b"{\"chapter\": 1}");
 }
 
@@ -317,7 +372,10 @@ fn report_out_naming_the_folder_of_an_input_is_refused() {
     let root = tempfile::tempdir().unwrap();
     let (_, out) = data_and_report(root.path());
     let before = snapshot(&out);
-    refused(&["report", "--results", s(&out.join("results.json")), "--out", s(&out)], &["--out", "holds the input"]);
+    refused(
+        &["report", "--results", s(&out.join("results.json")), "--out", s(&out)],
+        &["--out", "holds the input"],
+    );
     assert_eq!(snapshot(&out), before);
 }
 
@@ -327,8 +385,16 @@ fn report_out_naming_the_folder_of_an_input_is_refused() {
 fn wrong_typed_spec_values_name_the_key_and_what_was_expected() {
     let root = tempfile::tempdir().unwrap();
     for (name, text, needles) in [
-        ("shape.toml", SPEC.replace("load_mmap\"", "memmap\"\nshape = true"), vec!["shape", "a list of whole numbers"]),
-        ("offset.toml", SPEC.replace("load_mmap\"", "memmap\"\noffset = [1]"), vec!["offset", "whole number of bytes"]),
+        (
+            "shape.toml",
+            SPEC.replace("load_mmap\"", "memmap\"\nshape = true"),
+            vec!["shape", "a list of whole numbers"],
+        ),
+        (
+            "offset.toml",
+            SPEC.replace("load_mmap\"", "memmap\"\noffset = [1]"),
+            vec!["offset", "whole number of bytes"],
+        ),
     ] {
         let spec = root.path().join(name);
         std::fs::write(&spec, text).unwrap();
@@ -351,6 +417,9 @@ fn wrong_typed_baseline_values_name_the_metric_and_the_type() {
     let name = metrics[at]["metric"].as_str().unwrap().to_owned();
     metrics[at]["bytes"] = "lots".into();
     std::fs::write(&baseline, serde_json::to_vec(&value).unwrap()).unwrap();
-    let stderr = refused(&["check", "--results", s(&out.join("results.json")), "--baseline", s(&baseline)], &[&name, "'bytes' must be a whole number"]);
+    let stderr = refused(
+        &["check", "--results", s(&out.join("results.json")), "--baseline", s(&baseline)],
+        &[&name, "'bytes' must be a whole number"],
+    );
     assert!(!stderr.contains("did not match any variant"), "{stderr}");
 }

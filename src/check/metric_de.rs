@@ -81,7 +81,10 @@ mod tests {
     fn a_wrong_typed_value_names_the_metric_the_key_and_the_type() {
         let text = r#"{"metric": "npy_load_mmap.rss_after_open", "bytes": "lots"}"#;
         let err = serde_json::from_str::<Metric>(text).map(|_| ()).unwrap_err().to_string();
-        assert!(err.contains("npy_load_mmap.rss_after_open") && err.contains("'bytes' must be a whole number"), "{err}");
+        assert!(
+            err.contains("npy_load_mmap.rss_after_open") && err.contains("'bytes' must be a whole number"),
+            "{err}"
+        );
         assert!(err.contains("\"lots\""), "{err}");
         assert!(!err.contains("did not match any variant"), "{err}");
     }

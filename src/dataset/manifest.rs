@@ -175,7 +175,9 @@ pub(super) fn validate(spec: &DatasetSpec, dir: &Path, files: Files) -> Result<R
             manifest.shape, manifest.dtype, manifest.seed, spec.shape, spec.dtype, spec.seed
         )));
     }
-    if manifest.data_bytes != spec.data_bytes() || manifest.npy_header_bytes != spec.npy_header().len() as Bytes {
+    if manifest.data_bytes != spec.data_bytes()
+        || manifest.npy_header_bytes != spec.npy_header().len() as Bytes
+    {
         return Ok(Err(format!(
             "the manifest's sizes ({} data bytes after a {}-byte header) are not those of {} of {}",
             manifest.data_bytes, manifest.npy_header_bytes, spec.shape, spec.dtype

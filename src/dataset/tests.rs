@@ -171,7 +171,8 @@ fn refuses_a_dataset_larger_than_the_disk() {
     let msg = format!("{err:#}");
     assert!(msg.contains("not enough free space"), "{msg}");
     assert!(!dir.path().join(NPY_NAME).exists());
-    let left: Vec<_> = fs::read_dir(dir.path()).unwrap().filter_map(|e| e.ok()).map(|e| e.file_name()).collect();
+    let left: Vec<_> =
+        fs::read_dir(dir.path()).unwrap().filter_map(|e| e.ok()).map(|e| e.file_name()).collect();
     assert!(left.iter().all(|n| !n.to_string_lossy().ends_with(PARTIAL_SUFFIX)), "{left:?}");
 }
 

@@ -59,7 +59,9 @@ pub(super) fn mismatch(spec: &DatasetSpec, dir: &Path, manifest: &Manifest) -> R
     let checksum = u64::from_str_radix(&manifest.checksum, 16).ok();
     for &(name, offset) in &targets {
         if Some(checksum_of(&dir.join(name), offset, manifest.data_bytes)?) != checksum {
-            return Ok(Some(format!("{name} was modified: its data no longer matches the manifest's checksum")));
+            return Ok(Some(format!(
+                "{name} was modified: its data no longer matches the manifest's checksum"
+            )));
         }
     }
     Ok(None)

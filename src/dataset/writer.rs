@@ -94,7 +94,9 @@ fn clear(dir: &Path) -> Result<()> {
         .filter_map(|e| e.ok().and_then(|e| e.file_name().into_string().ok()))
         .filter(|n| is_partial(n))
         .collect();
-    for name in [MANIFEST_NAME.to_owned(), NPY_NAME.to_owned(), RAW_NAME.to_owned()].into_iter().chain(partials) {
+    for name in
+        [MANIFEST_NAME.to_owned(), NPY_NAME.to_owned(), RAW_NAME.to_owned()].into_iter().chain(partials)
+    {
         let path = dir.join(&name);
         match std::fs::remove_file(&path) {
             Ok(()) => {}

@@ -76,7 +76,8 @@ fn typestr(text: &str) -> Option<Item> {
         ('S' | 'a' | 'V', Some(n)) => n,
         ('U', Some(n)) => n.checked_mul(4)?,
         ('M' | 'm', Some(8)) => {
-            let units = ["Y", "M", "W", "D", "h", "m", "s", "ms", "us", "μs", "ns", "ps", "fs", "as", "generic"];
+            let units =
+                ["Y", "M", "W", "D", "h", "m", "s", "ms", "us", "μs", "ns", "ps", "fs", "as", "generic"];
             if unit.is_some_and(|u| !units.contains(&u.trim_start_matches(char::is_numeric))) {
                 return None;
             }
@@ -151,7 +152,9 @@ mod tests {
         assert_eq!(mappable("<M8[ns]"), 8);
         assert_eq!(mappable("[('x', '<f8'), ('y', '>i2', (2, 3))]"), 8 + 12);
         assert_eq!(mappable("[('a', [('b', '<f4'), ('c', '|u1')]), ('', '|V3')]"), 5 + 3);
-        assert!(matches!(verdict("<q8"), DescrVerdict::Unknown(why) if why.contains("not a valid dtype descriptor: '<q8'")));
+        assert!(
+            matches!(verdict("<q8"), DescrVerdict::Unknown(why) if why.contains("not a valid dtype descriptor: '<q8'"))
+        );
         assert!(matches!(verdict("|O"), DescrVerdict::Unmappable(why) if why.contains("Python objects")));
         assert!(matches!(verdict("[('a', '<f8'), ('b', '|O')]"), DescrVerdict::Unmappable(_)));
     }

@@ -60,16 +60,17 @@ pub fn write(runs: &[Results], out: &Path) -> Result<Vec<PathBuf>> {
 pub fn write_keeping(runs: &[Results], out: &Path, keep: Option<&Path>) -> Result<Vec<PathBuf>> {
     check_replaceable(out)?;
     let parent = out.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    let staging = tempfile::Builder::new()
-        .prefix(".mmap-lab-report-")
-        .tempdir_in(parent)
-        .with_context(|| format!("--out {}: cannot create a folder beside it to write the report in", out.display()))?;
+    let staging =
+        tempfile::Builder::new().prefix(".mmap-lab-report-").tempdir_in(parent).with_context(|| {
+            format!("--out {}: cannot create a folder beside it to write the report in", out.display())
+        })?;
     let written = match write_outputs(runs, staging.path(), out) {
         Ok(written) => written,
         Err(error) => {
             let Some(keep) = keep else { return Err(error) };
             let _ = std::fs::remove_dir_all(keep);
-            if staging.path().join("results.json").is_file() && std::fs::rename(staging.path(), keep).is_ok() {
+            if staging.path().join("results.json").is_file() && std::fs::rename(staging.path(), keep).is_ok()
+            {
                 let _ = staging.keep();
                 return Err(error.context(format!(
                     "the report in {} was not replaced; the results are kept in {}: redraw them with `mmap-lab report --results {} --out {}` once the problem is fixed",

@@ -101,11 +101,7 @@ pub fn check_against(specs: &[LoadedSpec], dataset: &DatasetSpec) -> Result<()> 
     for loaded in specs {
         let Some(shape) = array_shape(&loaded.spec, dataset) else { continue };
         if let Some(why) = misfit(&loaded.spec.access, &shape) {
-            return Err(input(format!(
-                "{}: experiment '{}': {why}",
-                loaded.path.display(),
-                loaded.spec.id
-            )));
+            return Err(input(format!("{}: experiment '{}': {why}", loaded.path.display(), loaded.spec.id)));
         }
     }
     Ok(())
@@ -130,7 +126,10 @@ mod tests {
     #[test]
     fn more_samples_than_the_array_has_clip_as_numpy_slices_do_unless_they_overflow() {
         assert!(misfit(&AccessSpec::FirstN { samples: 1000 }, &shape()).is_none());
-        assert!(misfit(&AccessSpec::FirstN { samples: u64::MAX }, &shape()).is_some_and(|w| w.contains("1 to 40")));
+        assert!(
+            misfit(&AccessSpec::FirstN { samples: u64::MAX }, &shape())
+                .is_some_and(|w| w.contains("1 to 40"))
+        );
         let batches = AccessSpec::RandomBatches { batch_size: u64::MAX, batches: None, seed: 0 };
         assert!(misfit(&batches, &shape()).is_some_and(|w| w.contains("batch_size")));
     }
