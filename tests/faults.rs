@@ -196,7 +196,7 @@ id = "slow"
 title = "Many mini-batches: long enough to be interrupted"
 numpy_call = "..."
 file = "npy"
-access = { pattern = "random_batches", batch_size = 2, batches = 100000000 }
+access = { pattern = "random_batches", batch_size = 2, batches = 10000000 }
 cache = ["warm"]
 [open]
 method = "load_mmap"
@@ -286,7 +286,8 @@ fn a_full_disk_during_generation_is_a_clear_error_and_leaves_no_partial_files() 
     assert!(stderr.contains("the disk is full"), "{stderr}");
     let left: Vec<_> =
         std::fs::read_dir(&disk.0).unwrap().filter_map(Result::ok).map(|e| e.file_name()).collect();
-    assert!(left.is_empty(), "left behind: {left:?}");
+    // The folder's lock file (mmap-lab's own, empty of data) may stay; nothing else.
+    assert!(left.iter().all(|n| n == ".mmap-lab.lock"), "left behind: {left:?}");
     // Without skipping it, the free-space check refuses before writing anything (exit 2).
     let out =
         bin().args(["generate", "--shape", "80x40x30x3"]).arg("--data-dir").arg(&disk.0).output().unwrap();

@@ -204,9 +204,7 @@ fn a_fifo_or_a_device_as_any_named_input_is_refused_without_hanging() {
 // --- 5. closed pipes ----------------------------------------------------------------------
 
 fn bash(script: &str) -> std::process::Output {
-    let out =
-        assert_cmd::Command::new("bash").args(["-c", script]).timeout(common::TIMEOUT).output().unwrap();
-    out
+    assert_cmd::Command::new("bash").args(["-c", script]).timeout(common::TIMEOUT).output().unwrap()
 }
 
 #[test]
