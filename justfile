@@ -17,10 +17,11 @@ larger-than-memory *ARGS:
 test:
     cargo test
 
-# The project's Python with NumPy in .venv (ignored by git): the report's NumPy column and the interop tests.
+# The project's Python with NumPy in .venv (ignored by git): the report's NumPy column and the interop tests;
+# safetensors and pyarrow for the formats group's peers.
 venv:
     [ -x .venv/bin/python ] || python3 -m venv .venv
-    .venv/bin/python -m pip install numpy
+    .venv/bin/python -m pip install numpy safetensors pyarrow
 
 # Criterion benchmarks (MMAP_LAB_BENCH_SHAPE sets the data size; small by default).
 # `just bench full_pass` runs one group; criterion's own flags may follow.

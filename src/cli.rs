@@ -17,6 +17,8 @@ use crate::shape::Shape;
 use crate::suite::{self, SuiteOptions};
 use crate::units::{grouped, human_bytes, human_nanos};
 
+pub mod examples;
+
 /// mmap-lab: NumPy's memory-mapping tutorial, reproduced and measured.
 ///
 /// Generates the tutorial's training array (4002 x 120 x 120 x 3 float64) as X_train.npy
@@ -36,25 +38,29 @@ pub struct Cli {
 pub enum Command {
     /// Generate the data, run every experiment in experiments/ and rebuild reports/.
     ///
-    /// The main job: at the tutorial's full size it writes two files of 1.38 GB (reused
-    /// on later runs while their manifest vouches for them) and takes under a minute.
-    #[command(name = "run-all")]
+    /// The main job: at the tutorial's full size it writes four files of 1.38 GB in the
+    /// data folder (the array as .npy and raw, and two copies for the faults steps; reused
+    /// on later runs while their manifest vouches for them).
+    #[command(name = "run-all", after_help = examples::RUN_ALL)]
     RunAll(RunAllArgs),
     /// Run chosen experiment specs (yours too) the way run-all does.
+    #[command(after_help = examples::RUN)]
     Run(RunArgs),
     /// Generate X_train.npy and X_train_raw.rbf (reused when already valid).
+    #[command(after_help = examples::GENERATE)]
     Generate(GenerateArgs),
     /// Map an array larger than this machine's memory: RSS levels off, a full load fails.
     ///
     /// Not part of run-all: it writes one .npy of 1.25 x the machine's memory (about 30 GB
     /// on a 24 GiB machine), refusing clearly when the disk cannot hold it.
-    #[command(name = "larger-than-memory")]
+    #[command(name = "larger-than-memory", after_help = examples::LARGER)]
     LargerThanMemory(LargerArgs),
     /// Rebuild a report (markdown, plots, CSV) from results files alone, without measuring.
     ///
     /// Given one results.json it redraws that run's report; given several (the runs of a
     /// course's students, or of a CI matrix across kernels and file systems) it draws them
     /// side by side, in every plot and in tables with a column per run.
+    #[command(after_help = examples::REPORT)]
     Report(ReportArgs),
     /// Show what a .npy file holds, byte by byte, and the exact call that maps it.
     ///
@@ -63,11 +69,13 @@ pub enum Command {
     /// mmap-lab calls that map it correctly. With --dtype (and --shape, --offset) FILE is
     /// read as raw bytes, like X.tofile writes them, and its size is checked against them.
     /// A corrupt or truncated file is refused with the reason (exit code 2).
+    #[command(after_help = examples::INSPECT)]
     Inspect(InspectArgs),
     /// Coursework labs: predict, measure, explain (list, show, init, run, check).
     ///
     /// Each lab asks questions about what the experiments will measure; `lab run` measures
     /// and grades the answers, explaining the ones that missed.
+    #[command(after_help = examples::LAB)]
     Lab(crate::lab::command::LabArgs),
     /// Check mapping costs against a baseline, for CI: exit 0 if all hold, 1 on a regression.
     ///
@@ -81,13 +89,26 @@ pub enum Command {
     /// table (metric, baseline, now, allowed, verdict), or JSON with --json. Exit codes: 0
     /// all hold, 1 regression, 2 usage or input error (missing, corrupt or mismatched
     /// baseline).
+    #[command(after_help = examples::CHECK)]
     Check(CheckArgs),
+    /// Measure any program's memory from outside: its whole process tree, per mapped file,
+    /// over time and at the phases it marks, explained in words.
+    ///
+    /// Runs CMD (or attaches to --pid) and samples every process of its tree: RSS and PSS
+    /// split into anonymous, file and shared memory, private dirty and shared clean pages,
+    /// page tables, faults, bytes read, and for every mapped file each process's RSS and
+    /// PSS of it and its page-cache residency. Writes measure.json as it goes and a report
+    /// with --out; checks --max-own and --max-pss at every sample.
+    Measure(crate::measure::args::MeasureArgs),
     /// Run one step in this process (used by the runner; reads a plan on stdin).
     #[command(name = "__step", hide = true)]
     Step,
     /// Be one worker of a sharing step (used by the runner; reads a plan on stdin).
     #[command(name = "__worker", hide = true)]
     Worker,
+    /// Write and check the files of other formats (used by the runner; reads a plan on stdin).
+    #[command(name = "__formats", hide = true)]
+    Formats,
 }
 
 /// Which data to generate.
@@ -103,7 +124,7 @@ pub struct DataArgs {
     #[arg(long, default_value_t = 0, allow_negative_numbers = true, value_parser = parse_seed)]
     pub seed: u64,
     /// Folder for the data files (created if missing; kept out of git).
-    #[arg(long, default_value_os_t = default_root().join("data"))]
+    #[arg(long, default_value = "data")]
     pub data_dir: PathBuf,
 }
 
@@ -118,9 +139,9 @@ impl DataArgs {
 pub struct GenerateArgs {
     #[command(flatten)]
     data: DataArgs,
-    /// Regenerate even when valid files exist.
-    #[arg(long)]
-    force: bool,
+    /// Regenerate even when valid files exist (`--force` is the old name, still accepted).
+    #[arg(long, alias = "force")]
+    regenerate: bool,
 }
 
 /// Which cache states to run.
@@ -148,8 +169,9 @@ pub struct StepArgs {
     step_timeout: u64,
     /// Python for the NumPy column: every step is run a second time by NumPy itself
     /// (experiments/tutorial.py) and must agree with the Rust step. Without this flag,
-    /// mmap-lab uses the project's .venv/bin/python, else python3 on the PATH, whichever
-    /// can import numpy first, and says so when none can.
+    /// mmap-lab tries .venv/bin/python in the current folder, then the .venv of the
+    /// project folder it was built in (if it still exists), then python3 on the PATH, and
+    /// uses the first that can import numpy; the start of the run names it.
     #[arg(long, value_name = "PATH", conflicts_with = "no_python")]
     python: Option<PathBuf>,
     /// Run without the NumPy column, even when a Python with NumPy is at hand.
@@ -172,10 +194,10 @@ pub struct RunAllArgs {
     #[command(flatten)]
     steps: StepArgs,
     /// Folder of experiment specs (*.toml); run-all runs those with run_all = true.
-    #[arg(long, default_value_os_t = default_root().join("experiments"))]
+    #[arg(long, default_value_os_t = crate::assets::experiments_dir())]
     experiments: PathBuf,
     /// Report folder, replaced as a whole when the run completes.
-    #[arg(long, default_value_os_t = default_root().join("reports"))]
+    #[arg(long, default_value = "reports")]
     out: PathBuf,
 }
 
@@ -192,13 +214,13 @@ pub struct LargerArgs {
     #[arg(long, default_value_t = 0, allow_negative_numbers = true, value_parser = parse_seed)]
     seed: u64,
     /// Folder for the large .npy (kept apart from run-all's data).
-    #[arg(long, default_value_os_t = default_root().join("data").join("larger-than-memory"))]
+    #[arg(long, default_value = "data/larger-than-memory")]
     data_dir: PathBuf,
     /// Folder of the experiment specs for this run.
-    #[arg(long, default_value_os_t = default_root().join("experiments").join("larger_than_memory"))]
+    #[arg(long, default_value_os_t = crate::assets::larger_than_memory_dir())]
     experiments: PathBuf,
     /// Report folder.
-    #[arg(long, default_value_os_t = default_root().join("data").join("larger-than-memory-report"))]
+    #[arg(long, default_value = "data/larger-than-memory-report")]
     out: PathBuf,
     #[command(flatten)]
     steps: StepArgs,
@@ -234,7 +256,7 @@ pub struct RunArgs {
     #[command(flatten)]
     steps: StepArgs,
     /// Folder where experiment ids are looked up.
-    #[arg(long, default_value_os_t = default_root().join("experiments"))]
+    #[arg(long, default_value_os_t = crate::assets::experiments_dir())]
     experiments: PathBuf,
     /// Report folder for this run.
     #[arg(long, default_value = "mmap-lab-run")]
@@ -270,7 +292,7 @@ pub struct CheckArgs {
     specs: Vec<PathBuf>,
     /// Folder of specs; check measures the tutorial group's specs with run_all = true that
     /// map the file (method load_mmap or memmap), under a warm cache.
-    #[arg(long, value_name = "DIR", default_value_os_t = default_root().join("experiments"), conflicts_with = "specs")]
+    #[arg(long, value_name = "DIR", default_value_os_t = crate::assets::experiments_dir(), conflicts_with = "specs")]
     experiments: PathBuf,
     /// Shape of the dataset measured; must be the baseline's.
     #[arg(long, default_value = "64x120x120x3", value_parser = Shape::parse)]
@@ -279,7 +301,7 @@ pub struct CheckArgs {
     #[arg(long, default_value = "f8", value_parser = parse_generated_dtype)]
     dtype: Dtype,
     /// Folder for the check's dataset (generated if missing or stale, then reused).
-    #[arg(long, value_name = "DIR", default_value_os_t = default_root().join("data").join("check"))]
+    #[arg(long, value_name = "DIR", default_value = "data/check")]
     data_dir: PathBuf,
     /// Child processes per step for memory, and timed repetitions per step; medians kept.
     #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=1000))]
@@ -295,13 +317,6 @@ pub struct CheckArgs {
     /// Print the comparison as JSON (rows, tolerances, measurement) instead of a table.
     #[arg(long)]
     json: bool,
-}
-
-/// The project's folder when run from a checkout (experiments/ beside Cargo.toml), else
-/// the current folder.
-pub fn default_root() -> PathBuf {
-    let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    if manifest.join("experiments").is_dir() { manifest } else { PathBuf::from(".") }
 }
 
 fn parse_seed(text: &str) -> std::result::Result<u64, String> {
@@ -323,8 +338,11 @@ fn parse_dtype(text: &str) -> std::result::Result<Dtype, String> {
     Dtype::parse(text).map_err(|e| e.to_string())
 }
 
+/// The command as typed, with the program named `mmap-lab` rather than by the path it was
+/// started from (a report should not name this machine's folders).
 fn command_line() -> String {
-    std::env::args()
+    std::iter::once("mmap-lab".to_owned())
+        .chain(std::env::args().skip(1))
         .map(|a| if a.contains(char::is_whitespace) { format!("'{a}'") } else { a })
         .collect::<Vec<_>>()
         .join(" ")
@@ -334,7 +352,12 @@ fn run_options(args: &StepArgs) -> Result<RunOptions> {
     let numpy = if args.no_python {
         PeerChoice::Without("the NumPy column was turned off (--no-python)".to_owned())
     } else {
-        crate::peer::python::find(args.python.as_deref(), &crate::peer::python::candidates(&default_root()))?
+        crate::peer::python::find(
+            args.python.as_deref(),
+            &crate::peer::python::candidates(
+                &std::env::current_dir().context("cannot read the current folder")?,
+            ),
+        )?
     };
     Ok(RunOptions {
         caches: match args.cache {
@@ -370,8 +393,10 @@ pub fn run(cli: Cli) -> Result<u8> {
         Command::Inspect(args) => inspect(&args),
         Command::Lab(args) => crate::lab::command::run(args),
         Command::Check(args) => check(args),
+        Command::Measure(args) => crate::measure::run(&args.options()?),
         Command::Step => step(),
         Command::Worker => crate::sharing::worker().map(|()| 0),
+        Command::Formats => crate::formats::child().map(|()| 0),
     }
 }
 
@@ -394,7 +419,7 @@ fn larger_than_memory(args: LargerArgs) -> Result<u8> {
                     args.factor
                 )));
             }
-            let memory = crate::machine::Machine::detect(&default_root()).memory_bytes;
+            let memory = crate::machine::Machine::detect(&args.data_dir).memory_bytes;
             let sample = 120 * 120 * 3 * 8;
             let samples = ((memory as f64 * args.factor) / sample as f64).ceil() as usize;
             Shape(vec![samples.max(1), 120, 120, 3])
@@ -439,6 +464,10 @@ fn run_suite_files(
         human_bytes(r.run.parent_peak_rss_bytes),
         report_dir.display()
     );
+    crate::outln!("findings:");
+    for line in crate::console::findings(r) {
+        crate::outln!("  {line}");
+    }
     if !r.run.complete {
         crate::errln!("interrupted: what was measured is in {}, marked incomplete", report_dir.display());
         return Ok(130);
@@ -449,13 +478,13 @@ fn run_suite_files(
 fn generate(args: &GenerateArgs) -> Result<u8> {
     let spec = args.data.spec();
     let started = std::time::Instant::now();
-    let data = if args.force {
+    let data = if args.regenerate {
         dataset::regenerate(&spec, &args.data.data_dir)?
     } else {
         let (data, provenance) = dataset::ensure(&spec, &args.data.data_dir)?;
         if provenance == dataset::Provenance::Reused {
             crate::outln!(
-                "valid data already in {} (use --force to regenerate)",
+                "valid data already in {} (use --regenerate to write them again)",
                 args.data.data_dir.display()
             );
         }
@@ -517,6 +546,16 @@ fn refuse_out_holding_an_input(out: &Path, inputs: &[PathBuf]) -> Result<()> {
 }
 
 fn inspect(args: &InspectArgs) -> Result<u8> {
+    if args.dtype.is_none() {
+        if let Some(report) = crate::inspect::container::inspect_container(&args.file)? {
+            if args.json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            } else {
+                print!("{}", crate::inspect::container::render(&report));
+            }
+            return Ok(0);
+        }
+    }
     let raw = args.dtype.map(|dtype| crate::inspect::RawLayout {
         dtype,
         shape: args.shape.clone(),

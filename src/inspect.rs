@@ -6,7 +6,10 @@
 //! [`open::load_mmap`] and [`open::memmap`] for NumPy's size checks, so inspect refuses
 //! exactly what a step would, with the same messages.
 
+pub mod container;
 pub mod descr;
+pub mod npz;
+pub mod safetensors;
 mod text;
 
 use std::path::{Path, PathBuf};

@@ -3,6 +3,10 @@
 
 use crate::dtype::{Dtype, Kind};
 
+mod strided;
+
+pub use strided::{Element, sum_gather, sum_gather_of, sum_rows, sum_strided, sum_strided_of};
+
 /// Sum of `values` with eight independent accumulators (vectorised by the compiler).
 ///
 /// The same function sums a mapping and an in-memory `Vec`, so that the two compare the
@@ -74,6 +78,9 @@ pub fn sum_bytes(dtype: Dtype, bytes: &[u8]) -> f64 {
     }
     acc.iter().sum::<f64>() + tail.chunks_exact(size).map(|e| dtype.decode(e)).sum::<f64>()
 }
+
+#[cfg(test)]
+mod props;
 
 #[cfg(test)]
 mod tests {

@@ -14,18 +14,23 @@ compile_error!(
      Linux kernel). On macOS or Windows, run it in a Linux VM, a container or WSL2."
 );
 
+pub mod assets;
 pub mod cache;
 pub mod check;
+pub mod child;
 pub mod cli;
+pub mod console;
 pub mod dataset;
 pub mod dtype;
 pub mod error;
+pub mod formats;
 pub mod fsio;
 pub mod inspect;
 pub mod interrupt;
 pub mod kernels;
 pub mod lab;
 pub mod machine;
+pub mod measure;
 pub mod npy;
 pub mod open;
 pub mod peer;

@@ -38,6 +38,11 @@ pub struct Machine {
     /// Swap size.
     #[serde(default)]
     pub swap_bytes: Bytes,
+    /// The system call that measured page-cache residency: `cachestat` (Linux 6.5+) or
+    /// `mincore`; `None` in results written before it was recorded (and left out of them,
+    /// so such results are written back as they were).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub residency_tool: Option<String>,
 }
 
 impl Machine {
@@ -64,6 +69,16 @@ impl Machine {
             read_ahead_kb: read_ahead_kb(data_dir),
             filesystem: filesystem_of(data_dir),
             swap_bytes: system.as_ref().map_or(0, System::total_swap),
+            residency_tool: residency_tool(),
+        }
+    }
+
+    /// How residency was measured, for a sentence: `` `cachestat` ``, or both tools named
+    /// when the results do not say.
+    pub fn residency_tool_md(&self) -> String {
+        match &self.residency_tool {
+            Some(tool) => format!("`{tool}`"),
+            None => "`cachestat` (or `mincore` on kernels before 6.5)".to_owned(),
         }
     }
 
@@ -78,6 +93,14 @@ impl Machine {
             crate::units::human_bytes(self.memory_bytes)
         )
     }
+}
+
+/// The tool the probe picks on this kernel, tried on this program's own file (any file
+/// answers the question: `cachestat` exists or it does not).
+fn residency_tool() -> Option<String> {
+    let exe = std::env::current_exe().ok()?;
+    let tool = crate::probe::Residency::new(&exe).ok()?.method();
+    (tool != "none").then(|| tool.to_owned())
 }
 
 /// The bracketed choice of a sysfs selector file: `always [madvise] never` -> `madvise`.

@@ -218,8 +218,30 @@ enum Data {
     MappedMut(memmap2::MmapMut),
     /// Bytes read into memory (8-byte aligned), and how many of them are data.
     Owned(Vec<u64>, usize),
+    /// Bytes another library's object holds: part of a mapping it made, or a buffer it
+    /// decoded into ([`Array::from_held`]).
+    Held(HeldBytes),
     /// No elements.
     Empty,
+}
+
+/// The bytes of an array that another library's object owns: a mapping of a whole file
+/// (safetensors, Arrow IPC) of which the array is a part, or a buffer the library decoded.
+pub struct HeldBytes {
+    owner: Box<dyn AsRef<[u8]> + Send + Sync>,
+    start: usize,
+    len: usize,
+    mapped: bool,
+}
+
+impl std::fmt::Debug for HeldBytes {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HeldBytes")
+            .field("start", &self.start)
+            .field("len", &self.len)
+            .field("mapped", &self.mapped)
+            .finish_non_exhaustive()
+    }
 }
 
 /// An opened array: bytes, dtype, shape and order, like a NumPy array or memmap.
@@ -322,11 +344,10 @@ pub fn load(path: &Path) -> Result<Array, OpenError> {
         zeroed_words(n.div_ceil(8)).ok_or_else(|| err(path, OpenErrorKind::OutOfMemory { bytes: nbytes }))?;
     advise_huge_pages(&mut words);
     let bytes = &mut bytemuck::cast_slice_mut::<u64, u8>(&mut words)[..n];
-    let mut reader = &file;
-    // The header reader stopped right after the header: the data follows.
-    std::io::Seek::seek(&mut reader, std::io::SeekFrom::Start(header.data_offset))
-        .map_err(io(path, "seek to the data"))?;
-    reader.read_exact(bytes).map_err(io(path, "read the data"))?;
+    // One positioned read straight into the buffer (no seek, no second copy): the kernel
+    // copies the page cache into it, faulting its pages in as it goes.
+    std::os::unix::fs::FileExt::read_exact_at(&file, bytes, header.data_offset)
+        .map_err(io(path, "read the data"))?;
     Ok(Array { data: Data::Owned(words, n), dtype, shape: header.shape, order })
 }
 
@@ -523,7 +544,29 @@ impl Array {
 
     /// Whether the data is a mapping of the file (rather than a copy in memory).
     pub fn is_mapped(&self) -> bool {
-        matches!(self.data, Data::Mapped(_) | Data::MappedMut(_))
+        match &self.data {
+            Data::Mapped(_) | Data::MappedMut(_) => true,
+            Data::Held(held) => held.mapped,
+            Data::Owned(..) | Data::Empty => false,
+        }
+    }
+
+    /// An array over `len` bytes from `start` of what `owner` holds: `mapped` when those
+    /// bytes are a mapping of the file (not a copy). `None` when the range lies outside
+    /// the owner's bytes or does not hold `shape` of `dtype`.
+    pub fn from_held(
+        owner: Box<dyn AsRef<[u8]> + Send + Sync>,
+        start: usize,
+        mapped: bool,
+        dtype: Dtype,
+        shape: Shape,
+    ) -> Option<Array> {
+        let len = usize::try_from(shape.nbytes(dtype)).ok()?;
+        if start.checked_add(len)? > (*owner).as_ref().len() {
+            return None;
+        }
+        let held = HeldBytes { owner, start, len, mapped };
+        Some(Array { data: Data::Held(held), dtype, shape, order: Order::C })
     }
 
     /// The array's bytes, in memory order.
@@ -532,6 +575,7 @@ impl Array {
             Data::Mapped(map) => map,
             Data::MappedMut(map) => map,
             Data::Owned(words, n) => &bytemuck::cast_slice::<u64, u8>(words)[..*n],
+            Data::Held(h) => &(*h.owner).as_ref()[h.start..h.start + h.len],
             Data::Empty => &[],
         }
     }
@@ -542,6 +586,7 @@ impl Array {
     pub fn object_bytes(&self) -> Bytes {
         let owned = match &self.data {
             Data::Owned(words, _) => std::mem::size_of_val(words.as_slice()),
+            Data::Held(h) if !h.mapped => h.len,
             _ => 0,
         };
         (std::mem::size_of_val(self) + owned) as Bytes
@@ -601,6 +646,16 @@ impl Array {
     /// Sum of all elements (`X.sum()`): a full pass over the data.
     pub fn sum(&self) -> f64 {
         kernels::sum_bytes(self.dtype, self.bytes())
+    }
+
+    /// Sum of the elements at C-order flat `indices` (`X.flat[idx].sum()`); an index past
+    /// the end adds nothing.
+    pub fn sum_at(&self, indices: &[u64]) -> f64 {
+        if self.order == Order::C || self.shape.ndim() <= 1 {
+            kernels::sum_gather(self.dtype, self.bytes(), indices)
+        } else {
+            indices.iter().filter_map(|&i| self.get(i)).sum()
+        }
     }
 
     /// A typed `ndarray` view, when the elements are native `f64` and aligned.

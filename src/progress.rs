@@ -23,14 +23,16 @@ pub fn bytes_bar(total: u64, message: &str) -> ProgressBar {
     bar
 }
 
-/// A bar over `total` items (steps of a run), drawn only on a terminal; its message
-/// shows the item under way.
+/// A bar over `total` items (steps of a run), drawn only on a terminal, with an estimate
+/// of the time left (from the items done so far); its message shows the item under way.
 pub fn items_bar(total: u64, message: &str) -> ProgressBar {
     let bar = ProgressBar::with_draw_target(Some(total), target());
     bar.set_style(
-        ProgressStyle::with_template("{prefix:>12} [{bar:40.green/white}] {pos}/{len} {wide_msg}")
-            .unwrap_or_else(|_| ProgressStyle::default_bar())
-            .progress_chars("=> "),
+        ProgressStyle::with_template(
+            "{prefix:>12} [{bar:30.green/white}] {pos}/{len}, about {eta} left: {wide_msg}",
+        )
+        .unwrap_or_else(|_| ProgressStyle::default_bar())
+        .progress_chars("=> "),
     );
     bar.set_prefix(message.to_owned());
     bar

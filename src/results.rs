@@ -121,6 +121,10 @@ pub struct DatasetInfo {
     pub generate_ns: Option<Nanos>,
     /// xxh3-64 of the data.
     pub checksum: String,
+    /// The files of other formats the run opened, as written and checked
+    /// ([`crate::formats`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub formats: Vec<crate::formats::FormatFile>,
 }
 
 /// Per-batch measurements of a `random_batches` step.
@@ -180,17 +184,26 @@ pub struct TracePoint {
 /// One worker of a sharing step, measured from outside while every worker was alive.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct WorkerSample {
-    /// Resident set size (`Rss` in `/proc/PID/smaps_rollup`).
+    /// The worker's process id, by which the runner finds it in its snapshot.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pid: Option<i32>,
+    /// Resident set size (`RssAnon + RssFile + RssShmem` of `/proc/PID/status`).
+    #[serde(default)]
     pub rss_bytes: Bytes,
     /// Anonymous resident memory (`RssAnon`).
+    #[serde(default)]
     pub rss_anon_bytes: Bytes,
     /// File-backed resident memory (`RssFile`).
+    #[serde(default)]
     pub rss_file_bytes: Bytes,
     /// Proportional set size: each shared page divided among the processes mapping it.
+    #[serde(default)]
     pub pss_bytes: Bytes,
     /// PSS of anonymous memory.
+    #[serde(default)]
     pub pss_anon_bytes: Bytes,
     /// PSS of file-backed memory.
+    #[serde(default)]
     pub pss_file_bytes: Bytes,
     /// Time the worker took to open the array.
     pub open_ns: Nanos,

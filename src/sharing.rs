@@ -3,8 +3,9 @@
 //!
 //! The step's process coordinates: it starts K `mmap-lab __worker` processes, each opens
 //! the array as the spec says and makes a full pass, reports, and then waits. Once all K
-//! have reported, the coordinator reads every worker's `/proc/PID/smaps_rollup` (RSS, and
-//! PSS: each shared page divided among the processes that map it), then lets them exit.
+//! have reported, the coordinator marks `workers` and the runner reads every worker's
+//! `/proc/PID/smaps_rollup` from outside (RSS, and PSS: each shared page divided among the
+//! processes that map it); then the coordinator lets them exit.
 //! Mapped, the K workers share one copy in the page cache and their total PSS stays near
 //! one file; loaded, each holds its own copy and the total grows with K.
 
@@ -103,6 +104,8 @@ pub fn coordinate(
         children.push(child);
     }
     let outcome = collect(&mut children);
+    // Every worker holds its pass now: the runner reads them all from outside at this mark.
+    let marked = probe.mark("workers");
     for child in &mut children {
         drop(child.stdin.take()); // lets the worker exit
     }
@@ -111,6 +114,7 @@ pub fn coordinate(
     }
     match outcome {
         Ok(stats) => {
+            marked?;
             result.snapshots.push(probe.snapshot(Phase::AfterAccess)?);
             if let Some(e) = stats.1 {
                 result.status = Status::Error;
@@ -140,10 +144,8 @@ fn collect(children: &mut [Child]) -> Result<(SharingStats, Option<String>)> {
         })?;
         reports.push(report);
     }
-    let mut per_worker = Vec::with_capacity(children.len());
-    for (child, report) in children.iter().zip(&reports) {
-        per_worker.push(measure(child.id() as i32, report)?);
-    }
+    let per_worker: Vec<WorkerSample> =
+        children.iter().zip(&reports).map(|(child, report)| sample(child.id() as i32, report)).collect();
     let first_error = reports.iter().find_map(|r| r.error.clone());
     let sums_agree = per_worker.windows(2).all(|w| w[0].sum.to_bits() == w[1].sum.to_bits());
     let stats = SharingStats {
@@ -156,22 +158,19 @@ fn collect(children: &mut [Child]) -> Result<(SharingStats, Option<String>)> {
     Ok((stats, first_error))
 }
 
-/// One worker's memory, read from `/proc/PID/status` and `/proc/PID/smaps_rollup`.
-fn measure(pid: i32, report: &WorkerReport) -> Result<WorkerSample> {
-    let process = procfs::process::Process::new(pid).with_context(|| format!("worker {pid} is gone"))?;
-    let status = process.status().with_context(|| format!("cannot read /proc/{pid}/status"))?;
-    let rollup = process.smaps_rollup().with_context(|| format!("cannot read /proc/{pid}/smaps_rollup"))?;
-    let map = rollup.memory_map_rollup.0.first().map(|m| m.extension.map.clone()).unwrap_or_default();
-    let get = |key: &str| map.get(key).copied().unwrap_or(0);
-    Ok(WorkerSample {
-        rss_bytes: get("Rss"),
-        rss_anon_bytes: status.rssanon.unwrap_or(0) * 1024,
-        rss_file_bytes: status.rssfile.unwrap_or(0) * 1024,
-        pss_bytes: get("Pss"),
-        pss_anon_bytes: get("Pss_Anon"),
-        pss_file_bytes: get("Pss_File"),
+/// One worker's own report; its memory is filled in by the runner, which reads every
+/// worker from outside at the coordinator's `workers` mark.
+fn sample(pid: i32, report: &WorkerReport) -> WorkerSample {
+    WorkerSample {
+        pid: Some(pid),
+        rss_bytes: 0,
+        rss_anon_bytes: 0,
+        rss_file_bytes: 0,
+        pss_bytes: 0,
+        pss_anon_bytes: 0,
+        pss_file_bytes: 0,
         open_ns: report.open_ns,
         pass_ns: report.pass_ns,
         sum: report.sum.unwrap_or(f64::NAN),
-    })
+    }
 }

@@ -53,6 +53,16 @@ pub enum FileKind {
     NpyCopy,
     /// A scratch copy of `X_train_raw.rbf`, like `npy_copy`.
     RawCopy,
+    /// `X_train_stored.npz`: what `np.savez` writes (a zip, the .npy stored uncompressed).
+    NpzStored,
+    /// `X_train_deflated.npz`: what `np.savez_compressed` writes (the .npy deflated).
+    NpzDeflated,
+    /// `X_train.safetensors`: an 8-byte length, a JSON header, then the tensor's bytes.
+    Safetensors,
+    /// `X_train.arrow`: an Arrow IPC (Feather v2) file, buffers uncompressed.
+    ArrowIpc,
+    /// `X_train_lz4.arrow`: an Arrow IPC file, buffers compressed with LZ4 frames.
+    ArrowIpcLz4,
 }
 
 impl FileKind {
@@ -65,6 +75,20 @@ impl FileKind {
             FileKind::RawSmallWrites => "X_train_raw_small_writes.rbf",
             FileKind::NpyCopy => "X_train.copy.npy",
             FileKind::RawCopy => "X_train_raw.copy.rbf",
+            other => other.format().map_or("", crate::formats::Format::file_name),
+        }
+    }
+
+    /// For a file of another format than .npy and raw: which one.
+    pub fn format(self) -> Option<crate::formats::Format> {
+        use crate::formats::Format;
+        match self {
+            FileKind::NpzStored => Some(Format::NpzStored),
+            FileKind::NpzDeflated => Some(Format::NpzDeflated),
+            FileKind::Safetensors => Some(Format::Safetensors),
+            FileKind::ArrowIpc => Some(Format::ArrowIpc),
+            FileKind::ArrowIpcLz4 => Some(Format::ArrowIpcLz4),
+            _ => None,
         }
     }
 
@@ -72,6 +96,11 @@ impl FileKind {
     pub fn source_name(self) -> Option<&'static str> {
         match self {
             FileKind::Npy | FileKind::Raw => None,
+            FileKind::NpzStored
+            | FileKind::NpzDeflated
+            | FileKind::Safetensors
+            | FileKind::ArrowIpc
+            | FileKind::ArrowIpcLz4 => None,
             FileKind::NpyCopy => Some(crate::dataset::NPY_NAME),
             FileKind::RawLargeWrites | FileKind::RawSmallWrites | FileKind::RawCopy => {
                 Some(crate::dataset::RAW_NAME)
@@ -88,6 +117,11 @@ impl FileKind {
     pub fn rewrite_piece(self) -> Option<usize> {
         match self {
             FileKind::Npy | FileKind::Raw => None,
+            FileKind::NpzStored
+            | FileKind::NpzDeflated
+            | FileKind::Safetensors
+            | FileKind::ArrowIpc
+            | FileKind::ArrowIpcLz4 => None,
             FileKind::RawLargeWrites => Some(4 << 20),
             FileKind::RawSmallWrites => Some(4 << 10),
             FileKind::NpyCopy | FileKind::RawCopy => Some(4 << 20),
@@ -110,6 +144,9 @@ pub enum Method {
     LoadMmap,
     /// `np.memmap(path, ...)`.
     Memmap,
+    /// A file of another format (`.npz`, safetensors, Arrow IPC) opened the way its own
+    /// library opens it for reading, without a copy where it can ([`crate::formats`]).
+    Library,
 }
 
 /// A shape in a spec: `"dataset"`, `"40x120x120x3"` or `[40, 120, 120, 3]`.
@@ -462,7 +499,18 @@ impl ExperimentSpec {
             return Err("cache lists no state: give [\"warm\"], [\"cold\"] or both".to_owned());
         }
         let o = &self.open;
-        if o.method != Method::Memmap {
+        if (o.method == Method::Library) != self.file.format().is_some() {
+            return Err(format!(
+                "method = \"library\" goes with the files of other formats (npz_stored, npz_deflated, safetensors, arrow_ipc, arrow_ipc_lz4), and only it opens them; file = {:?} with method {:?} does not fit",
+                self.file, o.method
+            ));
+        }
+        if o.method == Method::Library && (o.populate || o.advice.is_some()) {
+            return Err(
+                "populate and advice apply to np.load and np.memmap, not to method = \"library\"".to_owned()
+            );
+        }
+        if o.method != Method::Memmap && o.method != Method::Library {
             let extra: Vec<&str> = [
                 ("dtype", o.dtype.is_some()),
                 ("offset", o.offset.is_some()),
@@ -563,20 +611,15 @@ impl ExperimentSpec {
 
 /// Reads one spec file.
 pub fn load_file(path: &Path) -> Result<LoadedSpec> {
-    let text = crate::fsio::read_input_text(path, "the experiment spec", "check the path")?;
+    let text = crate::assets::read_input_text(path, "the experiment spec", "check the path")?;
     Ok(LoadedSpec { spec: ExperimentSpec::parse(&text, path)?, path: path.to_owned() })
 }
 
 /// Reads every `*.toml` directly in `dir`, in file-name order, and checks that ids are unique.
 pub fn load_dir(dir: &Path) -> Result<Vec<LoadedSpec>> {
-    let entries = std::fs::read_dir(dir).map_err(|e| {
+    let paths = crate::assets::files_in(dir, "toml").map_err(|e| {
         input(format!("{}: cannot read the experiments folder: {e}; pass --experiments DIR", dir.display()))
     })?;
-    let mut paths: Vec<PathBuf> = entries
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.is_file() && p.extension().is_some_and(|x| x == "toml"))
-        .collect();
-    paths.sort();
     let specs = paths.iter().map(|p| load_file(p)).collect::<Result<Vec<_>>>()?;
     check_unique(&specs)?;
     Ok(specs)

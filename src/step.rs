@@ -67,6 +67,9 @@ impl StepPlan {
                 "load_mmap{}",
                 if extra.is_empty() { String::new() } else { format!("({})", &extra[2..]) }
             ),
+            Method::Library => {
+                self.spec.file.format().map_or("library".to_owned(), |f| f.rust_call().to_owned())
+            }
             Method::Memmap => {
                 let o = self.spec.memmap_options(&self.dataset, self.npy_header_bytes);
                 let shape = o.shape.map_or("None".to_owned(), |s| s.python());
@@ -139,7 +142,7 @@ pub fn run(plan: &StepPlan) -> Result<StepResult> {
     let mut result = plan.empty_result();
     // Room for every snapshot now: growing the vector between phases would be timed.
     result.snapshots.reserve(Phase::ALL.len());
-    let mut probe = Probe::new(Some(&plan.path))?;
+    let mut probe = Probe::new()?;
     probe.restart();
     result.snapshots.push(probe.snapshot(Phase::BeforeOpen)?);
 
@@ -192,6 +195,10 @@ pub fn open_array(plan: &StepPlan) -> Result<Array, open::OpenError> {
     match plan.spec.open.method {
         Method::Load => open::load(&plan.path),
         Method::LoadMmap => open::load_mmap_with(&plan.path, plan.spec.policy()),
+        Method::Library => match plan.spec.file.format() {
+            Some(format) => crate::formats::open(&plan.path, format),
+            None => open::load(&plan.path),
+        },
         Method::Memmap => {
             let options = plan.spec.memmap_options(&plan.dataset, plan.npy_header_bytes);
             match plan.spec.open.mode {
@@ -243,16 +250,8 @@ fn read(array: &Array, access: &AccessSpec, path: &Path, probe: &mut Probe) -> R
         AccessSpec::Channel { channel } => {
             let channels = array.shape().0.last().copied().unwrap_or(1) as u64;
             let c = (*channel).min(channels.saturating_sub(1));
-            let size = item as usize;
-            let bytes = array.bytes();
-            let mut sum = 0.0;
-            let mut count = 0u64;
-            let mut at = (c * item) as usize;
-            while at + size <= bytes.len() {
-                sum += array.dtype().decode(&bytes[at..at + size]);
-                count += 1;
-                at += (channels * item) as usize;
-            }
+            let (sum, count) =
+                crate::kernels::sum_strided(array.dtype(), array.bytes(), c as usize, channels as usize);
             Access {
                 sum: Some(black_box(sum)),
                 elements: count,
@@ -261,13 +260,10 @@ fn read(array: &Array, access: &AccessSpec, path: &Path, probe: &mut Probe) -> R
             }
         }
         AccessSpec::RandomElements { count, seed } => {
-            let mut sum = 0.0;
-            let mut pages = std::collections::HashSet::new();
+            let indices = random_element_indices(array.len(), *count, *seed);
+            let sum = array.sum_at(&indices);
             let page = crate::units::page_size();
-            for index in random_element_indices(array.len(), *count, *seed) {
-                sum += array.get(index).unwrap_or(0.0);
-                pages.insert(index * item / page);
-            }
+            let pages: std::collections::HashSet<u64> = indices.iter().map(|i| i * item / page).collect();
             Access {
                 sum: Some(black_box(sum)),
                 elements: *count,
@@ -293,7 +289,7 @@ fn shrink(path: &Path, keep_percent: u32) -> Result<()> {
         .with_context(|| format!("{}: cannot truncate the scratch copy", path.display()))
 }
 
-/// A full pass in slices, with the process's memory read after each.
+/// A full pass in slices, marked after each so that the runner reads its memory.
 fn tracked_pass(array: &Array, points: u32, probe: &mut Probe) -> Result<Access> {
     let bytes = array.bytes();
     let item = array.dtype().itemsize() as usize;
@@ -304,13 +300,15 @@ fn tracked_pass(array: &Array, points: u32, probe: &mut Probe) -> Result<Access>
     for chunk in bytes.chunks(slice) {
         sum += crate::kernels::sum_bytes(array.dtype(), chunk);
         read += chunk.len() as u64;
-        let memory = probe.memory()?;
+        let elapsed_ns = probe.elapsed().as_nanos() as u64;
+        // The runner reads the memory from outside at this mark and fills it in.
+        probe.mark("trace")?;
         trace.push(TracePoint {
             bytes_read: read,
-            elapsed_ns: probe.elapsed().as_nanos() as u64,
-            rss_anon_bytes: memory.0,
-            rss_file_bytes: memory.1,
-            major_faults: memory.2,
+            elapsed_ns,
+            rss_anon_bytes: 0,
+            rss_file_bytes: 0,
+            major_faults: 0,
         });
     }
     Ok(Access {
@@ -361,26 +359,20 @@ fn random_batches(
     let plan = batch_samples(samples, batch_size, batches, seed);
     let count = plan.len() as u64;
     let item = array.dtype().itemsize();
-    let sample_bytes = (per * item) as usize;
     let bytes = array.bytes();
     let mut stats = BatchStats { batch_size, ..BatchStats::default() };
     let mut sum = 0.0;
     let mut elements = 0;
-    let mut last = probe.faults()?;
+    // A mark before the first batch and after each: the runner reads the fault counts at
+    // each from outside and fills in each batch's difference.
+    probe.mark("batch")?;
     for batch in &plan {
         let begin = probe.elapsed();
-        for &n in batch {
-            let n = n as usize;
-            let sample = &bytes[n * sample_bytes..(n + 1) * sample_bytes];
-            sum += crate::kernels::sum_bytes(array.dtype(), sample);
-            elements += per;
-        }
+        sum += crate::kernels::sum_rows(array.dtype(), bytes, per as usize, batch);
+        elements += per * batch.len() as u64;
         let took = probe.elapsed().saturating_sub(begin);
-        let now = probe.faults()?;
         stats.batch_ns.push(took.as_nanos() as u64);
-        stats.batch_minor_faults.push(now.0 - last.0);
-        stats.batch_major_faults.push(now.1 - last.1);
-        last = now;
+        probe.mark("batch")?;
     }
     let distinct = (count * batch_size).min(samples);
     Ok(Access {

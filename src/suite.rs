@@ -62,6 +62,10 @@ pub fn run(options: &SuiteOptions) -> Result<SuiteOutcome> {
     crate::spec::check_against(&options.specs, &options.dataset)?;
     check_paths(&options.data_dir, &options.out)?;
     crate::interrupt::install();
+    for line in crate::console::announce(&options.specs, &options.data_dir, &options.out, &options.run.numpy)
+    {
+        crate::errln!("{line}");
+    }
 
     let _data_lock = dataset::lock(&options.data_dir)?;
     let _out_lock = crate::fsio::FolderLock::acquire(&options.out, "--out")?;
@@ -82,6 +86,7 @@ pub fn run(options: &SuiteOptions) -> Result<SuiteOutcome> {
     }
 
     let specs: Vec<ExperimentSpec> = options.specs.iter().map(|s| s.spec.clone()).collect();
+    let formats = crate::formats::ensure_in_child(&data, &crate::formats::formats_of(&specs))?;
     let plans = runner::plan(&specs, &data, &options.run);
     if plans.is_empty() {
         return Err(crate::error::input(format!(
@@ -89,19 +94,23 @@ pub fn run(options: &SuiteOptions) -> Result<SuiteOutcome> {
             specs.len()
         )));
     }
-    match &options.run.numpy {
-        PeerChoice::Use(python) => crate::errln!("NumPy column: each step again with {}", python.describe()),
-        PeerChoice::Without(why) => crate::errln!("no NumPy column: {why}"),
-    }
+    let id_width = plans.iter().map(|p| p.result_id().len()).max().unwrap_or(0);
     let bar = crate::progress::items_bar(plans.len() as u64, "steps");
+    let under_way = |p: &crate::step::StepPlan| format!("{} {}", p.result_id(), p.cache.name());
+    if let Some(first) = plans.first() {
+        bar.set_message(under_way(first));
+    }
     let (steps, complete) = runner::run_steps(&plans, &options.run, |i, step| {
-        let line = step_line(i, plans.len(), step);
+        let line = crate::console::step_line(i, plans.len(), id_width, step);
         if bar.is_hidden() {
             crate::errln!("{line}");
         } else {
             bar.println(line);
         }
         bar.inc(1);
+        if let Some(next) = plans.get(i + 1) {
+            bar.set_message(under_way(next));
+        }
     })?;
     bar.finish_and_clear();
 
@@ -112,6 +121,9 @@ pub fn run(options: &SuiteOptions) -> Result<SuiteOutcome> {
         bar.inc(1);
         let side = crate::peer::rounds::run(&plans, &steps, &options.run, |_| bar.inc(1))?;
         bar.finish_and_clear();
+        for line in side.iter().flat_map(crate::console::headline) {
+            crate::errln!("{line}");
+        }
         side
     } else {
         None
@@ -156,7 +168,7 @@ pub fn run(options: &SuiteOptions) -> Result<SuiteOutcome> {
             notes,
         },
         machine: Machine::detect(&options.data_dir),
-        dataset: dataset_info(&data, &provenance),
+        dataset: DatasetInfo { formats, ..dataset_info(&data, &provenance) },
         steps,
         side_by_side,
     };
@@ -184,7 +196,7 @@ fn dataset_info(data: &dataset::Dataset, provenance: &Provenance) -> DatasetInfo
         npy_bytes: m.npy.bytes,
         raw_bytes: m.raw.as_ref().map_or(0, |r| r.bytes),
         npy_header_bytes: m.npy_header_bytes,
-        data_dir: data.dir.clone(),
+        data_dir: crate::console::portable(&data.dir).into(),
         provenance: match provenance {
             Provenance::Reused => "reused".to_owned(),
             Provenance::Generated { .. } => "generated".to_owned(),
@@ -194,6 +206,7 @@ fn dataset_info(data: &dataset::Dataset, provenance: &Provenance) -> DatasetInfo
             Provenance::Generated { elapsed, .. } => Some(elapsed.as_nanos() as u64),
         },
         checksum: m.checksum.clone(),
+        formats: Vec::new(),
     }
 }
 
@@ -204,29 +217,4 @@ pub fn as_expected(step: &StepResult) -> bool {
     interrupted
         || (step.status == step.expected_status
             && step.peer.as_ref().is_none_or(|p| p.agrees || p.interrupted))
-}
-
-fn step_line(i: usize, total: usize, s: &StepResult) -> String {
-    let verdict = match &s.peer {
-        _ if s.error.as_deref() == Some(runner::INTERRUPTED) => "  (interrupted)",
-        _ if s.status != s.expected_status => "  <-- unexpected",
-        Some(p) if p.interrupted => "  NumPy interrupted",
-        Some(p) if !p.agrees => "  <-- NumPy disagrees",
-        Some(_) => "  NumPy agrees",
-        None => "",
-    };
-    let detail = match &s.error {
-        Some(e) if s.status != crate::spec::Status::Ok => {
-            format!(": {}", e.chars().take(120).collect::<String>())
-        }
-        _ => String::new(),
-    };
-    format!(
-        "[{:>2}/{total}] {:<28} {:<4} {:<7} {:>9}{detail}{verdict}",
-        i + 1,
-        s.id,
-        s.cache.name(),
-        s.status.name(),
-        human_nanos(s.process_ns)
-    )
 }

@@ -21,6 +21,7 @@ fn machine() -> Machine {
         read_ahead_kb: None,
         filesystem: None,
         swap_bytes: 0,
+        residency_tool: None,
     }
 }
 

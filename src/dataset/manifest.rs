@@ -152,6 +152,13 @@ pub fn checksum_of(path: &Path, offset: u64, len: u64) -> Result<u64> {
     Ok(combine(&digests))
 }
 
+/// The checksum of data bytes already in memory (or mapped): the same as [`checksum_of`]
+/// over a file holding them.
+pub fn checksum_of_bytes(data: &[u8]) -> u64 {
+    let digests: Vec<u64> = data.chunks(BLOCK_BYTES as usize).map(xxhash_rust::xxh3::xxh3_64).collect();
+    combine(&digests)
+}
+
 /// Whether `dir` holds a valid dataset for `spec`: `Ok(manifest)`, or why not.
 ///
 /// Sizes, the .npy header, a few blocks drawn again from the asked seed and the whole

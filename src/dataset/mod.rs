@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 
-pub use self::manifest::{FileEntry, Manifest};
+pub use self::manifest::{FileEntry, Manifest, checksum_of_bytes};
 use crate::dtype::Dtype;
 use crate::shape::Shape;
 use crate::units::Bytes;
@@ -136,17 +136,14 @@ pub fn ensure_held(
     spec: &DatasetSpec,
     dir: &Path,
     files: Files,
-    _held: &crate::fsio::FolderLock,
+    held: &crate::fsio::FolderLock,
 ) -> Result<(Dataset, Provenance)> {
     match manifest::validate(spec, dir, files)? {
         Ok(manifest) => Ok((Dataset { dir: dir.to_owned(), manifest }, Provenance::Reused)),
         Err(reason) => {
             let started = Instant::now();
-            let manifest = writer::generate(spec, dir, files).with_context(|| {
-                format!("generating {} of {} in {}", spec.shape, spec.dtype, dir.display())
-            })?;
-            let elapsed = started.elapsed();
-            Ok((Dataset { dir: dir.to_owned(), manifest }, Provenance::Generated { reason, elapsed }))
+            let dataset = regenerate_held(spec, dir, files, held)?;
+            Ok((dataset, Provenance::Generated { reason, elapsed: started.elapsed() }))
         }
     }
 }

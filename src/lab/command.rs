@@ -32,10 +32,10 @@ pub struct LabArgs {
     #[command(subcommand)]
     pub command: LabCommand,
     /// Folder of the labs (`NN_<name>.toml` and `.md`, lab-only experiments in specs/).
-    #[arg(long, global = true, default_value_os_t = crate::cli::default_root().join("experiments").join("labs"))]
+    #[arg(long, global = true, default_value_os_t = crate::assets::labs_dir())]
     pub labs: PathBuf,
     /// Folder of the experiment specs labs may name besides their own.
-    #[arg(long, global = true, default_value_os_t = crate::cli::default_root().join("experiments"))]
+    #[arg(long, global = true, default_value_os_t = crate::assets::experiments_dir())]
     pub experiments: PathBuf,
 }
 
@@ -43,13 +43,16 @@ pub struct LabArgs {
 #[derive(Debug, Subcommand)]
 pub enum LabCommand {
     /// List the labs: number, id and title.
+    #[command(after_help = crate::cli::examples::LAB_LIST)]
     List,
     /// Print a lab's handout, then its questions.
+    #[command(after_help = crate::cli::examples::LAB_SHOW)]
     Show {
         /// The lab, by number (1) or id (npy_header).
         lab: String,
     },
     /// Write an answers template for a lab (labNN-answers.toml); never replaces a file.
+    #[command(after_help = crate::cli::examples::LAB_INIT)]
     Init {
         /// The lab, by number or id.
         lab: String,
@@ -61,14 +64,17 @@ pub enum LabCommand {
     ///
     /// Answers come from --answers FILE (see `lab init`), or, at a terminal, are asked one by
     /// one before anything is measured: predict first, then measure.
+    #[command(after_help = crate::cli::examples::LAB_RUN)]
     Run(RunLabArgs),
     /// For instructors: run labs at a tiny shape and show that every question resolves.
     ///
     /// Checks every lab's files, runs each lab (or those named) in a temporary folder, and
     /// reports each question's measured value; exit 1 if a quantity has no value or fits
     /// none of its choices, 2 if a lab's files are wrong.
+    #[command(after_help = crate::cli::examples::LAB_CHECK)]
     Check(CheckArgs),
     /// List the quantities questions may be checked against.
+    #[command(after_help = crate::cli::examples::LAB_QUANTITIES)]
     Quantities,
 }
 
@@ -167,7 +173,7 @@ fn list(labs_dir: &Path, experiments_dir: &Path) -> Result<u8> {
 
 /// The handout, then the questions as the spec asks them, then how to run the lab.
 pub fn show(lab: &LabSpec) -> Result<String> {
-    let handout = crate::fsio::read_input_text(&lab.handout, "the handout", "check the lab's files")?;
+    let handout = crate::assets::read_input_text(&lab.handout, "the handout", "check the lab's files")?;
     let mut out = handout.trim_end().to_owned();
     out.push_str(&format!("\n\n## The questions of lab {}\n", lab.number));
     for (i, q) in lab.questions.iter().enumerate() {
@@ -220,7 +226,7 @@ struct Placement {
 }
 
 fn placement(lab: &LabSpec, args: &RunLabArgs) -> Result<Placement> {
-    let root = crate::cli::default_root();
+    let root = Path::new(".");
     let shape = match (&args.shape, args.full) {
         (Some(shape), _) => shape.clone(),
         (None, true) => Shape::tutorial(),

@@ -59,7 +59,7 @@ impl LabEntry {
 pub fn available_experiments(labs_dir: &Path, experiments_dir: &Path) -> Result<Vec<LoadedSpec>> {
     let mut all = crate::spec::load_dir(experiments_dir)?;
     let own = labs_dir.join(SPECS_DIR);
-    if own.is_dir() {
+    if crate::assets::is_dir(&own) {
         all.extend(crate::spec::load_dir(&own)?);
     }
     crate::spec::check_unique(&all)?;
@@ -69,15 +69,10 @@ pub fn available_experiments(labs_dir: &Path, experiments_dir: &Path) -> Result<
 /// Every lab in `labs_dir`, in number order, each loaded on its own: one broken lab does
 /// not hide the others. Two labs with one number or one id are refused together.
 pub fn load_all(labs_dir: &Path, experiments_dir: &Path) -> Result<Vec<LabEntry>> {
-    let entries = std::fs::read_dir(labs_dir).map_err(|e| {
+    let paths = crate::assets::files_in(labs_dir, "toml").map_err(|e| {
         input(format!("{}: cannot read the labs folder: {e}; pass --labs DIR", labs_dir.display()))
     })?;
     let available = available_experiments(labs_dir, experiments_dir)?;
-    let mut paths: Vec<PathBuf> = entries
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.is_file() && p.extension().is_some_and(|x| x == "toml"))
-        .collect();
-    paths.sort();
     let mut labs: Vec<LabEntry> = Vec::with_capacity(paths.len());
     for path in paths {
         let number = spec::number_from_name(&path).ok_or_else(|| {

@@ -228,7 +228,7 @@ pub fn number_from_name(path: &Path) -> Option<u32> {
 impl LabSpec {
     /// Parses and checks the lab in `path`; `available` are the experiments it may name.
     pub fn load(path: &Path, available: &[LoadedSpec]) -> Result<LabSpec> {
-        let text = crate::fsio::read_input_text(path, "the lab", "check the path")?;
+        let text = crate::assets::read_input_text(path, "the lab", "check the path")?;
         LabSpec::parse(&text, path, available)
     }
 
@@ -248,7 +248,7 @@ impl LabSpec {
         }
         let dir = path.parent().unwrap_or(Path::new("."));
         let handout = dir.join(&file.handout);
-        if !handout.is_file() {
+        if !crate::assets::is_file(&handout) {
             return Err(at(format!(
                 "handout {} does not exist: write it beside the lab's spec, or fix `handout`",
                 handout.display()

@@ -20,9 +20,9 @@ use serde::Serialize;
 
 pub use self::python::{PeerChoice, Python};
 use crate::cache;
+use crate::child::spawn_marked;
 use crate::open::Order;
 use crate::results::{PeerResult, StepResult};
-use crate::runner::spawn_and_wait;
 use crate::shape::Shape;
 use crate::spec::{AccessSpec, Method};
 use crate::step::{FIRST_VALUES, StepPlan};
@@ -210,11 +210,24 @@ pub fn prepare_and_run(
 pub fn run(python: &Python, plan: &PeerPlan, timeout: Duration) -> Result<PeerResult> {
     let mut command = Command::new(&python.path);
     command.args(["-c", SCRIPT]);
-    let out = spawn_and_wait(command, &serde_json::to_vec(plan)?, timeout)
+    let observer = crate::probe::outside::observer(&plan.path);
+    let (out, samples) = spawn_marked(command, &serde_json::to_vec(plan)?, timeout, Some(observer))
         .with_context(|| format!("starting the NumPy peer with {}", python.path.display()))?;
     let answer = out.status.success().then(|| serde_json::from_slice::<PeerResult>(&out.stdout));
     let mut result = match answer {
-        Some(Ok(result)) => result,
+        Some(Ok(mut result)) => {
+            // The same probe as the Rust step's, from outside, at the script's marks.
+            crate::probe::outside::fill(
+                crate::probe::outside::Filled {
+                    snapshots: &mut result.snapshots,
+                    trace: None,
+                    batches: result.batches.as_mut(),
+                    workers: result.workers.as_mut(),
+                },
+                &samples,
+            );
+            result
+        }
         Some(Err(e)) => PeerResult {
             status: crate::spec::Status::Error,
             error: Some(format!("the NumPy peer's answer is not the JSON expected: {e}")),
@@ -248,7 +261,7 @@ pub fn notes(choice: &PeerChoice, plans: &[StepPlan], steps: &[StepResult]) -> V
     };
     let mut notes = vec![format!(
         "NumPy column: every step with a NumPy equivalent run again by NumPy with {}.",
-        python.describe()
+        crate::console::python_for_report(python)
     )];
     for (plan, step) in plans.iter().zip(steps) {
         if let Err(why) = PeerPlan::for_step(plan) {

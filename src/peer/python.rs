@@ -1,5 +1,7 @@
-//! Finding a Python that can `import numpy`: the one asked for with `--python`, else the
-//! project's `.venv/bin/python`, else `python3` on the `PATH`.
+//! Finding a Python that can `import numpy`: the one asked for with `--python`, else
+//! `.venv/bin/python` in the current folder, else the `.venv` of the project folder the
+//! binary was built in (when that folder still exists: `cargo install --path .` after
+//! `just venv` keeps the NumPy column), else `python3` on the `PATH`.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -8,7 +10,7 @@ use std::time::Duration;
 use anyhow::Result;
 use serde::Deserialize;
 
-use crate::runner::spawn_and_wait;
+use crate::child::spawn_and_wait;
 
 /// How long asking an interpreter for its versions may take (a first `import numpy` on a
 /// cold disk can take seconds).
@@ -73,9 +75,19 @@ pub fn probe(path: &Path) -> std::result::Result<Python, String> {
     Ok(python)
 }
 
-/// The interpreters tried when none is given, in order.
-pub fn candidates(project: &Path) -> Vec<PathBuf> {
-    vec![project.join(".venv").join("bin").join("python"), PathBuf::from("python3")]
+/// The interpreters tried when none is given, in order: `.venv/bin/python` under `cwd`,
+/// under the project folder this binary was built in (skipped when it is the same folder
+/// or no longer has one), then `python3` on the `PATH`.
+pub fn candidates(cwd: &Path) -> Vec<PathBuf> {
+    let venv = |dir: &Path| dir.join(".venv").join("bin").join("python");
+    let mut list = vec![venv(cwd)];
+    let built_in = venv(Path::new(env!("CARGO_MANIFEST_DIR")));
+    let same = |a: &Path, b: &Path| matches!((a.canonicalize(), b.canonicalize()), (Ok(a), Ok(b)) if a == b);
+    if built_in.exists() && !same(&built_in, &list[0]) {
+        list.push(built_in);
+    }
+    list.push(PathBuf::from("python3"));
+    list
 }
 
 /// The Python to run the NumPy peer with: `explicit` (an input error if it cannot import
@@ -107,6 +119,16 @@ pub fn find(explicit: Option<&Path>, candidates: &[PathBuf]) -> Result<PeerChoic
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_current_folder_comes_first_and_python3_last() {
+        let dir = tempfile::tempdir().unwrap();
+        let list = candidates(dir.path());
+        assert_eq!(list[0], dir.path().join(".venv/bin/python"));
+        assert_eq!(list.last(), Some(&PathBuf::from("python3")));
+        let here = candidates(Path::new(env!("CARGO_MANIFEST_DIR")));
+        assert_eq!(here.len(), 2, "the build folder is not tried twice: {here:?}");
+    }
 
     #[test]
     fn missing_interpreters_are_reported_not_fatal() {

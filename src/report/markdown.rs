@@ -12,6 +12,7 @@ use crate::units::{grouped, human_bytes, human_delta, human_nanos};
 mod claims_table;
 mod compare;
 mod figures;
+mod formats;
 mod groups;
 mod machine;
 
@@ -108,6 +109,7 @@ fn run_section(md: &mut String, run: &Results, plots: Option<&[Box<dyn super::pl
         md.push('\n');
     }
     groups::section(md, run, h);
+    formats::section(md, run, h);
     machine::section(md, run, h);
 }
 

@@ -8,6 +8,7 @@ mod json;
 mod markdown;
 pub mod peers;
 pub mod plots;
+pub mod sentences;
 pub mod view;
 
 use std::path::{Path, PathBuf};

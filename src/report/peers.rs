@@ -72,6 +72,25 @@ fn time_cell(rust: Option<Nanos>, numpy: Option<Nanos>) -> String {
     format!("{} ({})", cell(rust, numpy, human_nanos), show_ratio(ratio(rust, numpy)))
 }
 
+/// ": a snapshot paused it for 1.2 ms (median of N)", from the waits both sides recorded.
+fn snapshot_pause(pairs: &[(&StepResult, &PeerResult)]) -> String {
+    let mut waits: Vec<Nanos> = pairs
+        .iter()
+        .flat_map(|(s, p)| s.snapshots.iter().chain(&p.snapshots))
+        .map(|x| x.probe_ns)
+        .filter(|&ns| ns > 0)
+        .collect();
+    waits.sort_unstable();
+    match waits.get(waits.len() / 2) {
+        Some(&median) => format!(
+            " (a snapshot paused it for {}, the median of {} snapshots)",
+            human_nanos(median),
+            waits.len()
+        ),
+        None => String::new(),
+    }
+}
+
 /// The steps that have a NumPy peer, each with it.
 fn pairs(run: &Results) -> Vec<(&StepResult, &PeerResult)> {
     run.steps.iter().filter_map(|s| s.peer.as_ref().map(|p| (s, p))).collect()
@@ -91,9 +110,12 @@ pub fn markdown(run: &Results) -> String {
     let _ = writeln!(
         md,
         "Every step ran a second time in NumPy itself (`experiments/tutorial.py`; Python {}, NumPy {}), \
-         each in a fresh Python process, after the same cache preparation and with the same probes as the \
-         Rust step.\n",
-        any.python_version, any.numpy_version
+         each in a fresh Python process, after the same cache preparation, and both sides were measured by \
+         the same probe: mmap-lab reads each process from outside (`/proc/PID`, and the page cache) at the \
+         phases it marks, while the process waits with its clock stopped{}.\n",
+        any.python_version,
+        any.numpy_version,
+        snapshot_pause(&pairs)
     );
     agreement(&mut md, run, &pairs);
     match &run.side_by_side {
@@ -235,22 +257,14 @@ fn rounds_headline(md: &mut String, side: &SideBySide, pairs: &[(&StepResult, &P
         "\nmmap-lab's goals against NumPy, judged on each round's NumPy ÷ Rust (a round's two runs share the \
          machine's state; the median of the rounds, ± the median distance from it): ",
     );
-    let picks: [fn(&RoundTimes) -> Option<Nanos>; 2] = [|t| t.open_first_ns, |t| t.pass_ns];
-    let verdicts: Vec<String> = GOALS
-        .iter()
-        .zip(picks)
-        .map(|(&(what, least), pick)| match median_spread(&paired_ratios(side, pick)) {
-            Some((r, spread)) => {
-                let shown = format!("{} ± {:.2}×", show_ratio(Some(r)), spread);
-                if r >= least {
-                    format!("{what}: **met** ({shown})")
-                } else if r + spread >= least {
-                    format!("{what}: **met within the rounds' spread** ({shown}: not measurably short of it)")
-                } else {
-                    format!("{what}: **not met** ({shown})")
-                }
+    let verdicts: Vec<String> = goals(side)
+        .into_iter()
+        .map(|g| match (g.verdict, g.shown) {
+            (GoalVerdict::NotMeasured, _) => format!("{}: not measured", g.what),
+            (GoalVerdict::WithinSpread, Some(shown)) => {
+                format!("{}: **{}** ({shown}: not measurably short of it)", g.what, g.verdict.name())
             }
-            None => format!("{what}: not measured"),
+            (verdict, shown) => format!("{}: **{}** ({})", g.what, verdict.name(), shown.unwrap_or_default()),
         })
         .collect();
     md.push_str(&verdicts.join("; "));
@@ -264,6 +278,65 @@ fn rounds_headline(md: &mut String, side: &SideBySide, pairs: &[(&StepResult, &P
          pages of the page cache through the same kind of mapping and are bound by memory, so they stay \
          close.\n\n",
     );
+}
+
+/// How one of mmap-lab's goals against NumPy fared over the rounds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GoalVerdict {
+    /// The median of the rounds' ratios reaches it.
+    Met,
+    /// Short of it by less than the rounds' spread.
+    WithinSpread,
+    /// Short of it by more than the spread.
+    NotMet,
+    /// No round has both times.
+    NotMeasured,
+}
+
+impl GoalVerdict {
+    /// `met`, `met within the rounds' spread`, `not met`, `not measured`.
+    pub fn name(self) -> &'static str {
+        match self {
+            GoalVerdict::Met => "met",
+            GoalVerdict::WithinSpread => "met within the rounds' spread",
+            GoalVerdict::NotMet => "not met",
+            GoalVerdict::NotMeasured => "not measured",
+        }
+    }
+}
+
+/// One goal, judged.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GoalCheck {
+    /// The goal, in words.
+    pub what: &'static str,
+    /// How it fared.
+    pub verdict: GoalVerdict,
+    /// The rounds' median NumPy ÷ Rust and its spread, `31× ± 7.92×`.
+    pub shown: Option<String>,
+}
+
+/// mmap-lab's goals against NumPy, each judged on the rounds' paired ratios.
+pub fn goals(side: &SideBySide) -> Vec<GoalCheck> {
+    let picks: [fn(&RoundTimes) -> Option<Nanos>; 2] = [|t| t.open_first_ns, |t| t.pass_ns];
+    GOALS
+        .iter()
+        .zip(picks)
+        .map(|(&(what, least), pick)| match median_spread(&paired_ratios(side, pick)) {
+            Some((r, spread)) => GoalCheck {
+                what,
+                verdict: if r >= least {
+                    GoalVerdict::Met
+                } else if r + spread >= least {
+                    GoalVerdict::WithinSpread
+                } else {
+                    GoalVerdict::NotMet
+                },
+                shown: Some(format!("{} ± {:.2}×", show_ratio(Some(r)), spread)),
+            },
+            None => GoalCheck { what, verdict: GoalVerdict::NotMeasured, shown: None },
+        })
+        .collect()
 }
 
 /// Each round's NumPy ÷ Rust, for the rounds where both sides have the time.

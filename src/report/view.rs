@@ -73,6 +73,63 @@ pub fn pick<'a>(run: &'a Results, id: &str) -> Option<&'a StepResult> {
         .find(|s| s.status == Status::Ok)
 }
 
+/// Whether the runs measured arrays of different shapes or dtypes (their byte figures
+/// then differ by the data's size, and plots scale each run on its own).
+pub fn shapes_differ(runs: &[Results]) -> bool {
+    runs.windows(2)
+        .any(|w| w[0].dataset.shape != w[1].dataset.shape || w[0].dataset.dtype != w[1].dataset.dtype)
+}
+
+/// The warning a combined report starts with when [`shapes_differ`]: each run's shape.
+pub fn shapes_warning(runs: &[Results]) -> Option<String> {
+    if !shapes_differ(runs) {
+        return None;
+    }
+    let labels = run_labels(runs);
+    let each: Vec<String> = runs
+        .iter()
+        .zip(&labels)
+        .map(|(r, l)| format!("{} {} in {l}", r.dataset.shape.python(), r.dataset.dtype))
+        .collect();
+    Some(format!(
+        "**These runs measured arrays of different sizes** ({}): bytes, faults and times differ by the \
+         data's size as much as by the machine. The memory plot draws each run on its own scale; compare \
+         ratios (verdicts, faults per page), not absolute figures.",
+        each.join(", ")
+    ))
+}
+
+/// The tool that measured page-cache residency in `runs`, for a sentence: `` `cachestat` ``
+/// when every run names the same one, else each run's, or both tools when results do not
+/// say (written before the tool was recorded).
+pub fn residency_tool(runs: &[Results]) -> String {
+    let mut tools: Vec<Option<&str>> = runs.iter().map(|r| r.machine.residency_tool.as_deref()).collect();
+    tools.dedup();
+    match tools.as_slice() {
+        [Some(tool)] => format!("`{tool}`"),
+        [_] | [] => runs.first().map_or_else(String::new, |r| r.machine.residency_tool_md()),
+        _ => "`cachestat` or `mincore`, as each run's machine table says".to_owned(),
+    }
+}
+
+/// A spec's NumPy call as it applies to `run`: the tutorial's shape `(4002, 120, 120, 3)`
+/// in the spec's text becomes the run's own shape.
+pub fn numpy_call(run: &Results, call: &str) -> String {
+    let tutorial = crate::shape::Shape::tutorial().python();
+    call.replace(&format!("shape={tutorial}"), &format!("shape={}", run.dataset.shape.python()))
+}
+
+/// Bytes of one sample (the array's first axis) of `run`'s dataset.
+pub fn sample_bytes(run: &Results) -> u64 {
+    let elements: usize = run.dataset.shape.0.iter().skip(1).product();
+    elements as u64 * run.dataset.dtype.itemsize()
+}
+
+/// How many samples a step read, from the bytes it touched.
+pub fn samples_read(run: &Results, step: &StepResult) -> Option<u64> {
+    Some(step.bytes_touched? / sample_bytes(run).max(1))
+}
+
 /// A short label for a step, for axes and legends: what it opens and how, derived from the
 /// step's `open` description (`memmap(dtype=float64, offset=128, shape=(..))` becomes
 /// `np.memmap .npy float64 offset=128 +shape`); its id when the description is unfamiliar.

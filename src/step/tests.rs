@@ -23,7 +23,7 @@ fn setup() -> (tempfile::TempDir, dataset::Dataset, Vec<Vec<f64>>) {
 
 fn read_sum(data: &dataset::Dataset, access: AccessSpec) -> Access {
     let array = open::load_mmap(&data.npy_path()).unwrap();
-    let mut probe = Probe::new(None).unwrap();
+    let mut probe = Probe::new().unwrap();
     read(&array, &access, &data.npy_path(), &mut probe).unwrap()
 }
 
@@ -73,7 +73,9 @@ fn random_batches_read_the_seeded_samples() {
     assert!(close(got.sum.unwrap(), want));
     let stats = got.batches.unwrap();
     assert_eq!(stats.batch_ns.len(), 3);
-    assert_eq!(stats.batch_minor_faults.len(), 3);
+    // Fault counts are read from outside by the runner at each batch's mark: run alone,
+    // the step leaves them for it to fill in.
+    assert!(stats.batch_minor_faults.is_empty());
 }
 
 #[test]

@@ -13,6 +13,9 @@ use crate::units::{grouped, human_bytes, human_nanos};
 pub fn section(md: &mut String, runs: &[Results]) {
     let labels = view::run_labels(runs);
     md.push_str("## Runs side by side\n\n");
+    if let Some(warning) = view::shapes_warning(runs) {
+        let _ = writeln!(md, "> {warning}\n");
+    }
     header(md, "", &labels);
     for (i, (what, _)) in super::machine::rows(&runs[0]).iter().enumerate() {
         let cells: Vec<String> = runs.iter().map(|r| super::machine::rows(r)[i].1.clone()).collect();

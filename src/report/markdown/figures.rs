@@ -15,7 +15,7 @@ pub fn section(md: &mut String, runs: &[Results], plots: &[Box<dyn Plot>], h: &s
     for plot in plots {
         let _ = writeln!(md, "#{h} {}\n", plot.title());
         if plot.has_data(runs) {
-            let _ = writeln!(md, "![{}]({})\n\n{}\n", plot.title(), plot.file_name(), plot.explanation());
+            let _ = writeln!(md, "![{}]({})\n\n{}\n", plot.title(), plot.file_name(), plot.caption(runs));
         } else {
             md.push_str("Not measured: no step recorded the data this plot draws.\n\n");
         }

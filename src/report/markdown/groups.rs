@@ -3,7 +3,6 @@
 
 use std::fmt::Write as _;
 
-use crate::cache::CacheState;
 use crate::probe::Phase;
 use crate::report::plots::{self, Plot};
 use crate::report::view;
@@ -23,9 +22,10 @@ pub fn section(md: &mut String, run: &Results, h: &str) {
         if !has(group) {
             continue;
         }
+        let intro = intro.replace("READ", &crate::report::sentences::policy_read(run));
         let _ = writeln!(md, "#{h} {heading}\n\n{intro}\n");
         for plot in plots.iter().filter(|p| plot_group(p.as_ref()) == group && p.has_data(runs)) {
-            let _ = writeln!(md, "![{}]({})\n\n{}\n", plot.title(), plot.file_name(), plot.explanation());
+            let _ = writeln!(md, "![{}]({})\n\n{}\n", plot.title(), plot.file_name(), plot.caption(runs));
         }
         match group {
             "sharing" => sharing_table(md, run),
@@ -47,7 +47,7 @@ const GROUPS: [(&str, &str, &str); 5] = [
     (
         "policies",
         "Mapping policies",
-        "The same read (the first 1000 samples) after each `madvise` advice memmap2 offers, and with \
+        "The same read (READ) after each `madvise` advice memmap2 offers, and with \
          `MAP_POPULATE`; `npy_load` in the tutorial's table is the read into a buffer that `np.load` does.",
     ),
     (
@@ -151,25 +151,8 @@ fn batches_table(md: &mut String, run: &Results, group: &str) {
 
 /// Cold steps run with and without `MADV_RANDOM`: which was faster, by how much.
 fn advice_sentences(md: &mut String, run: &Results, group: &str) {
-    for s in view::group_steps(run, group).filter(|s| s.cache == CacheState::Cold) {
-        let Some(base) = s.id.strip_suffix("_madv_random") else { continue };
-        let (Some(with), Some(without)) = (
-            s.phase_ns(Phase::BeforeOpen, Phase::AfterAccess),
-            run.step(base, CacheState::Cold).and_then(|b| b.phase_ns(Phase::BeforeOpen, Phase::AfterAccess)),
-        ) else {
-            continue;
-        };
-        let (faster, ratio) = if with < without {
-            ("faster", without as f64 / with.max(1) as f64)
-        } else {
-            ("slower", with as f64 / without.max(1) as f64)
-        };
-        let _ = writeln!(
-            md,
-            "Cold, `{base}` took {} with the default read-ahead and {} with `MADV_RANDOM`: the advice made it {ratio:.1}× {faster}.\n",
-            human_nanos(without),
-            human_nanos(with),
-        );
+    for effect in crate::report::sentences::advice_effects(run, group) {
+        let _ = writeln!(md, "{}\n", crate::report::sentences::advice_sentence(&effect));
     }
 }
 

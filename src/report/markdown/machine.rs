@@ -23,6 +23,10 @@ pub fn rows(run: &Results) -> Vec<(&'static str, String)> {
             m.read_ahead_kb.map_or("not readable".to_owned(), |kb| format!("{kb} KiB")),
         ),
         ("file system of the data", or_unknown(&m.filesystem)),
+        (
+            "page-cache residency measured with",
+            m.residency_tool.clone().unwrap_or_else(|| "not recorded".to_owned()),
+        ),
         ("host name", if m.hostname.is_empty() { "–".to_owned() } else { m.hostname.clone() }),
         ("started", r.started_at.clone()),
         ("wall time", human_nanos(r.wall_ns)),

@@ -84,6 +84,24 @@ pub fn draw(area: &Area, bars: &Bars) -> Result<()> {
     let k = bars.series.len().max(1) as f64;
     let band = 0.8 / k;
     let value_style = anchored(font(SMALL, MUTED), HPos::Left, VPos::Center);
+    // The reference line first: the values written over it get a white ground, so no
+    // line runs through a label.
+    if let Some((value, label)) = &bars.reference {
+        let dashed = ShapeStyle { color: INK.to_rgba(), filled: false, stroke_width: 2 };
+        chart.draw_series(DashedLineSeries::new([(*value, 0.0), (*value, top)], 6, 4, dashed))?;
+        // Written to the left of the line: the axis ends close to the data, so the right
+        // of the line may have no room.
+        let style = anchored(font(SMALL, INK), HPos::Right, VPos::Center);
+        let text = Text::new(label.clone(), (-6, 0), style);
+        chart.draw_series(std::iter::once(EmptyElement::at((*value, n as f64 + 0.22)) + text))?;
+    }
+    let area = chart.plotting_area().clone();
+    let backed = |label: String| -> Result<_> {
+        let (w, h) = area.estimate_text_size(&label, &font(SMALL, MUTED))?;
+        let (w, h) = (w as i32, h as i32);
+        let ground = Rectangle::new([(3, -h / 2 - 1), (w + 7, h / 2 + 1)], WHITE.filled());
+        Ok((ground, Text::new(label, (5, 0), value_style.clone())))
+    };
     for (j, series) in bars.series.iter().enumerate() {
         for (i, value) in series.values.iter().enumerate() {
             let upper = n as f64 - i as f64 - 0.1 - j as f64 * band;
@@ -94,8 +112,8 @@ pub fn draw(area: &Area, bars: &Bars) -> Result<()> {
                         [(lo, lower), (v.min(hi), upper)],
                         series.colour.filled(),
                     )))?;
-                    let text = Text::new((bars.value)(*v), (5, 0), value_style.clone());
-                    chart.draw_series(std::iter::once(EmptyElement::at((*v, middle)) + text))?;
+                    let (ground, text) = backed((bars.value)(*v))?;
+                    chart.draw_series(std::iter::once(EmptyElement::at((*v, middle)) + ground + text))?;
                 }
                 Some(_) => {
                     let text = Text::new("0", (5, 0), value_style.clone());
@@ -107,13 +125,6 @@ pub fn draw(area: &Area, bars: &Bars) -> Result<()> {
                 }
             }
         }
-    }
-    if let Some((value, label)) = &bars.reference {
-        let dashed = ShapeStyle { color: INK.to_rgba(), filled: false, stroke_width: 2 };
-        chart.draw_series(DashedLineSeries::new([(*value, 0.0), (*value, top)], 6, 4, dashed))?;
-        let style = anchored(font(SMALL, INK), HPos::Left, VPos::Center);
-        let text = Text::new(label.clone(), (6, 0), style);
-        chart.draw_series(std::iter::once(EmptyElement::at((*value, n as f64 + 0.22)) + text))?;
     }
     Ok(())
 }

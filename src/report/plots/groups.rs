@@ -28,12 +28,10 @@ pub const ACCESS: GroupPlot = GroupPlot {
     file: "access.svg",
     title: "Access patterns: time and page faults, warm vs cold (log scale)",
     explanation: "Each bar is one step of the access group: the time from opening the mapping to the end \
-        of its access (a subset of samples, one channel of every image, random mini-batches of 32 \
-        samples, random single values), and the page faults it took, with the file in the page cache \
-        (warm) and evicted from it (cold). A strided read of one channel costs a full pass: the three \
-        channels of a pixel share a page. Random access is cheap warm; cold, its cost depends on how \
-        much of what the kernel reads ahead is used: whole 345,600-byte samples use all of it, single \
-        values almost none, which is why `MADV_RANDOM` helps the second and hurts the first.",
+        of its access (a subset of samples, one channel of every image, random mini-batches, random \
+        single values), and the page faults it took, with the file in the page cache (warm) and evicted \
+        from it (cold). Random access is cheap warm; cold, its cost depends on how much of what the \
+        kernel reads ahead is used, which `MADV_RANDOM` turns off.",
 };
 
 /// The mapping-policies plot.
@@ -41,11 +39,8 @@ pub const POLICIES: GroupPlot = GroupPlot {
     group: "policies",
     file: "policies.svg",
     title: "Mapping policies: time and page faults, warm vs cold (log scale)",
-    explanation: "Each bar is one step of the policies group: the same read (the first 1000 samples through \
-        `np.load(mmap_mode='r')`) after a different `madvise` advice or with `MAP_POPULATE`. Warm, the \
-        advice hardly matters. Cold, `MADV_RANDOM` turns read-ahead off and every 4 KiB page becomes a \
-        separate read from the disk; `MADV_SEQUENTIAL` and `MADV_WILLNEED` read further ahead; \
-        `MAP_POPULATE` reads the whole file before `mmap` returns, even the part never used.",
+    explanation: "Each bar is one step of the policies group: the same read of the first samples through \
+        `np.load(mmap_mode='r')` after a different `madvise` advice or with `MAP_POPULATE`, warm and cold.",
 };
 
 /// One panel of a group plot: what it measures and how it writes it.
@@ -96,6 +91,14 @@ impl Plot for GroupPlot {
 
     fn explanation(&self) -> &'static str {
         self.explanation
+    }
+
+    fn caption(&self, runs: &[Results]) -> String {
+        match self.group {
+            "access" => crate::report::sentences::access_caption(runs),
+            "policies" => crate::report::sentences::policies_caption(runs),
+            _ => self.explanation.to_owned(),
+        }
     }
 
     fn has_data(&self, runs: &[Results]) -> bool {

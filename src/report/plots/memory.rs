@@ -33,8 +33,8 @@ impl Plot for MemoryPlot {
     fn explanation(&self) -> &'static str {
         "Each panel is one step; its four bars are the step process's resident memory before opening \
          (the baseline: mmap-lab itself), after opening, after reading the first element, and after the \
-         access (a full pass for the tutorial's steps). The blue part is RssFile, pages of the file mapped \
-         into the process (page cache the kernel can reclaim); the orange part is RssAnon, the process's own \
+         access (a full pass for the tutorial's steps). The green part is RssFile, pages of the file mapped \
+         into the process (page cache the kernel can reclaim); the purple part is RssAnon, the process's own \
          memory. Mapping adds almost nothing until the data is read; a full pass brings the whole file in as \
          RssFile, while `np.load` puts the whole array in RssAnon at once."
     }
@@ -54,9 +54,12 @@ impl Plot for MemoryPlot {
             LegendItem::new("RssFile: the file's pages, mapped (reclaimable page cache)", RSS_FILE),
             LegendItem::new("RssAnon: the process's own memory", RSS_ANON),
         ];
-        let notes = [
-            "Bars: the step process's resident memory at its baseline (before opening), after opening, after reading the first element, and after the access (a full pass for the tutorial's steps). Same scale in every panel.",
-        ];
+        let own_scales = view::shapes_differ(runs);
+        let notes = [if own_scales {
+            "Bars: the step process's resident memory at its baseline (before opening), after opening, after reading the first element, and after the access (a full pass for the tutorial's steps). The runs measured arrays of different sizes: each run has its own scale."
+        } else {
+            "Bars: the step process's resident memory at its baseline (before opening), after opening, after reading the first element, and after the access (a full pass for the tutorial's steps). Same scale in every panel."
+        }];
         let body = style::header(root, self.title(), &notes, &legend)?.margin(0, 0, 20, 20);
         let ids = view::all_step_ids(runs);
         let labels = view::step_labels(runs, &ids);
@@ -64,7 +67,11 @@ impl Plot for MemoryPlot {
         let run_labels = view::run_labels(runs);
         let columns: Vec<(usize, CacheState)> =
             (0..runs.len()).flat_map(|r| caches.iter().map(move |c| (r, *c))).collect();
-        let (_, end) = style::byte_ticks(max_bytes(runs));
+        let ends: Vec<f64> = if own_scales {
+            runs.iter().map(|r| style::byte_ticks(max_bytes(std::slice::from_ref(r))).1).collect()
+        } else {
+            vec![style::byte_ticks(max_bytes(runs)).1; runs.len()]
+        };
 
         let (heads, grid) = body.split_vertically(40);
         for (area, (r, cache)) in heads.split_evenly((1, columns.len())).iter().zip(&columns) {
@@ -86,7 +93,10 @@ impl Plot for MemoryPlot {
                 let cell = &cells[row * columns.len() + col];
                 let panel = style::caption(cell, label)?;
                 match runs[*r].step(id, *cache).filter(|s| !s.snapshots.is_empty()) {
-                    Some(step) => cell_chart(&panel, step, end, col == 0)?,
+                    Some(step) => {
+                        let first_of_run = col == 0 || (own_scales && columns[col - 1].0 != *r);
+                        cell_chart(&panel, step, ends[*r], first_of_run)?
+                    }
                     None => not_run(&panel)?,
                 }
             }

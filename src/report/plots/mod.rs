@@ -8,6 +8,7 @@ mod axis;
 mod bars;
 mod faults;
 mod folios;
+mod formats;
 mod groups;
 mod memory;
 mod object_size;
@@ -48,8 +49,14 @@ pub trait Plot {
     fn file_name(&self) -> &'static str;
     /// Its title, drawn at its top and used as the markdown's alt text.
     fn title(&self) -> &'static str;
-    /// What it shows and how to read it: a short paragraph for the markdown.
+    /// What it shows and how to read it: a short paragraph, true for any run.
     fn explanation(&self) -> &'static str;
+    /// The paragraph the markdown prints under the plot for `runs`: its explanation, with
+    /// whatever depends on the run (shape, tools, what was faster) computed from it.
+    fn caption(&self, runs: &[Results]) -> String {
+        let _ = runs;
+        self.explanation().to_owned()
+    }
     /// Whether any run has the data it draws.
     fn has_data(&self, runs: &[Results]) -> bool;
     /// Its size in pixels for `runs`.
@@ -85,7 +92,13 @@ pub fn beyond() -> Vec<Box<dyn Plot>> {
         Box::new(folios::FoliosPlot),
         Box::new(sharing::SharingPlot),
         Box::new(trace::TracePlot),
+        formats_plot(),
     ]
+}
+
+/// The formats plot (.npz, safetensors, Arrow IPC).
+pub fn formats_plot() -> Box<dyn Plot> {
+    Box::new(formats::FormatsPlot)
 }
 
 /// The plots that have data in `runs`.

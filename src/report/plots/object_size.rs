@@ -4,7 +4,7 @@
 use anyhow::Result;
 
 use super::bars::{self, Bars, Series};
-use super::style::{self, LegendItem, OBJECT, RSS_FILE};
+use super::style::{self, LegendItem, OBJECT, OBJECT_NUMPY, RSS};
 use super::{Area, Plot, Raster};
 use crate::probe::Phase;
 use crate::report::view;
@@ -17,6 +17,10 @@ fn rss_growth(step: &StepResult) -> Option<f64> {
     step.delta(Phase::BeforeOpen, Phase::AfterAccess, |s| s.rss_bytes).map(|d| d.max(0) as f64)
 }
 
+fn getsizeof(step: &StepResult) -> Option<f64> {
+    step.peer.as_ref()?.getsizeof_bytes.map(|b| b as f64)
+}
+
 impl Plot for ObjectSizePlot {
     fn file_name(&self) -> &'static str {
         "object-size.svg"
@@ -27,11 +31,13 @@ impl Plot for ObjectSizePlot {
     }
 
     fn explanation(&self) -> &'static str {
-        "The pink bar is the array object's size, the Rust analogue of `sys.getsizeof` that the tutorial \
-         reads as \"memory occupied\"; the blue bar is how much the step process's resident memory (RSS) \
+        "For each step, three bars: NumPy's `sys.getsizeof(X)` (brown, the tutorial's \"184 bytes\", when \
+         the NumPy column ran), the array object's size as mmap-lab measures it (vermillion: `size_of_val`, \
+         plus the data when the array owns it), and how much the step process's resident memory (RSS, blue) \
          grew from before opening to the end of the full pass; the dashed line is the size of the array's \
-         data. For every mapping the object stays tiny while RSS grows by about the whole file: the object \
-         size says nothing about memory. `np.load` owns its data, so its object size counts it."
+         data. For every mapping both object sizes stay tiny while RSS grows by about the whole file: the \
+         object size says nothing about memory. mmap-lab's `load` owns its data and counts it; NumPy 2's \
+         `np.load` returns a view of the buffer it read, which `sys.getsizeof` does not count."
     }
 
     fn has_data(&self, runs: &[Results]) -> bool {
@@ -40,13 +46,14 @@ impl Plot for ObjectSizePlot {
 
     fn size(&self, runs: &[Results]) -> (u32, u32) {
         let steps = view::all_step_ids(runs).len().max(1) as u32;
-        (340 + 700 * runs.len().max(1) as u32, 230 + steps * 62)
+        (340 + 700 * runs.len().max(1) as u32, 250 + steps * 84)
     }
 
     fn draw(&self, root: &Area, runs: &[Results]) -> Result<Vec<Raster>> {
         let legend = [
-            LegendItem::new("object size (the analogue of sys.getsizeof)", OBJECT),
-            LegendItem::new("RSS growth, before opening to after the full pass", RSS_FILE),
+            LegendItem::new("NumPy: sys.getsizeof(X)", OBJECT_NUMPY),
+            LegendItem::new("mmap-lab: object size (size_of_val)", OBJECT),
+            LegendItem::new("RSS growth, before opening to after the full pass", RSS),
         ];
         let notes = ["Warm page cache where measured, else cold."];
         let body = style::header(root, self.title(), &notes, &legend)?.margin(0, 10, 16, 16);
@@ -59,7 +66,7 @@ impl Plot for ObjectSizePlot {
         let all: Vec<f64> = runs
             .iter()
             .flat_map(|r| picked(r).into_iter().flatten())
-            .flat_map(|s| [s.object_bytes.map(|b| b as f64), rss_growth(&s)])
+            .flat_map(|s| [s.object_bytes.map(|b| b as f64), rss_growth(&s), getsizeof(&s)])
             .flatten()
             .chain(runs.iter().map(|r| r.dataset.raw_bytes as f64))
             .collect();
@@ -69,10 +76,14 @@ impl Plot for ObjectSizePlot {
             let steps = picked(run);
             let series = vec![
                 Series {
+                    colour: OBJECT_NUMPY,
+                    values: steps.iter().map(|s| getsizeof(s.as_ref()?)).collect(),
+                },
+                Series {
                     colour: OBJECT,
                     values: steps.iter().map(|s| s.as_ref()?.object_bytes.map(|b| b as f64)).collect(),
                 },
-                Series { colour: RSS_FILE, values: steps.iter().map(|s| rss_growth(s.as_ref()?)).collect() },
+                Series { colour: RSS, values: steps.iter().map(|s| rss_growth(s.as_ref()?)).collect() },
             ];
             let data = run.dataset.raw_bytes as f64;
             bars::draw(

@@ -130,7 +130,7 @@ impl Plot for PicturePlot {
             let rows = pictures.len().div_ceil(PER_ROW);
             let panels = area.split_evenly((rows, PER_ROW));
             for ((step, preview), panel) in pictures.into_iter().zip(&panels) {
-                rasters.push(panel_picture(panel, step, preview)?);
+                rasters.push(panel_picture(panel, &view::numpy_call(run, &step.numpy_call), step, preview)?);
             }
         }
         Ok(rasters)
@@ -138,7 +138,7 @@ impl Plot for PicturePlot {
 }
 
 /// Draws one panel's texts and frame; returns its picture, placed.
-fn panel_picture(panel: &Area, step: &StepResult, preview: &Preview) -> Result<Raster> {
+fn panel_picture(panel: &Area, call: &str, step: &StepResult, preview: &Preview) -> Result<Raster> {
     let (width, _) = panel.dim_in_pixel();
     let label = view::short_label(step);
     let below = style::caption_band(panel, &label, 2)?;
@@ -161,7 +161,7 @@ fn panel_picture(panel: &Area, step: &StepResult, preview: &Preview) -> Result<R
     ))?;
     text_y += style::SMALL as i32 + 8;
     let call_style = font(style::SMALL, MUTED);
-    let lines = style::wrap(&below, &step.numpy_call, &call_style, width.saturating_sub(24))?;
+    let lines = style::wrap(&below, call, &call_style, width.saturating_sub(24))?;
     for line in lines {
         below.draw(&Text::new(
             line,

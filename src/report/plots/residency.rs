@@ -20,7 +20,7 @@ pub struct ResidencyPlot;
 const STRIPS: [Phase; 2] = [Phase::AfterFirst, Phase::AfterAccess];
 const ROW_HEIGHT: u32 = 26;
 
-/// The colour of a slice `percent` resident: light grey (none) to the RssFile blue (all),
+/// The colour of a slice `percent` resident: light grey (none) to the RssFile green (all),
 /// on a square-root ramp so that a slice a few percent resident (the read-ahead around the
 /// first element) still shows; the legend shows the same colours.
 fn shade(percent: u8) -> RGBColor {
@@ -51,10 +51,14 @@ impl Plot for ResidencyPlot {
     fn explanation(&self) -> &'static str {
         "Each strip is the step's file cut into 128 slices from its first byte (left) to its last \
          (right); the darker a slice, the more of its pages are in the page cache (measured with \
-         `cachestat`, or `mincore` as `vmtouch -v` does on kernels before 6.5). Warm, the whole file is cached before the step starts. Cold, \
+         TOOL). Warm, the whole file is cached before the step starts. Cold, \
          the first element brings in only its neighbourhood (the kernel's read-ahead), and the full pass \
          brings in the rest. The page cache belongs to the kernel, not to the process: the same pages \
          serve every process that maps or reads the file."
+    }
+
+    fn caption(&self, runs: &[Results]) -> String {
+        self.explanation().replace("TOOL", &view::residency_tool(runs))
     }
 
     fn has_data(&self, runs: &[Results]) -> bool {
@@ -72,9 +76,11 @@ impl Plot for ResidencyPlot {
             .iter()
             .map(|p| LegendItem::new(format!("{p}% resident"), shade(*p)))
             .collect();
-        let notes = [
-            "Each strip: the step's file in 128 slices, first byte at the left; colour: share of the slice's pages in the page cache (cachestat).",
-        ];
+        let notes = [format!(
+            "Each strip: the step's file in 128 slices, first byte at the left; colour: share of the slice's pages in the page cache ({}).",
+            view::residency_tool(runs).replace('`', "")
+        )];
+        let notes: Vec<&str> = notes.iter().map(String::as_str).collect();
         let body = style::header(root, self.title(), &notes, &legend)?.margin(0, 10, 16, 16);
         let ids = view::all_step_ids(runs);
         let labels = view::step_labels(runs, &ids);

@@ -4,7 +4,7 @@
 use anyhow::Result;
 
 use super::bars::{self, Bars, Series};
-use super::style::{self, LegendItem, OBJECT, RSS_FILE};
+use super::style::{self, LegendItem, PSS, RSS};
 use super::{Area, Plot, Raster};
 use crate::results::{Results, SharingStats};
 
@@ -66,8 +66,8 @@ impl Plot for SharingPlot {
 
     fn draw(&self, root: &Area, runs: &[Results]) -> Result<Vec<Raster>> {
         let legend = [
-            LegendItem::new("total RSS of the workers", RSS_FILE),
-            LegendItem::new("total PSS of the workers", OBJECT),
+            LegendItem::new("total RSS of the workers", RSS),
+            LegendItem::new("total PSS of the workers", PSS),
         ];
         let body = style::header(root, self.title(), &[], &legend)?.margin(0, 10, 16, 16);
         let categories = labels(runs);
@@ -85,11 +85,11 @@ impl Plot for SharingPlot {
             };
             let series = vec![
                 Series {
-                    colour: RSS_FILE,
+                    colour: RSS,
                     values: categories.iter().map(|l| value(l, |w| w.total_rss_bytes)).collect(),
                 },
                 Series {
-                    colour: OBJECT,
+                    colour: PSS,
                     values: categories.iter().map(|l| value(l, |w| w.total_pss_bytes)).collect(),
                 },
             ];

@@ -20,23 +20,31 @@ pub const TICK: f64 = 15.0;
 /// Size of notes and values written beside bars.
 pub const SMALL: f64 = 14.0;
 
-/// File-backed memory (`RssFile`): the file's pages, reclaimable. Colours follow the
-/// Okabe–Ito palette, told apart with every common kind of colour blindness.
-pub const RSS_FILE: RGBColor = RGBColor(0x00, 0x72, 0xB2);
+// One colour, one meaning, in every plot (Okabe–Ito and Tol colours, told apart with
+// every common kind of colour blindness): a colour names a quantity, never two.
+
+/// File-backed memory (`RssFile`): the file's pages, reclaimable.
+pub const RSS_FILE: RGBColor = RGBColor(0x00, 0x9E, 0x73);
 /// The process's own memory (`RssAnon`).
-pub const RSS_ANON: RGBColor = RGBColor(0xD5, 0x5E, 0x00);
+pub const RSS_ANON: RGBColor = RGBColor(0xCC, 0x79, 0xA7);
+/// Resident memory as a whole (RSS, file and own together).
+pub const RSS: RGBColor = RGBColor(0x00, 0x72, 0xB2);
+/// Proportional set size: each shared page divided among the processes that map it.
+pub const PSS: RGBColor = RGBColor(0x33, 0x22, 0x88);
 /// A warm page cache.
 pub const WARM: RGBColor = RGBColor(0xE6, 0x9F, 0x00);
 /// A cold page cache.
 pub const COLD: RGBColor = RGBColor(0x56, 0xB4, 0xE9);
-/// The object's size (`sys.getsizeof`).
-pub const OBJECT: RGBColor = RGBColor(0xCC, 0x79, 0xA7);
+/// The object's size as mmap-lab measures it (`size_of_val`, the Rust analogue).
+pub const OBJECT: RGBColor = RGBColor(0xD5, 0x5E, 0x00);
+/// The object's size as NumPy gives it (`sys.getsizeof`, the tutorial's number).
+pub const OBJECT_NUMPY: RGBColor = RGBColor(0x88, 0x44, 0x11);
 /// A reference quantity: pages touched, the file's size.
 pub const REFERENCE: RGBColor = RGBColor(0x99, 0x99, 0x99);
-/// Good news (a correct mapping).
-pub const GOOD: RGBColor = RGBColor(0x00, 0x9E, 0x73);
-/// Bad news (a wrong mapping).
-pub const BAD: RGBColor = RGBColor(0xD5, 0x5E, 0x00);
+/// Good news (a correct mapping), for text and frames.
+pub const GOOD: RGBColor = RGBColor(0x11, 0x77, 0x33);
+/// Bad news (a wrong mapping), for text and frames.
+pub const BAD: RGBColor = RGBColor(0x88, 0x22, 0x55);
 /// Text.
 pub const INK: RGBColor = RGBColor(0x22, 0x22, 0x22);
 /// Secondary text.
@@ -139,7 +147,9 @@ pub fn log_bounds(values: impl IntoIterator<Item = f64>) -> (f64, f64) {
     if positive.is_empty() {
         return (1.0, 10.0);
     }
-    (0.5 * 10f64.powf(lo.log10().floor()), 10f64.powf(hi.log10().ceil() + 1.0))
+    // Below: half a decade under the smallest; above: room for the value written at the end
+    // of the longest bar, not a whole empty decade.
+    (0.5 * 10f64.powf(lo.log10().floor()), hi * 6.0)
 }
 
 /// The powers of ten between `lo` and `hi`: the ticks of a log axis of times or counts.
@@ -301,7 +311,7 @@ mod tests {
 
     #[test]
     fn log_bounds_cover_the_values_with_room_for_labels() {
-        assert_eq!(log_bounds([64.0, 0.0, 150_000.0]), (5.0, 1e7));
+        assert_eq!(log_bounds([64.0, 0.0, 150_000.0]), (5.0, 900_000.0));
         assert_eq!(log_bounds(std::iter::empty()), (1.0, 10.0));
         assert_eq!(decades(5.0, 1e4), [10.0, 100.0, 1e3, 1e4]);
         let bytes = binary_ticks(5.0, 1e10);
@@ -310,6 +320,18 @@ mod tests {
             bytes.iter().map(|b| bytes_tick(*b)).collect::<Vec<_>>()[..3],
             ["32 B", "1 KiB", "32 KiB"]
         );
+    }
+
+    #[test]
+    fn no_two_meanings_share_a_colour() {
+        let all = [RSS_FILE, RSS_ANON, RSS, PSS, WARM, COLD, OBJECT, OBJECT_NUMPY, REFERENCE, GOOD, BAD];
+        for (i, a) in all.iter().enumerate() {
+            for b in &all[i + 1..] {
+                let d = |x: u8, y: u8| (i32::from(x) - i32::from(y)).abs();
+                let distance = d(a.0, b.0) + d(a.1, b.1) + d(a.2, b.2);
+                assert!(distance > 60, "{a:?} and {b:?} are too alike to mean two things");
+            }
+        }
     }
 
     #[test]

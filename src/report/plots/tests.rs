@@ -4,13 +4,17 @@
 use super::*;
 
 /// A small run-all, with the steps of a larger-than-memory run of the same shape added so
-/// that every plot has its data (both are real runs, at shape 8x12x10x3).
+/// that every plot has its data (both are real runs, at shape 8x12x10x3), and the formats
+/// steps of a real run at 24x120x120x3.
 fn fixture() -> Results {
     let mut run: Results =
         serde_json::from_str(include_str!("../../../tests/data/small-results.json")).unwrap();
     let larger: Results =
         serde_json::from_str(include_str!("../../../tests/data/larger-results.json")).unwrap();
     run.steps.extend(larger.steps);
+    let formats: Results =
+        serde_json::from_str(include_str!("../../../tests/data/formats-results.json")).unwrap();
+    run.steps.extend(formats.steps);
     run
 }
 

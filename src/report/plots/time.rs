@@ -32,10 +32,14 @@ impl Plot for TimePlot {
     fn explanation(&self) -> &'static str {
         "How long each phase took in the step's process, probing excluded, with the file in the page \
          cache (warm: all of it, read through just before unless it already was) and evicted from it \
-         (cold: `posix_fadvise(DONTNEED)`), each checked with `cachestat`. The scale is logarithmic: each grid line is ten times the one before. \
+         (cold: `posix_fadvise(DONTNEED)`), each checked with TOOL. The scale is logarithmic: each grid line is ten times the one before. \
          Opening a mapping takes microseconds whatever the file's size; the first element costs a page \
          fault (and a disk read when cold); the full pass is where the time goes, and a cold cache makes \
          it wait for the disk. `np.load` pays the whole read at opening."
+    }
+
+    fn caption(&self, runs: &[Results]) -> String {
+        self.explanation().replace("TOOL", &view::residency_tool(runs))
     }
 
     fn has_data(&self, runs: &[Results]) -> bool {

@@ -1,0 +1,135 @@
+//! The read kernels beside the loops they replace, on in-memory data (no file, no mapping:
+//! the loops alone), one thread:
+//!
+//! | group | what one iteration does |
+//! |---|---|
+//! | `channel` | `X[..., 0].sum()` over pixels of 3 channels: the typed strided kernel on native aligned `f64`; the same call on a big-endian copy and on a copy one byte off alignment (the decoding fallback); the former loop (decode each element, one accumulator) |
+//! | `gather_elements` | `X.flat[idx].sum()` for 200,000 random indices (`random_element_indices`, seed 0): the typed gather, the former loop (decode each element, one accumulator) |
+//! | `gather_rows` | `X[batch].sum()` for 25 batches of 32 random samples: `sum_rows`, the former loop (one `sum_bytes` per sample) |
+//!
+//! The data has the shape `MMAP_LAB_BENCH_SHAPE` (default `64x120x120x3`, 22 MB of
+//! float64), filled with the ramp `(i % 997) * 0.25`: the values do not change the speed.
+//! Throughput is in decimal GB/s of the whole array for `channel` (a strided read brings
+//! every cache line in), of the elements read otherwise.
+//!
+//! `cargo bench --bench kernels` runs them; compare the functions of one group within one
+//! run: on a busy machine only those ratios mean anything.
+
+use std::hint::black_box;
+
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use mmap_lab::dtype::Dtype;
+use mmap_lab::kernels;
+use mmap_lab::shape::Shape;
+use mmap_lab::step::{batch_samples, random_element_indices};
+
+const SHAPE_VAR: &str = "MMAP_LAB_BENCH_SHAPE";
+const DEFAULT_SHAPE: &str = "64x120x120x3";
+const CHANNELS: usize = 3;
+
+fn shape() -> Shape {
+    let text = std::env::var(SHAPE_VAR).unwrap_or_else(|_| DEFAULT_SHAPE.to_owned());
+    Shape::parse(&text).unwrap_or_else(|e| {
+        eprintln!("error: {SHAPE_VAR}: {e}");
+        std::process::exit(2)
+    })
+}
+
+fn values(shape: &Shape) -> Vec<f64> {
+    (0..shape.len()).map(|i| (i % 997) as f64 * 0.25).collect()
+}
+
+/// The `channel` arm as it was: every element decoded through the dtype, one accumulator.
+fn channel_former(dtype: Dtype, bytes: &[u8], channel: usize, channels: usize) -> f64 {
+    let size = dtype.size as usize;
+    let mut sum = 0.0;
+    let mut at = channel * size;
+    while at + size <= bytes.len() {
+        sum += dtype.decode(&bytes[at..at + size]);
+        at += channels * size;
+    }
+    sum
+}
+
+fn channel_benches(c: &mut Criterion) {
+    let shape = shape();
+    let values = values(&shape);
+    let bytes: &[u8] = bytemuck::cast_slice(&values);
+    let big_endian: Vec<u8> = values.iter().flat_map(|v| v.to_be_bytes()).collect();
+    let mut shifted = vec![0u8; bytes.len() + 1];
+    shifted[1..].copy_from_slice(bytes);
+    let unaligned = &shifted[1..];
+    let big = Dtype::parse(">f8").expect("a valid dtype");
+
+    let mut group = c.benchmark_group("channel");
+    group.throughput(Throughput::BytesDecimal(bytes.len() as u64));
+    group.bench_function("typed", |b| {
+        b.iter(|| kernels::sum_strided(Dtype::F8, black_box(bytes), 0, CHANNELS))
+    });
+    group.bench_function("decoded_big_endian", |b| {
+        b.iter(|| kernels::sum_strided(big, black_box(&big_endian), 0, CHANNELS))
+    });
+    group.bench_function("decoded_unaligned", |b| {
+        b.iter(|| kernels::sum_strided(Dtype::F8, black_box(unaligned), 0, CHANNELS))
+    });
+    group.bench_function("former_decode_one_accumulator", |b| {
+        b.iter(|| channel_former(Dtype::F8, black_box(bytes), 0, CHANNELS))
+    });
+    group.finish();
+}
+
+fn gather_benches(c: &mut Criterion) {
+    let shape = shape();
+    let values = values(&shape);
+    let bytes: &[u8] = bytemuck::cast_slice(&values);
+    let indices = random_element_indices(shape.len(), 200_000, 0);
+
+    let mut group = c.benchmark_group("gather_elements");
+    group.throughput(Throughput::BytesDecimal(indices.len() as u64 * 8));
+    group.bench_function("typed", |b| b.iter(|| kernels::sum_gather(Dtype::F8, black_box(bytes), &indices)));
+    group.bench_function("former_decode_one_accumulator", |b| {
+        b.iter(|| {
+            // What `Array::get` did per index: bounds, slice, decode.
+            let mut sum = 0.0;
+            for &i in &indices {
+                let at = i as usize * 8;
+                sum += black_box(bytes).get(at..at + 8).map_or(0.0, |e| Dtype::F8.decode(e));
+            }
+            sum
+        })
+    });
+    group.finish();
+
+    let per = (shape.len() / shape.0[0].max(1) as u64) as usize;
+    let batches = batch_samples(shape.0[0] as u64, 32, Some(25), 0);
+    let drawn: u64 = batches.iter().map(|b| b.len() as u64).sum();
+    let mut group = c.benchmark_group("gather_rows");
+    group.throughput(Throughput::BytesDecimal(drawn * per as u64 * 8));
+    group.bench_function("sum_rows", |b| {
+        b.iter(|| {
+            batches
+                .iter()
+                .map(|batch| kernels::sum_rows(Dtype::F8, black_box(bytes), per, batch))
+                .sum::<f64>()
+        })
+    });
+    group.bench_function("former_sum_bytes_per_sample", |b| {
+        b.iter(|| {
+            let mut sum = 0.0;
+            for &n in batches.iter().flatten() {
+                let n = n as usize;
+                sum += kernels::sum_bytes(Dtype::F8, &black_box(bytes)[n * per * 8..(n + 1) * per * 8]);
+            }
+            sum
+        })
+    });
+    group.finish();
+}
+
+criterion_group! {
+    name = benches;
+    // criterion's plots need system fonts, which CI machines and containers often lack.
+    config = Criterion::default().without_plots();
+    targets = channel_benches, gather_benches
+}
+criterion_main!(benches);

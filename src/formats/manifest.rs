@@ -1,0 +1,246 @@
+//! `formats.json`: which format files were written from which dataset, and the proof that
+//! each still holds it. A file is reused only when the entry names the dataset's checksum
+//! and the file's size and modification time are the ones recorded after its check.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Instant, UNIX_EPOCH};
+
+use anyhow::{Context, Result, bail};
+use serde::{Deserialize, Serialize};
+
+use super::Format;
+use super::write::{Source, write};
+use crate::dataset::{Dataset, PARTIAL_SUFFIX};
+use crate::units::{Bytes, Nanos};
+
+/// The record of the format files, beside the dataset's manifest.
+pub const FORMATS_MANIFEST: &str = "formats.json";
+
+/// One format file, as written and checked.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FormatFile {
+    /// Which format.
+    pub format: Format,
+    /// File name in the data folder.
+    pub name: String,
+    /// Size in bytes.
+    pub bytes: Bytes,
+    /// Modification time in nanoseconds since the Unix epoch, after the check.
+    pub modified_ns: u64,
+    /// Where the first element lies in the file when the Rust opener maps it; `None` when
+    /// the bytes are compressed or the opener copies them.
+    pub data_offset: Option<Bytes>,
+    /// For `.npz` stored: the member's data offset in the zip (its .npy header included
+    /// after it): where `np.memmap` could map it.
+    #[serde(default)]
+    pub member_offset: Option<Bytes>,
+    /// The dataset's checksum the file was checked against (equal, or it is not recorded).
+    pub checksum: String,
+    /// Wall time of writing it.
+    pub write_ns: Nanos,
+    /// Wall time of reading it back through the Rust opener and checking the checksum.
+    pub verify_ns: Nanos,
+}
+
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct FormatsManifest {
+    files: Vec<FormatFile>,
+}
+
+fn modified_ns(path: &Path) -> Option<(Bytes, u64)> {
+    let meta = std::fs::metadata(path).ok()?;
+    let t = meta.modified().ok()?.duration_since(UNIX_EPOCH).ok()?;
+    Some((meta.len(), t.as_nanos() as u64))
+}
+
+fn read_manifest(dir: &Path) -> FormatsManifest {
+    std::fs::read(dir.join(FORMATS_MANIFEST))
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .unwrap_or_default()
+}
+
+fn write_manifest(dir: &Path, manifest: &FormatsManifest) -> Result<()> {
+    let mut tmp = tempfile::NamedTempFile::new_in(dir)
+        .with_context(|| format!("{}: cannot create {FORMATS_MANIFEST}", dir.display()))?;
+    serde_json::to_writer_pretty(&mut tmp, manifest)?;
+    tmp.persist(dir.join(FORMATS_MANIFEST))
+        .with_context(|| format!("{}: cannot write {FORMATS_MANIFEST}", dir.display()))?;
+    Ok(())
+}
+
+/// What the runner asks of the `__formats` child.
+#[derive(Debug, Serialize, Deserialize)]
+struct FormatsPlan {
+    dir: std::path::PathBuf,
+    formats: Vec<Format>,
+}
+
+/// [`ensure`] in a child process (this binary, re-executed), so that the runner never holds
+/// what writing and checking the files hold (the Arrow writer's encoded batch, the checks'
+/// read-back copies): its peak RSS stays the runner's own. Files already vouched for are
+/// taken without starting a child.
+pub fn ensure_in_child(dataset: &Dataset, formats: &[Format]) -> Result<Vec<FormatFile>> {
+    let manifest = read_manifest(&dataset.dir);
+    let all_vouched = formats.iter().all(|&format| vouched(&manifest, dataset, format).is_some());
+    if all_vouched {
+        return ensure(dataset, formats);
+    }
+    eprintln!(
+        "formats: writing and checking {} in a child process",
+        formats.iter().map(|f| f.file_name()).collect::<Vec<_>>().join(", ")
+    );
+    let exe = std::env::current_exe().context("cannot find mmap-lab's own executable")?;
+    let mut command = std::process::Command::new(exe);
+    command.arg("__formats");
+    let plan = serde_json::to_vec(&FormatsPlan { dir: dataset.dir.clone(), formats: formats.to_vec() })?;
+    let out = crate::child::spawn_and_wait(command, &plan, crate::runner::DEFAULT_STEP_TIMEOUT)?;
+    if !out.status.success() {
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        bail!(
+            "writing the format files in {} failed ({}): {}",
+            dataset.dir.display(),
+            out.status,
+            stderr.trim()
+        );
+    }
+    serde_json::from_slice(&out.stdout).context("the __formats child gave no valid answer")
+}
+
+/// The `__formats` child: reads a [`FormatsPlan`] on stdin, runs [`ensure`], writes the
+/// entries as JSON on stdout.
+pub fn child() -> Result<()> {
+    use std::io::Read;
+    let mut input = Vec::new();
+    std::io::stdin().read_to_end(&mut input).context("reading the formats plan from stdin")?;
+    let plan: FormatsPlan =
+        serde_json::from_slice(&input).context("the formats plan on stdin is not valid")?;
+    let dataset = match crate::dataset::open_existing(&plan.dir)? {
+        Ok(dataset) => dataset,
+        Err(why) => bail!("{}: no valid dataset to write the formats from ({why})", plan.dir.display()),
+    };
+    let files = ensure(&dataset, &plan.formats)?;
+    serde_json::to_writer(std::io::stdout().lock(), &files)?;
+    Ok(())
+}
+
+fn vouched<'a>(manifest: &'a FormatsManifest, dataset: &Dataset, format: Format) -> Option<&'a FormatFile> {
+    let path = dataset.dir.join(format.file_name());
+    manifest.files.iter().find(|f| {
+        f.format == format
+            && f.checksum == dataset.manifest.checksum
+            && modified_ns(&path) == Some((f.bytes, f.modified_ns))
+    })
+}
+
+/// Makes sure the data folder holds a checked file of each of `formats` for `dataset`:
+/// reuses those `formats.json` vouches for, writes the others from the dataset's .npy
+/// (under a `.partial` name, renamed once complete) and checks each through its Rust
+/// opener against the dataset's checksum. Returns the entries, in `formats` order.
+pub fn ensure(dataset: &Dataset, formats: &[Format]) -> Result<Vec<FormatFile>> {
+    if formats.is_empty() {
+        return Ok(Vec::new());
+    }
+    let dir = &dataset.dir;
+    let mut manifest = read_manifest(dir);
+    let mut source: Option<Source> = None;
+    let mut out = Vec::new();
+    for &format in formats {
+        let path = dir.join(format.file_name());
+        if let Some(entry) = vouched(&manifest, dataset, format) {
+            out.push(entry.clone());
+            continue;
+        }
+        if source.is_none() {
+            source = Some(open_source(dataset)?);
+        }
+        let entry = write_checked(format, source.as_ref().context("no source")?, dataset, &path)?;
+        manifest.files.retain(|f| f.format != format);
+        manifest.files.push(entry.clone());
+        write_manifest(dir, &manifest)?;
+        out.push(entry);
+    }
+    Ok(out)
+}
+
+fn open_source(dataset: &Dataset) -> Result<Source> {
+    let path = dataset.npy_path();
+    let file = std::fs::File::open(&path).with_context(|| format!("{}: cannot open", path.display()))?;
+    // SAFETY: read-only; the dataset's manifest vouched for the file and nothing changes it.
+    let map =
+        unsafe { memmap2::Mmap::map(&file) }.with_context(|| format!("{}: cannot map", path.display()))?;
+    let offset = dataset.manifest.npy_header_bytes as usize;
+    if map.len() < offset + dataset.manifest.data_bytes as usize {
+        bail!("{}: shorter than its manifest says; regenerate the dataset", path.display());
+    }
+    Ok(Source { map: Arc::new(map), offset, spec: dataset.spec() })
+}
+
+fn write_checked(format: Format, source: &Source, dataset: &Dataset, path: &Path) -> Result<FormatFile> {
+    let partial = path.with_file_name(format!("{}{PARTIAL_SUFFIX}", format.file_name()));
+    let started = Instant::now();
+    let written = write(format, source, &partial);
+    if written.is_err() {
+        let _ = std::fs::remove_file(&partial);
+    }
+    written?;
+    let write_ns = started.elapsed().as_nanos() as u64;
+    let started = Instant::now();
+    let checked = check(format, &partial, dataset);
+    let (data_offset, member_offset) = match checked {
+        Ok(offsets) => offsets,
+        Err(e) => {
+            let _ = std::fs::remove_file(&partial);
+            return Err(e);
+        }
+    };
+    let verify_ns = started.elapsed().as_nanos() as u64;
+    std::fs::rename(&partial, path)
+        .with_context(|| format!("{}: cannot rename to {}", partial.display(), path.display()))?;
+    let (bytes, modified_ns) =
+        modified_ns(path).with_context(|| format!("{}: cannot read", path.display()))?;
+    Ok(FormatFile {
+        format,
+        name: format.file_name().to_owned(),
+        bytes,
+        modified_ns,
+        data_offset,
+        member_offset,
+        checksum: dataset.manifest.checksum.clone(),
+        write_ns,
+        verify_ns,
+    })
+}
+
+/// Reads the file back through its Rust opener: same shape and dtype as the dataset, and
+/// its bytes' checksum equal to the dataset's. Returns the data offset the opener found
+/// and, for a stored .npz, where the member's .npy data lies in the zip.
+fn check(format: Format, path: &Path, dataset: &Dataset) -> Result<(Option<Bytes>, Option<Bytes>)> {
+    let opened = super::open_with_offset(path, format)?;
+    let spec = dataset.spec();
+    if *opened.array.shape() != spec.shape || opened.array.dtype() != spec.dtype {
+        bail!(
+            "{}: reads back as {} of {}, not the dataset's {} of {}",
+            path.display(),
+            opened.array.shape(),
+            opened.array.dtype(),
+            spec.shape,
+            spec.dtype
+        );
+    }
+    let sum = crate::dataset::checksum_of_bytes(opened.array.bytes());
+    if format!("{sum:016x}") != dataset.manifest.checksum {
+        bail!(
+            "{}: its data differs from the dataset's (checksum {sum:016x}, the dataset's {})",
+            path.display(),
+            dataset.manifest.checksum
+        );
+    }
+    let member = if format == Format::NpzStored {
+        crate::inspect::npz::members(path)?.into_iter().find_map(|m| m.data_offset)
+    } else {
+        None
+    };
+    Ok((opened.data_offset, member))
+}

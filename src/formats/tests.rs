@@ -1,0 +1,116 @@
+#![allow(clippy::unwrap_used)]
+
+use super::*;
+use crate::dataset::{DatasetSpec, ensure as ensure_dataset};
+use crate::dtype::Dtype;
+use crate::shape::Shape;
+
+fn small(dtype: Dtype) -> DatasetSpec {
+    DatasetSpec { shape: Shape(vec![5, 16, 12, 3]), dtype, seed: 11 }
+}
+
+/// Pictures large enough for LZ4 to find repeats (in 16x12 ones it finds none, and arrow-rs
+/// then stores the buffer uncompressed).
+fn pictures() -> DatasetSpec {
+    DatasetSpec { shape: Shape(vec![4, 120, 120, 3]), dtype: Dtype::F8, seed: 11 }
+}
+
+#[test]
+fn every_format_reads_back_as_the_dataset_and_maps_only_where_uncompressed() {
+    let dir = tempfile::tempdir().unwrap();
+    let (data, _) = ensure_dataset(&pictures(), dir.path()).unwrap();
+    let files = ensure(&data, &Format::ALL).unwrap();
+    assert_eq!(files.iter().map(|f| f.format).collect::<Vec<_>>(), Format::ALL);
+    let original = std::fs::read(data.raw_path()).unwrap();
+    for f in &files {
+        let path = dir.path().join(&f.name);
+        assert_eq!(std::fs::metadata(&path).unwrap().len(), f.bytes, "{}", f.name);
+        assert_eq!(f.checksum, data.manifest.checksum);
+        let opened = open_with_offset(&path, f.format).unwrap();
+        assert_eq!(opened.array.shape(), &data.spec().shape, "{}", f.name);
+        assert_eq!(opened.array.dtype(), Dtype::F8);
+        assert_eq!(opened.array.bytes(), &original[..], "{}: bytes differ from the original", f.name);
+        let maps = matches!(f.format, Format::Safetensors | Format::ArrowIpc);
+        assert_eq!(opened.array.is_mapped(), maps, "{}", f.name);
+        assert_eq!(opened.data_offset.is_some(), maps, "{}", f.name);
+        assert_eq!(opened.data_offset, f.data_offset);
+        if let Some(offset) = opened.data_offset {
+            // The bytes at the offset in the file are the array's, and aligned for f64.
+            let file = std::fs::read(&path).unwrap();
+            assert_eq!(&file[offset as usize..offset as usize + original.len()], &original[..]);
+            assert_eq!(offset % 8, 0, "{}: offset {offset}", f.name);
+        }
+    }
+    // The stored .npz's member holds the .npy: at its offset lie the original's bytes.
+    let stored = &files[0];
+    let member = stored.member_offset.unwrap() as usize;
+    let zip = std::fs::read(dir.path().join(&stored.name)).unwrap();
+    assert_eq!(&zip[member..member + original.len()], &original[..]);
+    // The compressed files are smaller than the data: they really are compressed.
+    assert!(files[1].bytes < original.len() as u64, "deflated {} bytes", files[1].bytes);
+    assert!(files[4].bytes < original.len() as u64, "lz4 {} bytes", files[4].bytes);
+}
+
+#[test]
+fn checked_files_are_reused_and_changed_ones_rewritten() {
+    let dir = tempfile::tempdir().unwrap();
+    let (data, _) = ensure_dataset(&small(Dtype::F4), dir.path()).unwrap();
+    let first = ensure(&data, &[Format::Safetensors, Format::NpzStored]).unwrap();
+    let again = ensure(&data, &[Format::Safetensors, Format::NpzStored]).unwrap();
+    assert_eq!(first, again, "valid files must be reused as they are");
+    // A file changed behind the manifest's back is never taken for data.
+    let path = dir.path().join(Format::Safetensors.file_name());
+    let mut bytes = std::fs::read(&path).unwrap();
+    let last = bytes.len() - 1;
+    bytes[last] ^= 0xFF;
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    std::fs::write(&path, &bytes).unwrap();
+    let rewritten = ensure(&data, &[Format::Safetensors]).unwrap();
+    assert_ne!(rewritten[0].modified_ns, first[0].modified_ns);
+    let opened = open(&path, Format::Safetensors).unwrap();
+    assert_eq!(opened.bytes(), &std::fs::read(data.raw_path()).unwrap()[..]);
+}
+
+#[test]
+fn lz4_that_does_not_shrink_a_buffer_leaves_it_uncompressed_and_mapped() {
+    let dir = tempfile::tempdir().unwrap();
+    let (data, _) = ensure_dataset(&small(Dtype::F8), dir.path()).unwrap();
+    let files = ensure(&data, &[Format::ArrowIpcLz4]).unwrap();
+    let opened = open_with_offset(&dir.path().join(&files[0].name), Format::ArrowIpcLz4).unwrap();
+    assert!(files[0].bytes > data.manifest.data_bytes, "{} bytes", files[0].bytes);
+    assert!(opened.array.is_mapped());
+    assert_eq!(opened.data_offset.map(|o| o % 8), Some(0));
+}
+
+#[test]
+fn uint8_arrays_are_written_in_every_format() {
+    let dir = tempfile::tempdir().unwrap();
+    let (data, _) = ensure_dataset(&small(Dtype::U1), dir.path()).unwrap();
+    let files = ensure(&data, &Format::ALL).unwrap();
+    assert_eq!(files.len(), 5);
+    for f in files {
+        let a = open(&dir.path().join(&f.name), f.format).unwrap();
+        assert_eq!(a.dtype(), Dtype::U1, "{}", f.name);
+    }
+}
+
+#[test]
+fn a_file_that_is_not_of_its_format_is_an_error_naming_it() {
+    let dir = tempfile::tempdir().unwrap();
+    for format in Format::ALL {
+        let path = dir.path().join(format.file_name());
+        std::fs::write(&path, b"not this format at all, just some text").unwrap();
+        let e = open(&path, format).unwrap_err();
+        assert!(e.to_string().contains(format.file_name()), "{format:?}: {e}");
+    }
+}
+
+#[test]
+fn file_names_and_kinds_agree() {
+    for format in Format::ALL {
+        assert_eq!(Format::of_path(std::path::Path::new(format.file_name())), Some(format));
+    }
+    assert_eq!(Format::of_path(std::path::Path::new("X_train.npy")), None);
+    assert!(Format::NpzDeflated.compressed() && Format::ArrowIpcLz4.compressed());
+    assert!(!Format::Safetensors.compressed());
+}
