@@ -219,8 +219,9 @@ enum Data {
     /// Bytes read into memory (8-byte aligned), and how many of them are data.
     Owned(Vec<u64>, usize),
     /// Bytes another library's object holds: part of a mapping it made, or a buffer it
-    /// decoded into ([`Array::from_held`]).
-    Held(HeldBytes),
+    /// decoded into ([`Array::from_held`]). Boxed so that the array object stays as small
+    /// as a mapped one (its size is what the tutorial's `sys.getsizeof` lesson measures).
+    Held(Box<HeldBytes>),
     /// No elements.
     Empty,
 }
@@ -566,7 +567,7 @@ impl Array {
             return None;
         }
         let held = HeldBytes { owner, start, len, mapped };
-        Some(Array { data: Data::Held(held), dtype, shape, order: Order::C })
+        Some(Array { data: Data::Held(Box::new(held)), dtype, shape, order: Order::C })
     }
 
     /// The array's bytes, in memory order.
@@ -586,7 +587,8 @@ impl Array {
     pub fn object_bytes(&self) -> Bytes {
         let owned = match &self.data {
             Data::Owned(words, _) => std::mem::size_of_val(words.as_slice()),
-            Data::Held(h) if !h.mapped => h.len,
+            Data::Held(h) if !h.mapped => std::mem::size_of::<HeldBytes>() + h.len,
+            Data::Held(_) => std::mem::size_of::<HeldBytes>(),
             _ => 0,
         };
         (std::mem::size_of_val(self) + owned) as Bytes

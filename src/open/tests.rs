@@ -168,3 +168,18 @@ fn fortran_order_reads_in_c_order() {
     assert_eq!(array.first_values(6), vec![0.0, 1.0, 2.0, 10.0, 11.0, 12.0]);
     assert_eq!(array.view_f64().unwrap()[[1, 2]], 12.0);
 }
+
+/// The array object of a mapping is as small as before another library's bytes could be
+/// held: a held buffer is boxed so that every mapped array's `object_bytes` (the CI
+/// baseline's `*.object_bytes`) stays the size of the struct that names the mapping.
+#[test]
+fn holding_another_librarys_bytes_does_not_grow_every_array() {
+    let words = std::mem::size_of::<Vec<u64>>() + std::mem::size_of::<usize>();
+    // The largest data variant is an owned buffer and its length; the tag fits the niche
+    // or one more word.
+    assert!(
+        std::mem::size_of::<super::Data>() <= words + std::mem::size_of::<usize>(),
+        "Data is {} bytes",
+        std::mem::size_of::<super::Data>()
+    );
+}
