@@ -100,3 +100,38 @@ pub fn prepare(path: &Path, state: CacheState) -> Result<CacheReport> {
 pub fn resident(path: &Path) -> Result<Bytes> {
     Residency::new(path)?.resident_bytes()
 }
+
+/// A plain sequential read of `path` after an eviction: the limit a cold pass is judged
+/// by, measured in the run it judges.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SequentialRead {
+    /// Time of the read, eviction excluded.
+    pub ns: crate::units::Nanos,
+    /// Bytes read.
+    pub bytes: Bytes,
+}
+
+/// Blocks of [`sequential_read`]: large enough that the system call costs nothing beside
+/// the disk, as `dd bs=8M` reads.
+const READ_BLOCK: usize = 8 << 20;
+
+/// Evicts `path`, then reads it once from start to end in [`READ_BLOCK`] blocks with
+/// `read`, timed, and evicts it again so the next cold step starts as cold as this read did.
+pub fn sequential_read(path: &Path) -> Result<SequentialRead> {
+    evict(path)?;
+    let mut file =
+        File::open(path).with_context(|| format!("{}: cannot open to time a sequential read", path.display()))?;
+    let mut buf = vec![0u8; READ_BLOCK];
+    let started = std::time::Instant::now();
+    let mut bytes = 0u64;
+    loop {
+        let n = file.read(&mut buf).with_context(|| format!("{}: cannot read", path.display()))?;
+        if n == 0 {
+            break;
+        }
+        bytes += n as u64;
+    }
+    let ns = started.elapsed().as_nanos() as crate::units::Nanos;
+    evict(path)?;
+    Ok(SequentialRead { ns, bytes })
+}

@@ -41,6 +41,106 @@ pub struct Results {
     /// comparison (absent without NumPy, or with one round).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub side_by_side: Option<SideBySide>,
+    /// The machine's limits measured in this run, against which full passes are judged.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limits: Option<Limits>,
+}
+
+/// The machine's limits, measured in the run they judge: warm passes against an in-memory
+/// pass over the same bytes, cold passes against a plain sequential read of the file after
+/// the same eviction.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Limits {
+    /// The step whose pass over memory it owns is the in-memory reference (`npy_load[warm]`).
+    pub in_memory_step: Option<String>,
+    /// That pass's time: the median of the step's Rust rounds.
+    pub in_memory_pass_ns: Option<Nanos>,
+    /// Bytes it summed.
+    pub in_memory_bytes: Option<Bytes>,
+    /// The file read sequentially after an eviction (`read` in 8 MiB blocks).
+    pub cold_read_file: Option<String>,
+    /// Time of that read.
+    pub cold_read_ns: Option<Nanos>,
+    /// Bytes it read.
+    pub cold_read_bytes: Option<Bytes>,
+}
+
+impl Limits {
+    /// Bytes per second of the in-memory pass.
+    pub fn warm_rate(&self) -> Option<f64> {
+        rate(self.in_memory_bytes?, self.in_memory_pass_ns?)
+    }
+
+    /// Bytes per second of the sequential read after an eviction.
+    pub fn cold_rate(&self) -> Option<f64> {
+        rate(self.cold_read_bytes?, self.cold_read_ns?)
+    }
+
+    /// The limit for a pass under `cache`.
+    pub fn rate_for(&self, cache: CacheState) -> Option<f64> {
+        match cache {
+            CacheState::Warm => self.warm_rate(),
+            CacheState::Cold => self.cold_rate(),
+        }
+    }
+}
+
+/// `bytes` in `ns`, per second; `None` for an empty time.
+pub fn rate(bytes: Bytes, ns: Nanos) -> Option<f64> {
+    (ns > 0).then(|| bytes as f64 * 1e9 / ns as f64)
+}
+
+/// One round of a step beside its NumPy peer: both sides in fresh processes, one after the
+/// other, each after the same cache preparation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PairedRound {
+    /// Whether the Rust step ran first in this round (rounds alternate).
+    pub rust_first: bool,
+    /// The Rust step's times.
+    pub rust: RoundTimes,
+    /// NumPy's times.
+    pub numpy: RoundTimes,
+    /// Whether NumPy agreed with the Rust step in this round.
+    pub agrees: bool,
+}
+
+impl PairedRound {
+    /// The round's times, from both sides' snapshots.
+    pub fn of(rust_first: bool, rust: &StepResult, numpy: &PeerResult) -> PairedRound {
+        PairedRound {
+            rust_first,
+            rust: RoundTimes::of(&rust.snapshots),
+            numpy: RoundTimes::of(&numpy.snapshots),
+            agrees: numpy.agrees,
+        }
+    }
+}
+
+/// Where one step's wall time went, in the runner: cache preparations, the Rust processes
+/// and the NumPy processes, over all its rounds.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StepTiming {
+    /// Everything the runner spent on the step, copies and rounds included.
+    pub wall_ns: Nanos,
+    /// Writing the step's scratch copy, if it has one.
+    pub copy_ns: Nanos,
+    /// Preparing the page cache (warming or evicting, and checking), both sides.
+    pub prepare_ns: Nanos,
+    /// The Rust step's processes, spawn to exit.
+    pub rust_ns: Nanos,
+    /// NumPy's processes, spawn to exit.
+    pub numpy_ns: Nanos,
+    /// Rounds run (the first included).
+    pub rounds: u32,
+}
+
+/// One stage of a run and its wall time.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StageTime {
+    /// `dataset`, `formats`, `cold_read_limit`, `steps`, `headline_rounds`.
+    pub stage: String,
+    /// Its wall time.
+    pub ns: Nanos,
 }
 
 /// One step run several times beside its NumPy peer, each time in fresh processes after
@@ -62,6 +162,9 @@ pub struct RoundTimes {
     pub open_first_ns: Option<Nanos>,
     /// From `after_first` to `after_access`: the full pass (`X.sum()`).
     pub pass_ns: Option<Nanos>,
+    /// From `before_open` to `after_open`: the open alone.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub open_ns: Option<Nanos>,
 }
 
 impl RoundTimes {
@@ -72,7 +175,14 @@ impl RoundTimes {
         RoundTimes {
             open_first_ns: span(Phase::BeforeOpen, Phase::AfterFirst),
             pass_ns: span(Phase::AfterFirst, Phase::AfterAccess),
+            open_ns: span(Phase::BeforeOpen, Phase::AfterOpen),
         }
+    }
+
+    /// The time a step is judged by: its access pattern's, or for a step that reads
+    /// nothing beyond the first element, open plus first, or the open alone.
+    pub fn judged(&self) -> Option<Nanos> {
+        self.pass_ns.or(self.open_first_ns).or(self.open_ns)
     }
 }
 
@@ -91,6 +201,10 @@ pub struct RunInfo {
     pub complete: bool,
     /// Peak resident memory of the runner process itself (steps run in children).
     pub parent_peak_rss_bytes: Bytes,
+    /// Where the run's wall time went, stage by stage (each step's own share is in its
+    /// `timing`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub stages: Vec<StageTime>,
     /// Whether a step ended differently from what its spec expects.
     pub unexpected_outcomes: usize,
     /// Notes for the reader (NumPy missing, eviction refused, ...).
@@ -304,6 +418,13 @@ pub struct StepResult {
     /// The same step performed by NumPy, when a Python with NumPy was at hand.
     #[serde(default)]
     pub peer: Option<PeerResult>,
+    /// Every round beside NumPy, the step's own run first, Rust and NumPy taking turns at
+    /// going first (empty without a NumPy peer).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rounds: Vec<PairedRound>,
+    /// Where the runner's time went for this step.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timing: Option<StepTiming>,
 }
 
 impl StepResult {

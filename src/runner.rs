@@ -2,18 +2,19 @@
 //! baseline is clean and a crash ends one step, not the run.
 
 use std::process::Command;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 
-use crate::cache::{self, CacheState};
+use crate::cache::{self, CacheReport, CacheState};
 use crate::child::spawn_marked;
 pub use crate::child::{INTERRUPTED, describe_signal};
 use crate::dataset::Dataset;
 use crate::peer::PeerChoice;
-use crate::results::StepResult;
+use crate::results::{PairedRound, StepResult, StepTiming};
 use crate::spec::ExperimentSpec;
 use crate::step::StepPlan;
+use crate::units::Nanos;
 
 /// A step still running after this long is killed and recorded as crashed.
 pub const DEFAULT_STEP_TIMEOUT: Duration = Duration::from_secs(600);
@@ -95,24 +96,130 @@ pub fn run_steps(
 }
 
 /// Prepares the cache for one plan, runs it in a child and returns its result, with its
-/// NumPy peer's when one runs (the cache is prepared again for it).
+/// NumPy peer's when one runs (the cache is prepared again for it). A step NumPy agrees
+/// with runs [`rounds_for`] rounds in all, Rust and NumPy taking turns at going first; the
+/// result is the first round's, with every round's times in `rounds`.
 pub fn run_one(plan: &StepPlan, options: &RunOptions) -> Result<StepResult> {
+    let began = Instant::now();
+    let mut timing = StepTiming::default();
     if let (Some(piece), Some(source)) = (plan.spec.file.rewrite_piece(), plan.spec.file.source_name()) {
         crate::dataset::write_copy(&plan.path.with_file_name(source), &plan.path, piece)
             .with_context(|| format!("writing the copy {} for step {}", plan.path.display(), plan.spec.id))?;
+        timing.copy_ns = nanos(began);
     }
     let size = || std::fs::metadata(&plan.path).ok().map(|m| m.len());
     let before = size();
-    let cache_report = cache::prepare(&plan.path, plan.cache)
-        .with_context(|| format!("preparing a {} cache for step {}", plan.cache.name(), plan.spec.id))?;
-    let mut result = run_child(plan, options.step_timeout)?;
+    let (mut result, cache_report) = rust_side(plan, options, &mut timing)?;
     result.cache_report = Some(cache_report);
     result.file_bytes_before = before;
     result.file_bytes_after = size();
     if let PeerChoice::Use(python) = &options.numpy {
-        result.peer = crate::peer::run_beside(plan, &result, python, options.step_timeout)?;
+        if let Ok(peer_plan) = crate::peer::PeerPlan::for_step(plan) {
+            let peer_plan = match &result.shape {
+                Some(shape) => peer_plan.with_pattern(&plan.spec.access, shape),
+                None => peer_plan,
+            };
+            let mut numpy = numpy_side(plan, &peer_plan, python, options, &mut timing)?;
+            crate::peer::agree::check(&result, &mut numpy);
+            result.rounds.push(PairedRound::of(true, &result, &numpy));
+            let agreed = numpy.agrees;
+            result.peer = Some(numpy);
+            if agreed {
+                let wanted = rounds_for(plan, options, nanos(began));
+                for round in 2..=wanted {
+                    if crate::interrupt::interrupted() {
+                        break;
+                    }
+                    let rust_first = round % 2 == 1;
+                    let paired = another_round(plan, &peer_plan, python, options, rust_first, &mut timing)?;
+                    result.rounds.push(paired);
+                }
+            }
+        }
     }
+    timing.rounds = result.rounds.len().max(1) as u32;
+    timing.wall_ns = nanos(began);
+    result.timing = Some(timing);
     Ok(result)
+}
+
+/// Rounds of every step with an agreeing NumPy peer, when `--rounds` allows as many: one
+/// with Rust first and one with NumPy first, and a third, Rust first, to have a middle.
+pub const STEP_ROUNDS: u32 = 3;
+
+/// A step whose first round (Rust, NumPy and the cache preparations) took longer than this
+/// gets two rounds only: one in each order, which is what pairing needs.
+pub const LONG_ROUND: Duration = Duration::from_millis(1500);
+
+/// A step whose first round took longer than this runs once: repeating it would cost more
+/// than the whole run's budget allows (the report says so beside it).
+pub const VERY_LONG_ROUND: Duration = Duration::from_secs(6);
+
+/// How many rounds `plan` runs in all: `--rounds` for the headline step, at most
+/// [`STEP_ROUNDS`] for any other, and two when its first round took `first_ns` beyond
+/// [`LONG_ROUND`]; one when `--rounds 1`, for a sharing step (compared on memory, not
+/// time) and beyond [`VERY_LONG_ROUND`].
+pub fn rounds_for(plan: &StepPlan, options: &RunOptions, first_ns: Nanos) -> u32 {
+    if crate::peer::rounds::is_headline(plan) {
+        return options.rounds;
+    }
+    if plan.workers.is_some() || first_ns > VERY_LONG_ROUND.as_nanos() as Nanos {
+        return 1;
+    }
+    let most = if first_ns > LONG_ROUND.as_nanos() as Nanos { 2 } else { STEP_ROUNDS };
+    options.rounds.min(most)
+}
+
+/// The Rust side of a round: the cache prepared, the step run in a child.
+fn rust_side(plan: &StepPlan, options: &RunOptions, timing: &mut StepTiming) -> Result<(StepResult, CacheReport)> {
+    let t = Instant::now();
+    let cache_report = cache::prepare(&plan.path, plan.cache)
+        .with_context(|| format!("preparing a {} cache for step {}", plan.cache.name(), plan.spec.id))?;
+    timing.prepare_ns += nanos(t);
+    let t = Instant::now();
+    let result = run_child(plan, options.step_timeout)?;
+    timing.rust_ns += nanos(t);
+    Ok((result, cache_report))
+}
+
+/// NumPy's side of a round: the cache prepared again, the peer run, not yet checked.
+fn numpy_side(
+    plan: &StepPlan,
+    peer_plan: &crate::peer::PeerPlan,
+    python: &crate::peer::Python,
+    options: &RunOptions,
+    timing: &mut StepTiming,
+) -> Result<crate::results::PeerResult> {
+    let t = Instant::now();
+    let numpy = crate::peer::prepare_and_run(plan, peer_plan, python, options.step_timeout)?;
+    let all = nanos(t);
+    timing.numpy_ns += numpy.process_ns;
+    timing.prepare_ns += all.saturating_sub(numpy.process_ns);
+    Ok(numpy)
+}
+
+/// One more round of a step beside its NumPy peer, in the order asked for.
+fn another_round(
+    plan: &StepPlan,
+    peer_plan: &crate::peer::PeerPlan,
+    python: &crate::peer::Python,
+    options: &RunOptions,
+    rust_first: bool,
+    timing: &mut StepTiming,
+) -> Result<PairedRound> {
+    let (rust, mut numpy) = if rust_first {
+        let (rust, _) = rust_side(plan, options, timing)?;
+        (rust, numpy_side(plan, peer_plan, python, options, timing)?)
+    } else {
+        let numpy = numpy_side(plan, peer_plan, python, options, timing)?;
+        (rust_side(plan, options, timing)?.0, numpy)
+    };
+    crate::peer::agree::check(&rust, &mut numpy);
+    Ok(PairedRound::of(rust_first, &rust, &numpy))
+}
+
+fn nanos(since: Instant) -> Nanos {
+    since.elapsed().as_nanos() as Nanos
 }
 
 /// Runs `plan` in a child process, reading it from outside at each phase it marks

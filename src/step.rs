@@ -120,6 +120,8 @@ impl StepPlan {
             file_bytes_after: None,
             process_ns: 0,
             peer: None,
+            rounds: Vec::new(),
+            timing: None,
         }
     }
 }

@@ -8,7 +8,8 @@ use anyhow::Result;
 use crate::dataset::{self, DatasetSpec, Provenance};
 use crate::machine::Machine;
 use crate::peer::PeerChoice;
-use crate::results::{DatasetInfo, Results, RunInfo, SCHEMA_VERSION, StepResult};
+use crate::cache::CacheState;
+use crate::results::{DatasetInfo, Results, RunInfo, SCHEMA_VERSION, StageTime, StepResult};
 use crate::runner::{self, RunOptions};
 use crate::spec::{ExperimentSpec, LoadedSpec};
 use crate::units::human_nanos;
@@ -68,6 +69,7 @@ pub fn run(options: &SuiteOptions) -> Result<SuiteOutcome> {
     }
 
     let _data_lock = dataset::lock(&options.data_dir)?;
+    let dataset_began = Instant::now();
     let _out_lock = crate::fsio::FolderLock::acquire(&options.out, "--out")?;
     let (data, provenance) = if options.regenerate {
         let t = Instant::now();
@@ -86,7 +88,10 @@ pub fn run(options: &SuiteOptions) -> Result<SuiteOutcome> {
     }
 
     let specs: Vec<ExperimentSpec> = options.specs.iter().map(|s| s.spec.clone()).collect();
+    let mut stages = vec![StageTime { stage: "dataset".to_owned(), ns: nanos(dataset_began) }];
+    let formats_began = Instant::now();
     let formats = crate::formats::ensure_in_child(&data, &crate::formats::formats_of(&specs))?;
+    stages.push(StageTime { stage: "formats".to_owned(), ns: nanos(formats_began) });
     let plans = runner::plan(&specs, &data, &options.run);
     if plans.is_empty() {
         return Err(crate::error::input(format!(
@@ -100,7 +105,7 @@ pub fn run(options: &SuiteOptions) -> Result<SuiteOutcome> {
     if let Some(first) = plans.first() {
         bar.set_message(under_way(first));
     }
-    let (steps, complete) = runner::run_steps(&plans, &options.run, |i, step| {
+    let mut report = |i: usize, step: &StepResult| {
         let line = crate::console::step_line(i, plans.len(), id_width, step);
         if bar.is_hidden() {
             crate::errln!("{line}");
@@ -111,23 +116,33 @@ pub fn run(options: &SuiteOptions) -> Result<SuiteOutcome> {
         if let Some(next) = plans.get(i + 1) {
             bar.set_message(under_way(next));
         }
-    })?;
+    };
+    // Warm steps first, then the cold ones; between them the file is evicted anyway, and a
+    // plain sequential read of it gives the cold passes their limit.
+    let split = plans.iter().position(|p| p.cache == CacheState::Cold).unwrap_or(plans.len());
+    let t = Instant::now();
+    let (mut steps, mut complete) = runner::run_steps(&plans[..split], &options.run, &mut report)?;
+    stages.push(StageTime { stage: "warm_steps".to_owned(), ns: nanos(t) });
+    let mut cold_read = None;
+    if complete && split < plans.len() {
+        let t = Instant::now();
+        let file = data.dir.join(crate::spec::FileKind::Npy.file_name());
+        cold_read = Some((file.clone(), crate::cache::sequential_read(&file)?));
+        stages.push(StageTime { stage: "cold_read_limit".to_owned(), ns: nanos(t) });
+        let t = Instant::now();
+        let (cold, done) = runner::run_steps(&plans[split..], &options.run, |i, s| report(split + i, s))?;
+        stages.push(StageTime { stage: "cold_steps".to_owned(), ns: nanos(t) });
+        steps.extend(cold);
+        complete = done;
+    }
     bar.finish_and_clear();
 
     let with_numpy = matches!(options.run.numpy, PeerChoice::Use(_));
-    let side_by_side = if complete && with_numpy && options.run.rounds > 1 {
-        let bar = crate::progress::items_bar(u64::from(options.run.rounds), "rounds");
-        bar.set_message("the headline step again, Rust and NumPy in turn");
-        bar.inc(1);
-        let side = crate::peer::rounds::run(&plans, &steps, &options.run, |_| bar.inc(1))?;
-        bar.finish_and_clear();
-        for line in side.iter().flat_map(crate::console::headline) {
-            crate::errln!("{line}");
-        }
-        side
-    } else {
-        None
-    };
+    let side_by_side = if complete && with_numpy { crate::peer::rounds::side_by_side(&plans, &steps) } else { None };
+    for line in side_by_side.iter().flat_map(crate::console::headline) {
+        crate::errln!("{line}");
+    }
+    let limits = crate::report::limits::measure(&steps, cold_read.as_ref());
 
     let mut notes = Vec::new();
     if !complete {
@@ -164,6 +179,7 @@ pub fn run(options: &SuiteOptions) -> Result<SuiteOutcome> {
             wall_ns: started.elapsed().as_nanos() as u64,
             complete,
             parent_peak_rss_bytes: crate::probe::peak_rss(),
+            stages,
             unexpected_outcomes: steps.iter().filter(|s| !as_expected(s)).count(),
             notes,
         },
@@ -171,6 +187,7 @@ pub fn run(options: &SuiteOptions) -> Result<SuiteOutcome> {
         dataset: DatasetInfo { formats, ..dataset_info(&data, &provenance) },
         steps,
         side_by_side,
+        limits,
     };
     let out = if complete { options.out.clone() } else { incomplete_dir(&options.out) };
     let written = crate::report::write_keeping(
@@ -179,6 +196,10 @@ pub fn run(options: &SuiteOptions) -> Result<SuiteOutcome> {
         Some(&incomplete_dir(&options.out)),
     )?;
     Ok(SuiteOutcome { results, written })
+}
+
+fn nanos(since: Instant) -> u64 {
+    since.elapsed().as_nanos() as u64
 }
 
 /// Where an interrupted run keeps what it measured: beside the report, never in it.

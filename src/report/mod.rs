@@ -3,6 +3,7 @@
 //! folder beside the target that replaces it only when every file is complete.
 
 pub mod claims;
+pub mod limits;
 mod csv;
 mod json;
 mod markdown;

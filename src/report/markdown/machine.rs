@@ -56,4 +56,54 @@ pub fn section(md: &mut String, run: &Results, h: &str) {
         let _ = writeln!(md, "| {what} | {value} |");
     }
     md.push('\n');
+    time_breakdown(md, run);
+}
+
+/// Where the run's wall time went: each stage, then each step's cache preparations, Rust
+/// processes and NumPy processes over its rounds, the costliest first.
+fn time_breakdown(md: &mut String, run: &Results) {
+    if run.run.stages.is_empty() {
+        return;
+    }
+    let stages: Vec<String> =
+        run.run.stages.iter().map(|s| format!("{} {}", s.stage.replace('_', " "), human_nanos(s.ns))).collect();
+    let counted: u64 = run.run.stages.iter().map(|s| s.ns).sum();
+    let _ = writeln!(
+        md,
+        "Where the {} went: {}; the rest ({}) is checks before the run and results after it. The report \
+         itself is written after results.json.\n",
+        human_nanos(run.run.wall_ns),
+        stages.join(", "),
+        human_nanos(run.run.wall_ns.saturating_sub(counted))
+    );
+    let mut steps: Vec<_> = run.steps.iter().filter_map(|s| Some((s, s.timing?))).collect();
+    if steps.is_empty() {
+        return;
+    }
+    let sum = |f: fn(&crate::results::StepTiming) -> u64| steps.iter().map(|(_, t)| f(t)).sum::<u64>();
+    let _ = writeln!(
+        md,
+        "Over all steps: Rust processes {}, NumPy processes {}, cache preparations {}, scratch copies {}.\n",
+        human_nanos(sum(|t| t.rust_ns)),
+        human_nanos(sum(|t| t.numpy_ns)),
+        human_nanos(sum(|t| t.prepare_ns)),
+        human_nanos(sum(|t| t.copy_ns)),
+    );
+    steps.sort_by_key(|(_, t)| std::cmp::Reverse(t.wall_ns));
+    md.push_str("| step | rounds | wall | Rust processes | NumPy processes | cache preparation | copy |\n");
+    md.push_str("|---|---|---|---|---|---|---|\n");
+    for (s, t) in steps {
+        let _ = writeln!(
+            md,
+            "| `{}` | {} | {} | {} | {} | {} | {} |",
+            s.key(),
+            t.rounds,
+            human_nanos(t.wall_ns),
+            human_nanos(t.rust_ns),
+            human_nanos(t.numpy_ns),
+            human_nanos(t.prepare_ns),
+            human_nanos(t.copy_ns)
+        );
+    }
+    md.push('\n');
 }

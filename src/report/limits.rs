@@ -1,0 +1,211 @@
+//! Judging steps by what the machine and NumPy allow, from the run itself: each pass's speed
+//! as a share of the machine's limit measured in the same run, and each step's paired
+//! rounds beside NumPy summed up as a median ratio with its spread.
+
+use std::path::PathBuf;
+
+use crate::cache::{CacheState, SequentialRead};
+use crate::results::{Limits, PairedRound, RoundTimes, StepResult, rate};
+use crate::spec::Status;
+use crate::units::Nanos;
+
+/// The access patterns that read their bytes from start to end: the passes a limit judges.
+const PASSES: [&str; 4] = ["full_pass", "first_n", "channel", "tracked_pass"];
+
+/// Whether `step` is a pass over its bytes in order, judged against the machine's limit.
+pub fn is_pass(step: &StepResult) -> bool {
+    PASSES.contains(&step.access.as_str()) && step.workers.is_none()
+}
+
+/// The limits of a run: the in-memory pass of `npy_load[warm]` (the array read into the
+/// process's own memory, then summed: the median of its Rust rounds), and the sequential
+/// read after an eviction, when one was timed.
+pub fn measure(steps: &[StepResult], cold_read: Option<&(PathBuf, SequentialRead)>) -> Option<Limits> {
+    let load = steps.iter().find(|s| {
+        s.open == "load"
+            && s.cache == CacheState::Warm
+            && s.access == "full_pass"
+            && s.status == Status::Ok
+            && s.bytes_touched.is_some()
+            && s.workers.is_none()
+    });
+    let pass = load.and_then(|s| median_of(&rounds_or_first(s), |r| r.rust.pass_ns));
+    let limits = Limits {
+        in_memory_step: load.map(StepResult::key),
+        in_memory_pass_ns: pass,
+        in_memory_bytes: load.and_then(|s| s.bytes_touched),
+        cold_read_file: cold_read.map(|(p, _)| crate::console::portable(p)),
+        cold_read_ns: cold_read.map(|(_, r)| r.ns),
+        cold_read_bytes: cold_read.map(|(_, r)| r.bytes),
+    };
+    (limits.in_memory_pass_ns.is_some() || limits.cold_read_ns.is_some()).then_some(limits)
+}
+
+/// The step's rounds, or its one run as a round when it ran no rounds (no NumPy peer).
+fn rounds_or_first(step: &StepResult) -> Vec<PairedRound> {
+    if step.rounds.is_empty() {
+        let rust = RoundTimes::of(&step.snapshots);
+        vec![PairedRound { rust_first: true, rust, numpy: RoundTimes::default(), agrees: false }]
+    } else {
+        step.rounds.clone()
+    }
+}
+
+/// The median (the mean of the two middle ones for an even count) of the picked times.
+fn median_of(rounds: &[PairedRound], pick: impl Fn(&PairedRound) -> Option<Nanos>) -> Option<Nanos> {
+    let mut v: Vec<Nanos> = rounds.iter().filter_map(pick).collect();
+    v.sort_unstable();
+    let n = v.len();
+    match n {
+        0 => None,
+        _ if n % 2 == 1 => Some(v[n / 2]),
+        _ => Some((v[n / 2 - 1] + v[n / 2]) / 2),
+    }
+}
+
+/// A pass's speed on each side as a share of the limit for its cache state.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Share {
+    /// The Rust pass's bytes per second ÷ the limit's (median over its rounds).
+    pub rust: Option<f64>,
+    /// NumPy's.
+    pub numpy: Option<f64>,
+}
+
+/// The share of the limit each side's pass reached, for a pass step under a measured limit.
+pub fn share(step: &StepResult, limits: Option<&Limits>) -> Option<Share> {
+    if !is_pass(step) || step.status != Status::Ok {
+        return None;
+    }
+    let limit = limits?.rate_for(step.cache)?;
+    let bytes = step.bytes_touched?;
+    let rounds = rounds_or_first(step);
+    let of = |pick: fn(&PairedRound) -> Option<Nanos>| {
+        median_of(&rounds, pick).and_then(|ns| rate(bytes, ns)).map(|r| r / limit)
+    };
+    let numpy = if step.rounds.is_empty() { None } else { of(|r| r.numpy.pass_ns) };
+    Some(Share { rust: of(|r| r.rust.pass_ns), numpy })
+}
+
+/// A step's paired rounds, summed up.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Paired {
+    /// Rounds with both times, NumPy agreeing.
+    pub rounds: usize,
+    /// Whether both orders occur among them (Rust first in one, NumPy first in another).
+    pub alternated: bool,
+    /// The median of the rounds' NumPy time ÷ Rust time (Rust's speed ÷ NumPy's: above 1,
+    /// Rust is faster).
+    pub ratio: f64,
+    /// The median distance of the rounds' ratios from it.
+    pub spread: f64,
+    /// Median times, Rust and NumPy.
+    pub rust_ns: Nanos,
+    /// NumPy's median time.
+    pub numpy_ns: Nanos,
+}
+
+/// The paired summary of `step`'s rounds, on the time it is judged by
+/// ([`RoundTimes::judged`]); `None` without an agreeing round having both times.
+pub fn paired(step: &StepResult) -> Option<Paired> {
+    let both: Vec<(&PairedRound, Nanos, Nanos)> = step
+        .rounds
+        .iter()
+        .filter(|r| r.agrees)
+        .filter_map(|r| Some((r, r.rust.judged()?, r.numpy.judged()?)))
+        .filter(|(_, rust, _)| *rust > 0)
+        .collect();
+    if both.is_empty() {
+        return None;
+    }
+    let ratios: Vec<f64> = both.iter().map(|(_, r, n)| *n as f64 / *r as f64).collect();
+    let (ratio, spread) = median_spread(&ratios)?;
+    let mut rust: Vec<Nanos> = both.iter().map(|b| b.1).collect();
+    let mut numpy: Vec<Nanos> = both.iter().map(|b| b.2).collect();
+    Some(Paired {
+        rounds: both.len(),
+        alternated: both.iter().any(|b| b.0.rust_first) && both.iter().any(|b| !b.0.rust_first),
+        ratio,
+        spread,
+        rust_ns: middle(&mut rust),
+        numpy_ns: middle(&mut numpy),
+    })
+}
+
+fn middle(v: &mut [Nanos]) -> Nanos {
+    v.sort_unstable();
+    let n = v.len();
+    if n % 2 == 1 { v[n / 2] } else { (v[n / 2 - 1] + v[n / 2]) / 2 }
+}
+
+/// The median of `values` (the mean of the two middle ones for an even count) and the
+/// median distance from it.
+pub fn median_spread(values: &[f64]) -> Option<(f64, f64)> {
+    fn median(v: &mut [f64]) -> Option<f64> {
+        v.sort_by(f64::total_cmp);
+        let n = v.len();
+        match n {
+            0 => None,
+            _ if n % 2 == 1 => Some(v[n / 2]),
+            _ => Some((v[n / 2 - 1] + v[n / 2]) / 2.0),
+        }
+    }
+    let mid = median(&mut values.to_vec())?;
+    let spread = median(&mut values.iter().map(|v| (v - mid).abs()).collect::<Vec<_>>())?;
+    Some((mid, spread))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn round(rust_first: bool, rust: Nanos, numpy: Nanos) -> PairedRound {
+        let t = |ns| RoundTimes { open_first_ns: Some(10), pass_ns: Some(ns), open_ns: Some(5) };
+        PairedRound { rust_first, rust: t(rust), numpy: t(numpy), agrees: true }
+    }
+
+    #[test]
+    fn the_median_of_an_even_count_is_the_mean_of_the_middle_two() {
+        assert_eq!(median_spread(&[1.0, 3.0]), Some((2.0, 1.0)));
+        assert_eq!(median_spread(&[1.0, 2.0, 9.0]), Some((2.0, 1.0)));
+        assert_eq!(median_spread(&[]), None);
+    }
+
+    #[test]
+    fn paired_rounds_give_the_median_ratio_and_whether_the_order_alternated() {
+        let mut step: StepResult =
+            serde_json::from_str(include_str!("../../tests/data/small-results.json"))
+                .map(|r: crate::results::Results| r.steps[0].clone())
+                .unwrap();
+        step.rounds = vec![round(true, 100, 200), round(false, 100, 100), round(true, 100, 400)];
+        let p = paired(&step).unwrap();
+        assert_eq!((p.rounds, p.alternated), (3, true));
+        assert_eq!((p.ratio, p.spread), (2.0, 1.0));
+        assert_eq!((p.rust_ns, p.numpy_ns), (100, 200));
+        step.rounds.retain(|r| r.rust_first);
+        assert!(!paired(&step).unwrap().alternated);
+        step.rounds.clear();
+        assert!(paired(&step).is_none());
+    }
+
+    #[test]
+    fn shares_come_from_the_limit_measured_in_the_same_run() {
+        let run: crate::results::Results =
+            serde_json::from_str(include_str!("../../tests/data/small-results.json")).unwrap();
+        let mut steps = run.steps.clone();
+        let load = steps.iter().position(|s| s.open == "load" && s.cache == CacheState::Warm).unwrap();
+        let bytes = steps[load].bytes_touched.unwrap();
+        steps[load].rounds = vec![round(true, 1_000, 1_000), round(false, 3_000, 1_000), round(true, 2_000, 1_000)];
+        let read = SequentialRead { ns: 4_000, bytes };
+        let limits = measure(&steps, Some(&(PathBuf::from("X_train.npy"), read))).unwrap();
+        assert_eq!(limits.in_memory_pass_ns, Some(2_000), "the median of the load's Rust rounds");
+        let mut pass = steps[load].clone();
+        pass.rounds = vec![round(true, 4_000, 2_000)];
+        let s = share(&pass, Some(&limits)).unwrap();
+        assert_eq!((s.rust, s.numpy), (Some(0.5), Some(1.0)));
+        pass.cache = CacheState::Cold;
+        assert_eq!(share(&pass, Some(&limits)).unwrap().rust, Some(1.0), "cold: against the read");
+        pass.access = "random_elements".to_owned();
+        assert!(share(&pass, Some(&limits)).is_none(), "only passes are judged against a limit");
+    }
+}
