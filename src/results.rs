@@ -53,14 +53,18 @@ pub struct Results {
 pub struct Limits {
     /// The step whose pass over memory it owns is the in-memory reference (`npy_load[warm]`).
     pub in_memory_step: Option<String>,
-    /// That pass's time: the median of the step's Rust rounds.
+    /// That pass's time: the median of the passes it timed over the loaded array
+    /// (`memory_passes_ns`), or of its Rust rounds' passes.
     pub in_memory_pass_ns: Option<Nanos>,
     /// Bytes it summed.
     pub in_memory_bytes: Option<Bytes>,
     /// The file read sequentially after an eviction (`read` in 8 MiB blocks).
     pub cold_read_file: Option<String>,
-    /// Time of that read.
+    /// Time of that read: the faster of the reads timed (before and after the cold steps).
     pub cold_read_ns: Option<Nanos>,
+    /// Every read timed, in run order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub cold_reads_ns: Vec<Nanos>,
     /// Bytes it read.
     pub cold_read_bytes: Option<Bytes>,
 }
@@ -422,6 +426,10 @@ pub struct StepResult {
     /// going first (empty without a NumPy peer).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub rounds: Vec<PairedRound>,
+    /// For the in-memory reference step (`npy_load`, warm): more passes over the loaded
+    /// array, each timed, after the measured phases.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub memory_passes_ns: Vec<Nanos>,
     /// Where the runner's time went for this step.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timing: Option<StepTiming>,

@@ -122,6 +122,7 @@ impl StepPlan {
             peer: None,
             rounds: Vec::new(),
             timing: None,
+            memory_passes_ns: Vec::new(),
         }
     }
 }
@@ -177,6 +178,9 @@ pub fn run(plan: &StepPlan) -> Result<StepResult> {
     }
 
     // Checks come after the last snapshot: what they read is not measured.
+    if is_memory_reference(plan) && result.sum.is_some() {
+        result.memory_passes_ns = memory_passes(&array);
+    }
     result.object_bytes = Some(array.object_bytes());
     result.shape = Some(array.shape().clone());
     result.dtype = Some(array.dtype());
@@ -189,6 +193,30 @@ pub fn run(plan: &StepPlan) -> Result<StepResult> {
     }
     result.process_ns = started.elapsed().as_nanos() as u64;
     Ok(result)
+}
+
+/// Passes over the loaded array timed after the step's own, for the limit of warm passes.
+pub const MEMORY_PASSES: usize = 5;
+
+/// Whether `plan` loads the whole array into memory and sums it, warm: the step whose array
+/// the run's in-memory reference passes read ([`crate::report::limits`]).
+pub fn is_memory_reference(plan: &StepPlan) -> bool {
+    plan.spec.open.method == Method::Load
+        && plan.spec.access == AccessSpec::FullPass
+        && plan.cache == CacheState::Warm
+        && plan.workers.is_none()
+}
+
+/// [`MEMORY_PASSES`] more passes over an array in the process's own memory, each timed:
+/// the same loop as every step's, over memory no page fault stands in front of.
+fn memory_passes(array: &Array) -> Vec<crate::units::Nanos> {
+    (0..MEMORY_PASSES)
+        .map(|_| {
+            let t = Instant::now();
+            black_box(array.sum());
+            t.elapsed().as_nanos() as crate::units::Nanos
+        })
+        .collect()
 }
 
 /// Opens the plan's file the way its spec says (`load`, `load_mmap` or `memmap`, with the

@@ -404,6 +404,10 @@ fn row(md: &mut String, step: &StepResult, numpy: &PeerResult) {
 /// machine's limit measured in this run, and where Rust is behind, what the numbers say.
 fn paired_section(md: &mut String, run: &Results) {
     use super::limits::{paired, share};
+    if run.steps.iter().all(|s| s.rounds.is_empty()) {
+        // Results from before rounds were recorded: nothing to pair.
+        return;
+    }
     let limits = run.limits.as_ref();
     md.push_str("### Paired rounds: Rust ÷ NumPy, and the share of the machine's limit
 
@@ -505,19 +509,24 @@ fn reading(
         return String::new();
     }
     let both = s.and_then(|s| Some((s.rust?, s.numpy?)));
-    if step.cache == crate::cache::CacheState::Cold {
+    let faults = |snaps: &[Snapshot]| Figures::of(snaps, None).major_faults;
+    let majors = faults(&step.snapshots).zip(step.peer.as_ref().and_then(|x| faults(&x.snapshots)));
+    if step.cache == crate::cache::CacheState::Cold && step.open != "load" {
+        let same = |(r, n): (u64, u64)| r.abs_diff(n) * 10 <= r.max(n);
+        let faults_text = match majors {
+            Some(m) if same(m) => format!("the same system work ({} and {} major faults)", grouped(m.0), grouped(m.1)),
+            Some((r, n)) => format!("{} major faults for Rust, {} for NumPy", grouped(r), grouped(n)),
+            None => "no fault counts".to_owned(),
+        };
         if let (Some((r, n)), Some(rate)) = (both, limits.and_then(|l| l.cold_rate())) {
             return format!(
-                "both wait for the disk: Rust at {:.0}%, NumPy at {:.0}% of the sequential read ({}/s); the same page faults and read-ahead",
+                "both read from the disk: Rust at {:.0}%, NumPy at {:.0}% of the sequential read ({}/s); {faults_text}",
                 r * 100.0,
                 n * 100.0,
                 human_bytes(rate as u64)
             );
         }
-        let faults = |snaps: &[Snapshot]| Figures::of(snaps, None).major_faults;
-        if let (Some(r), Some(n)) = (faults(&step.snapshots), step.peer.as_ref().and_then(|x| faults(&x.snapshots))) {
-            return format!("both read from the disk: {} major faults for Rust, {} for NumPy", grouped(r), grouped(n));
-        }
+        return format!("both read from the disk: {faults_text}");
     }
     if step.open == "load" {
         let open = |snaps: &[Snapshot]| Figures::of(snaps, None).open;
