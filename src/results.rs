@@ -58,6 +58,9 @@ pub struct Limits {
     pub in_memory_pass_ns: Option<Nanos>,
     /// Bytes it summed.
     pub in_memory_bytes: Option<Bytes>,
+    /// The in-memory pass over each span the run's warm passes read (bytes from the start).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub in_memory_spans: Vec<SpanLimit>,
     /// The file read sequentially after an eviction (`read` in 8 MiB blocks).
     pub cold_read_file: Option<String>,
     /// Time of that read: the faster of the reads timed (before and after the cold steps).
@@ -80,10 +83,14 @@ impl Limits {
         rate(self.cold_read_bytes?, self.cold_read_ns?)
     }
 
-    /// The limit for a pass under `cache`.
-    pub fn rate_for(&self, cache: CacheState) -> Option<f64> {
+    /// The limit for a pass of `bytes` under `cache`: warm, the in-memory pass over the span
+    /// nearest in size (the whole array's when no span was timed).
+    pub fn rate_for(&self, cache: CacheState, bytes: Bytes) -> Option<f64> {
         match cache {
-            CacheState::Warm => self.warm_rate(),
+            CacheState::Warm => {
+                let near = self.in_memory_spans.iter().min_by_key(|s| s.bytes.abs_diff(bytes));
+                near.and_then(|s| rate(s.bytes, s.pass_ns)).or_else(|| self.warm_rate())
+            }
             CacheState::Cold => self.cold_rate(),
         }
     }
@@ -92,6 +99,24 @@ impl Limits {
 /// `bytes` in `ns`, per second; `None` for an empty time.
 pub fn rate(bytes: Bytes, ns: Nanos) -> Option<f64> {
     (ns > 0).then(|| bytes as f64 * 1e9 / ns as f64)
+}
+
+/// Passes over the first `bytes` of an array in memory, each timed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MemoryPasses {
+    /// Bytes each pass read, from the array's start.
+    pub bytes: Bytes,
+    /// Each pass's time.
+    pub passes_ns: Vec<Nanos>,
+}
+
+/// One span of the in-memory limit: the median of its passes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SpanLimit {
+    /// Bytes of the span.
+    pub bytes: Bytes,
+    /// The median pass over it.
+    pub pass_ns: Nanos,
 }
 
 /// One round of a step beside its NumPy peer: both sides in fresh processes, one after the
@@ -427,9 +452,10 @@ pub struct StepResult {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub rounds: Vec<PairedRound>,
     /// For the in-memory reference step (`npy_load`, warm): more passes over the loaded
-    /// array, each timed, after the measured phases.
+    /// array, each timed, after the measured phases: over each span the run's warm passes
+    /// read.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub memory_passes_ns: Vec<Nanos>,
+    pub memory_passes: Vec<MemoryPasses>,
     /// Where the runner's time went for this step.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timing: Option<StepTiming>,

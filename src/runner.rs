@@ -12,7 +12,7 @@ pub use crate::child::{INTERRUPTED, describe_signal};
 use crate::dataset::Dataset;
 use crate::peer::PeerChoice;
 use crate::results::{PairedRound, StepResult, StepTiming};
-use crate::spec::ExperimentSpec;
+use crate::spec::{AccessSpec, ExperimentSpec};
 use crate::step::StepPlan;
 use crate::units::Nanos;
 
@@ -69,11 +69,41 @@ pub fn plan(specs: &[ExperimentSpec], dataset: &Dataset, options: &RunOptions) -
                     dataset: dataset.spec(),
                     npy_header_bytes: dataset.manifest.npy_header_bytes,
                     workers,
+                    memory_spans: Vec::new(),
                 });
             }
         }
     }
+    let spans = warm_spans(&plans);
+    for plan in plans.iter_mut().filter(|p| crate::step::is_memory_reference(p)) {
+        plan.memory_spans.clone_from(&spans);
+    }
     plans
+}
+
+/// The bytes each warm pass among `plans` reads from the start of its array, each once:
+/// the spans the in-memory reference times passes over, so that every pass is judged
+/// against memory read over as many bytes.
+fn warm_spans(plans: &[StepPlan]) -> Vec<crate::units::Bytes> {
+    let mut spans: Vec<crate::units::Bytes> = plans
+        .iter()
+        .filter(|p| p.cache == CacheState::Warm && p.workers.is_none())
+        .filter_map(|p| {
+            let d = &p.dataset;
+            let all = d.shape.nbytes(d.dtype);
+            match p.spec.access {
+                AccessSpec::FullPass | AccessSpec::Channel { .. } | AccessSpec::TrackedPass { .. } => Some(all),
+                AccessSpec::FirstN { samples } => {
+                    let per = crate::step::sample_len_of(&d.shape);
+                    Some((samples.saturating_mul(per).min(d.shape.len())) * d.dtype.itemsize())
+                }
+                _ => None,
+            }
+        })
+        .collect();
+    spans.sort_unstable();
+    spans.dedup();
+    spans
 }
 
 /// Runs `plans` one by one, calling `report` after each. Stops early, returning

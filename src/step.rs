@@ -20,7 +20,7 @@ use crate::dataset::DatasetSpec;
 use crate::dataset::image::{SampleLayout, sample_values};
 use crate::open::{self, Array};
 use crate::probe::{Phase, Probe};
-use crate::results::{BatchStats, Preview, StepResult, TracePoint};
+use crate::results::{BatchStats, MemoryPasses, Preview, StepResult, TracePoint};
 use crate::shape::Shape;
 use crate::spec::{AccessSpec, ExperimentSpec, Method, Mode, Status};
 use crate::units::Bytes;
@@ -48,6 +48,10 @@ pub struct StepPlan {
     /// For a sharing step: how many worker processes read the array at once.
     #[serde(default)]
     pub workers: Option<u32>,
+    /// For the in-memory reference step: the spans (bytes from the start) to time passes
+    /// over after its own, one for each size of warm pass in the run.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub memory_spans: Vec<Bytes>,
 }
 
 impl StepPlan {
@@ -122,7 +126,7 @@ impl StepPlan {
             peer: None,
             rounds: Vec::new(),
             timing: None,
-            memory_passes_ns: Vec::new(),
+            memory_passes: Vec::new(),
         }
     }
 }
@@ -179,7 +183,7 @@ pub fn run(plan: &StepPlan) -> Result<StepResult> {
 
     // Checks come after the last snapshot: what they read is not measured.
     if is_memory_reference(plan) && result.sum.is_some() {
-        result.memory_passes_ns = memory_passes(&array);
+        result.memory_passes = memory_passes(&array, &plan.memory_spans);
     }
     result.object_bytes = Some(array.object_bytes());
     result.shape = Some(array.shape().clone());
@@ -207,14 +211,25 @@ pub fn is_memory_reference(plan: &StepPlan) -> bool {
         && plan.workers.is_none()
 }
 
-/// [`MEMORY_PASSES`] more passes over an array in the process's own memory, each timed:
-/// the same loop as every step's, over memory no page fault stands in front of.
-fn memory_passes(array: &Array) -> Vec<crate::units::Nanos> {
-    (0..MEMORY_PASSES)
-        .map(|_| {
-            let t = Instant::now();
-            black_box(array.sum());
-            t.elapsed().as_nanos() as crate::units::Nanos
+/// [`MEMORY_PASSES`] more passes over the first bytes of an array in the process's own
+/// memory, for each span (the whole array when none is given), each timed: the same loop
+/// as every step's, over memory no page fault stands in front of.
+fn memory_passes(array: &Array, spans: &[Bytes]) -> Vec<MemoryPasses> {
+    let bytes = array.bytes();
+    let whole = [bytes.len() as Bytes];
+    let spans = if spans.is_empty() { &whole[..] } else { spans };
+    spans
+        .iter()
+        .map(|&span| {
+            let part = &bytes[..(span as usize).min(bytes.len())];
+            let passes_ns = (0..MEMORY_PASSES)
+                .map(|_| {
+                    let t = Instant::now();
+                    black_box(crate::kernels::sum_bytes(array.dtype(), black_box(part)));
+                    t.elapsed().as_nanos() as crate::units::Nanos
+                })
+                .collect();
+            MemoryPasses { bytes: part.len() as Bytes, passes_ns }
         })
         .collect()
 }

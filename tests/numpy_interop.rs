@@ -13,6 +13,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command as Process;
 
 use assert_cmd::Command;
+use mmap_lab::cache::CacheState;
 use mmap_lab::dataset::{self, DatasetSpec};
 use mmap_lab::dtype::Dtype;
 use mmap_lab::results::Results;
@@ -266,6 +267,46 @@ fn run_all_with_numpy_writes_an_agreeing_peer_for_every_step() {
     );
     assert!(md.contains("Headline, `npy_load_mmap/warm` run 3 times"), "{md}");
     assert!(md.contains("open plus first element at least 20× faster: **"), "{md}");
+
+    // Every step ran in paired rounds, Rust first in the first round, NumPy first in the
+    // next, and so on; each step's timing counts them.
+    for s in &r.steps {
+        assert!(s.rounds.len() >= 2, "{}: {} rounds", s.key(), s.rounds.len());
+        for (i, round) in s.rounds.iter().enumerate() {
+            assert_eq!(round.rust_first, i % 2 == 0, "{}: round {} goes the other way first", s.key(), i + 1);
+            assert!(round.agrees, "{}", s.key());
+        }
+        assert_eq!(s.rounds[0].rust, mmap_lab::results::RoundTimes::of(&s.snapshots), "{}", s.key());
+        let timing = s.timing.unwrap_or_else(|| panic!("{}: no timing", s.key()));
+        assert_eq!(timing.rounds as usize, s.rounds.len(), "{}", s.key());
+        assert!(timing.rust_ns > 0 && timing.numpy_ns > 0 && timing.wall_ns >= timing.rust_ns + timing.numpy_ns);
+    }
+    let stages: Vec<&str> = r.run.stages.iter().map(|s| s.stage.as_str()).collect();
+    assert_eq!(stages, ["dataset", "formats", "warm_steps", "cold_steps", "cold_read_limit"]);
+    // The limits come from this run: the loaded array's own passes, and two reads.
+    let limits = r.limits.as_ref().expect("limits measured in the run");
+    let load = step(&r, "npy_load", CacheState::Warm);
+    let whole = load.memory_passes.iter().find(|m| Some(m.bytes) == load.bytes_touched).unwrap();
+    assert_eq!(whole.passes_ns.len(), mmap_lab::step::MEMORY_PASSES);
+    let mut passes = whole.passes_ns.clone();
+    passes.sort_unstable();
+    assert_eq!(limits.in_memory_pass_ns, Some(passes[passes.len() / 2]));
+    // One span for each size of warm pass the run reads: here, the whole array only (all
+    // six steps read it all; memmap's uint8 view spans the header too).
+    assert!(limits.in_memory_spans.iter().any(|s| Some(s.bytes) == load.bytes_touched));
+    assert_eq!(limits.in_memory_step.as_deref(), Some("npy_load/warm"));
+    assert_eq!(limits.cold_reads_ns.len(), 2, "before and after the cold steps");
+    assert_eq!(limits.cold_read_ns, limits.cold_reads_ns.iter().min().copied());
+    assert_eq!(limits.cold_read_bytes, Some(load.file_bytes_before.unwrap()));
+    assert!(md.contains("### Paired rounds: Rust ÷ NumPy"), "{md}");
+    assert!(md.contains("12 of 12 steps with a NumPy peer were paired in alternating order"), "{md}");
+    let row = md.lines().find(|l| l.starts_with("| `npy_load_mmap` | warm | 3, alternating |")).unwrap();
+    assert!(row.contains('%'), "a full pass shows its share of the limit: {row}");
+    assert!(md.contains("Where the ") && md.contains("cold read limit"), "{md}");
+}
+
+fn step<'a>(r: &'a Results, id: &str, cache: CacheState) -> &'a mmap_lab::results::StepResult {
+    r.steps.iter().find(|s| s.id == id && s.cache == cache).unwrap()
 }
 
 #[test]

@@ -216,6 +216,7 @@ fn warm_plan(spec: &ExperimentSpec, data: &Dataset) -> StepPlan {
         dataset: data.spec(),
         npy_header_bytes: data.manifest.npy_header_bytes,
         workers: None,
+        memory_spans: Vec::new(),
     }
 }
 

@@ -7,7 +7,7 @@ use std::path::Path;
 use std::path::PathBuf;
 
 use crate::cache::{CacheState, SequentialRead};
-use crate::results::{Limits, PairedRound, RoundTimes, StepResult, rate};
+use crate::results::{Limits, PairedRound, RoundTimes, SpanLimit, StepResult, rate};
 use crate::spec::Status;
 use crate::units::Nanos;
 
@@ -31,16 +31,26 @@ pub fn measure(steps: &[StepResult], file: Option<&Path>, cold_reads: &[Sequenti
             && s.bytes_touched.is_some()
             && s.workers.is_none()
     });
-    let pass = load.and_then(|s| {
-        let mut passes = s.memory_passes_ns.clone();
-        if passes.is_empty() { median_of(&rounds_or_first(s), |r| r.rust.pass_ns) } else { Some(middle(&mut passes)) }
-    });
+    let spans: Vec<SpanLimit> = load
+        .map(|s| {
+            s.memory_passes
+                .iter()
+                .filter(|m| !m.passes_ns.is_empty())
+                .map(|m| SpanLimit { bytes: m.bytes, pass_ns: middle(&mut m.passes_ns.clone()) })
+                .collect()
+        })
+        .unwrap_or_default();
+    let whole = spans.iter().max_by_key(|s| s.bytes).filter(|s| Some(s.bytes) == load.and_then(|l| l.bytes_touched));
+    let pass = whole
+        .map(|s| s.pass_ns)
+        .or_else(|| load.and_then(|s| median_of(&rounds_or_first(s), |r| r.rust.pass_ns)));
     let reads: Vec<&SequentialRead> = cold_reads.iter().collect();
     let fastest = reads.iter().min_by_key(|r| r.ns);
     let limits = Limits {
         in_memory_step: load.map(StepResult::key),
         in_memory_pass_ns: pass,
         in_memory_bytes: load.and_then(|s| s.bytes_touched),
+        in_memory_spans: spans,
         cold_read_file: file.filter(|_| fastest.is_some()).map(crate::console::portable),
         cold_read_ns: fastest.map(|r| r.ns),
         cold_reads_ns: reads.iter().map(|r| r.ns).collect(),
@@ -87,8 +97,8 @@ pub fn share(step: &StepResult, limits: Option<&Limits>) -> Option<Share> {
     }
     // A loaded array's pass reads the process's own memory, whatever the file's cache was.
     let state = if step.open == "load" { CacheState::Warm } else { step.cache };
-    let limit = limits?.rate_for(state)?;
     let bytes = step.bytes_touched?;
+    let limit = limits?.rate_for(state, bytes)?;
     let rounds = rounds_or_first(step);
     let of = |pick: fn(&PairedRound) -> Option<Nanos>| {
         median_of(&rounds, pick).and_then(|ns| rate(bytes, ns)).map(|r| r / limit)
@@ -211,6 +221,7 @@ mod tests {
         assert_eq!(limits.in_memory_pass_ns, Some(2_000), "the median of the load's Rust rounds");
         assert_eq!((limits.cold_read_ns, limits.cold_reads_ns.len()), (Some(4_000), 2), "the faster read");
         let mut pass = steps[load].clone();
+        pass.open = "load_mmap".to_owned();
         pass.rounds = vec![round(true, 4_000, 2_000)];
         let s = share(&pass, Some(&limits)).unwrap();
         assert_eq!((s.rust, s.numpy), (Some(0.5), Some(1.0)));
@@ -218,10 +229,18 @@ mod tests {
         assert_eq!(share(&pass, Some(&limits)).unwrap().rust, Some(1.0), "cold: against the read");
         pass.open = "load".to_owned();
         assert_eq!(share(&pass, Some(&limits)).unwrap().rust, Some(0.5), "a loaded array: against memory");
-        steps[load].memory_passes_ns = vec![9_000, 1_000, 4_000];
+        steps[load].memory_passes = vec![
+            crate::results::MemoryPasses { bytes: bytes / 4, passes_ns: vec![500, 100, 300] },
+            crate::results::MemoryPasses { bytes, passes_ns: vec![9_000, 1_000, 4_000] },
+        ];
         let timed = measure(&steps, None, &[]).unwrap();
         assert_eq!(timed.in_memory_pass_ns, Some(4_000), "the passes timed over the loaded array first");
         assert_eq!(timed.cold_read_ns, None);
+        pass.open = "load_mmap".to_owned();
+        pass.cache = CacheState::Warm;
+        pass.bytes_touched = Some(bytes / 4);
+        pass.rounds = vec![round(true, 600, 300)];
+        assert_eq!(share(&pass, Some(&timed)).unwrap().rust, Some(0.5), "against the span of its size");
         pass.access = "random_elements".to_owned();
         assert!(share(&pass, Some(&limits)).is_none(), "only passes are judged against a limit");
     }
