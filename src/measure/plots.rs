@@ -191,9 +191,20 @@ pub fn residency(record: &MeasureRecord) -> Result<String> {
     let title = "Page-cache residency of each mapped file over time";
     let band = 120;
     svg((WIDTH, 160 + band * files.len().max(1) as u32), title, |root| {
-        let notes = [
-            "Each strip is one file: time to the right, the file's start at the top and its end at the bottom; dark blue where its pages were in the page cache (cachestat, or mincore where the kernel lacks it).",
-        ];
+        let mut tools: Vec<&str> = record
+            .samples
+            .iter()
+            .flat_map(|s| s.tree.files.iter())
+            .filter(|f| files.contains(&f.path) && f.residency_method != "none")
+            .map(|f| f.residency_method.as_str())
+            .collect();
+        tools.sort_unstable();
+        tools.dedup();
+        let tool = if tools.is_empty() { "not measured".to_owned() } else { tools.join(" and ") };
+        let note = format!(
+            "Each strip is one file: time to the right, the file's start at the top and its end at the bottom; filled where its pages were in the page cache (asked with {tool} in this run)."
+        );
+        let notes = [note.as_str()];
         let body = style::header(root, title, &notes, &[])?.margin(0, 10, 10, 20);
         let rows = body.split_evenly((files.len().max(1), 1));
         for (row, path) in rows.iter().zip(&files) {
