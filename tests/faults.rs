@@ -241,6 +241,14 @@ method = "load_mmap"
     let kept = Results::read(&root.path().join("reports.incomplete/results.json")).unwrap();
     assert!(!kept.run.complete);
     assert!(kept.steps.iter().any(|s| s.id == "npy_load_mmap" && s.status == Status::Ok));
+    // The step that was stopped is an interruption, not a crash nor the out-of-memory killer,
+    // and a peer stopped with it is not a disagreement.
+    for stopped in kept.steps.iter().filter(|s| s.id == "slow") {
+        let why = stopped.error.clone().unwrap_or_default();
+        assert!(why.contains("interrupted"), "{why}");
+        assert!(!why.contains("SIGKILL") && !why.contains("out-of-memory"), "{why}");
+    }
+    assert!(!kept.run.notes.iter().any(|n| n.contains("DISAGREES")), "{:?}", kept.run.notes);
 }
 
 /// A 4 MiB tmpfs, when this machine lets us mount one (root in CI); `None` otherwise.
