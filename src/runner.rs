@@ -93,7 +93,7 @@ fn warm_spans(plans: &[StepPlan]) -> Vec<crate::units::Bytes> {
             let all = d.shape.nbytes(d.dtype);
             match p.spec.access {
                 AccessSpec::FullPass | AccessSpec::Channel { .. } | AccessSpec::TrackedPass { .. } => Some(all),
-                AccessSpec::FirstN { samples } => {
+                AccessSpec::FirstN { samples, .. } => {
                     let per = crate::step::sample_len_of(&d.shape);
                     Some((samples.saturating_mul(per).min(d.shape.len())) * d.dtype.itemsize())
                 }
