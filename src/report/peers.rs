@@ -132,7 +132,8 @@ pub fn markdown(run: &Results) -> String {
     let _ = write!(md, "{}", imports.get(imports.len() / 2).map_or("–".to_owned(), |&ns| human_nanos(ns)));
     md.push_str(
         " per process, median). Faults are counted from the step's start to its last phase; RSS is the whole \
-         process's. The Rust step runs first, then NumPy's. Both `np.load` and mmap-lab's `load` ask for \
+         process's. This table shows each step's first round, where the Rust step ran first, then NumPy's \
+         (the paired rounds above take turns). Both `np.load` and mmap-lab's `load` ask for \
          transparent huge pages for the array (`MADV_HUGEPAGE`); when memory is fragmented, the first of the \
          two to allocate pays for the kernel's compaction, which can take seconds on this VM, and leaves the \
          other 2 MiB pages ready: compare `load` times over several runs, not one.\n\n",
