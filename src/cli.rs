@@ -180,8 +180,8 @@ pub struct StepArgs {
     /// Rounds of the headline comparison with NumPy: the tutorial's first step (warm) is
     /// run this many times in all, Rust and NumPy taking turns at going first, each in a
     /// fresh process, and the report gives medians and ranges. Every other step with a
-    /// NumPy peer runs at most this many and at most 3 (2 when a round takes over 1.5 s, 1
-    /// over 6 s). 1 runs every step once.
+    /// NumPy peer runs at most this many and at most 2 (1 when a round takes over 6 s, and
+    /// for the sharing steps). 1 runs every step once.
     #[arg(long, default_value_t = crate::peer::rounds::DEFAULT_ROUNDS, value_name = "N",
           value_parser = clap::value_parser!(u32).range(1..=1000))]
     rounds: u32,

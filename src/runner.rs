@@ -175,21 +175,17 @@ pub fn run_one(plan: &StepPlan, options: &RunOptions) -> Result<StepResult> {
 }
 
 /// Rounds of every step with an agreeing NumPy peer, when `--rounds` allows as many: one
-/// with Rust first and one with NumPy first, and a third, Rust first, to have a middle.
-pub const STEP_ROUNDS: u32 = 3;
-
-/// A step whose first round (Rust, NumPy and the cache preparations) took longer than this
-/// gets two rounds only: one in each order, which is what pairing needs.
-pub const LONG_ROUND: Duration = Duration::from_millis(1500);
+/// with Rust first and one with NumPy first, what pairing needs and the time budget allows
+/// (a third round of every step cost about a fifth of run-all's wall).
+pub const STEP_ROUNDS: u32 = 2;
 
 /// A step whose first round took longer than this runs once: repeating it would cost more
 /// than the whole run's budget allows (the report says so beside it).
 pub const VERY_LONG_ROUND: Duration = Duration::from_secs(6);
 
 /// How many rounds `plan` runs in all: `--rounds` for the headline step, at most
-/// [`STEP_ROUNDS`] for any other, and two when its first round took `first_ns` beyond
-/// [`LONG_ROUND`]; one when `--rounds 1`, for a sharing step (compared on memory, not
-/// time) and beyond [`VERY_LONG_ROUND`].
+/// [`STEP_ROUNDS`] for any other; one when `--rounds 1`, for a sharing step (compared on
+/// memory, not time) and when its first round took `first_ns` beyond [`VERY_LONG_ROUND`].
 pub fn rounds_for(plan: &StepPlan, options: &RunOptions, first_ns: Nanos) -> u32 {
     if crate::peer::rounds::is_headline(plan) {
         return options.rounds;
@@ -197,8 +193,7 @@ pub fn rounds_for(plan: &StepPlan, options: &RunOptions, first_ns: Nanos) -> u32
     if plan.workers.is_some() || first_ns > VERY_LONG_ROUND.as_nanos() as Nanos {
         return 1;
     }
-    let most = if first_ns > LONG_ROUND.as_nanos() as Nanos { 2 } else { STEP_ROUNDS };
-    options.rounds.min(most)
+    options.rounds.min(STEP_ROUNDS)
 }
 
 /// The Rust side of a round: the cache prepared, the step run in a child.

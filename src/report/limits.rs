@@ -125,14 +125,23 @@ pub struct Paired {
     pub numpy_ns: Nanos,
 }
 
+/// Whether `step` reads its file at open (`load`, and the formats' libraries, some of which
+/// copy or inflate the array there): judged on open plus pass, where that work is.
+pub fn reads_at_open(step: &StepResult) -> bool {
+    step.open == "load" || step.group == "formats"
+}
+
 /// The paired summary of `step`'s rounds, on the time it is judged by
-/// ([`RoundTimes::judged`]); `None` without an agreeing round having both times.
+/// ([`RoundTimes::judged`], or open plus pass for a step that [`reads_at_open`]); `None`
+/// without an agreeing round having both times.
 pub fn paired(step: &StepResult) -> Option<Paired> {
+    let whole = reads_at_open(step);
+    let judged = |t: &RoundTimes| if whole { Some(t.open_first_ns? + t.pass_ns?) } else { t.judged() };
     let both: Vec<(&PairedRound, Nanos, Nanos)> = step
         .rounds
         .iter()
         .filter(|r| r.agrees)
-        .filter_map(|r| Some((r, r.rust.judged()?, r.numpy.judged()?)))
+        .filter_map(|r| Some((r, judged(&r.rust)?, judged(&r.numpy)?)))
         .filter(|(_, rust, _)| *rust > 0)
         .collect();
     if both.is_empty() {

@@ -419,7 +419,8 @@ fn paired_section(md: &mut String, run: &Results) {
         "Each step with a NumPy peer ran in rounds, Rust first in one round and NumPy first in the next, \
          each side in a fresh process after the same cache preparation. **Rust ÷ NumPy** is speed: each \
          round's NumPy time ÷ Rust time on the step's own work (its access pattern, or open plus first \
-         element when it reads nothing more), the median of the rounds ± the median distance from it; \
+         element when it reads nothing more; for `load` and the formats, which read the file at open, open \
+         plus pass), the median of the rounds ± the median distance from it; \
          above 1, Rust is faster. ",
     );
     match &warm {
@@ -520,9 +521,14 @@ fn reading(
             Some((r, n)) => format!("{} major faults for Rust, {} for NumPy", grouped(r), grouped(n)),
             None => "no fault counts".to_owned(),
         };
+        let open = |snaps: &[Snapshot]| Figures::of(snaps, None).open;
+        let opens = match (open(&step.snapshots), step.peer.as_ref().and_then(|x| open(&x.snapshots))) {
+            (Some(r), Some(n)) => format!("; open {} for Rust, {} for NumPy", human_nanos(r), human_nanos(n)),
+            _ => String::new(),
+        };
         if let (Some((r, n)), Some(rate)) = (both, limits.and_then(|l| l.cold_rate())) {
             return format!(
-                "both read from the disk: Rust at {:.0}%, NumPy at {:.0}% of the sequential read ({}/s); {faults_text}",
+                "both read from the disk: Rust's pass at {:.0}%, NumPy's at {:.0}% of the sequential read ({}/s); {faults_text}{opens}",
                 r * 100.0,
                 n * 100.0,
                 human_bytes(rate as u64)
