@@ -119,8 +119,8 @@ const READ_BLOCK: usize = 8 << 20;
 /// `read`, timed, and evicts it again so the next cold step starts as cold as this read did.
 pub fn sequential_read(path: &Path) -> Result<SequentialRead> {
     evict(path)?;
-    let mut file =
-        File::open(path).with_context(|| format!("{}: cannot open to time a sequential read", path.display()))?;
+    let mut file = File::open(path)
+        .with_context(|| format!("{}: cannot open to time a sequential read", path.display()))?;
     let mut buf = vec![0u8; READ_BLOCK];
     let started = std::time::Instant::now();
     let mut bytes = 0u64;

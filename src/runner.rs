@@ -93,7 +93,9 @@ fn warm_spans(plans: &[StepPlan]) -> Vec<crate::units::Bytes> {
             let d = &p.dataset;
             let all = d.shape.nbytes(d.dtype);
             match p.spec.access {
-                AccessSpec::FullPass | AccessSpec::Channel { .. } | AccessSpec::TrackedPass { .. } => Some(all),
+                AccessSpec::FullPass | AccessSpec::Channel { .. } | AccessSpec::TrackedPass { .. } => {
+                    Some(all)
+                }
                 AccessSpec::FirstN { samples, .. } => {
                     let per = crate::step::sample_len_of(&d.shape);
                     Some((samples.saturating_mul(per).min(d.shape.len())) * d.dtype.itemsize())
@@ -197,7 +199,11 @@ pub fn rounds_for(plan: &StepPlan, options: &RunOptions, first_ns: Nanos) -> u32
 }
 
 /// The Rust side of a round: the cache prepared, the step run in a child.
-fn rust_side(plan: &StepPlan, options: &RunOptions, timing: &mut StepTiming) -> Result<(StepResult, CacheReport)> {
+fn rust_side(
+    plan: &StepPlan,
+    options: &RunOptions,
+    timing: &mut StepTiming,
+) -> Result<(StepResult, CacheReport)> {
     let t = Instant::now();
     let cache_report = cache::prepare(&plan.path, plan.cache)
         .with_context(|| format!("preparing a {} cache for step {}", plan.cache.name(), plan.spec.id))?;

@@ -5,10 +5,10 @@ use std::time::Instant;
 
 use anyhow::Result;
 
+use crate::cache::CacheState;
 use crate::dataset::{self, DatasetSpec, Provenance};
 use crate::machine::Machine;
 use crate::peer::PeerChoice;
-use crate::cache::CacheState;
 use crate::results::{DatasetInfo, Results, RunInfo, SCHEMA_VERSION, StageTime, StepResult};
 use crate::runner::{self, RunOptions};
 use crate::spec::{ExperimentSpec, LoadedSpec};
@@ -146,7 +146,8 @@ pub fn run(options: &SuiteOptions) -> Result<SuiteOutcome> {
     bar.finish_and_clear();
 
     let with_numpy = matches!(options.run.numpy, PeerChoice::Use(_));
-    let side_by_side = if complete && with_numpy { crate::peer::rounds::side_by_side(&plans, &steps) } else { None };
+    let side_by_side =
+        if complete && with_numpy { crate::peer::rounds::side_by_side(&plans, &steps) } else { None };
     for line in side_by_side.iter().flat_map(crate::console::headline) {
         crate::errln!("{line}");
     }

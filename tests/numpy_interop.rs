@@ -279,7 +279,9 @@ fn run_all_with_numpy_writes_an_agreeing_peer_for_every_step() {
         assert_eq!(s.rounds[0].rust, mmap_lab::results::RoundTimes::of(&s.snapshots), "{}", s.key());
         let timing = s.timing.unwrap_or_else(|| panic!("{}: no timing", s.key()));
         assert_eq!(timing.rounds as usize, s.rounds.len(), "{}", s.key());
-        assert!(timing.rust_ns > 0 && timing.numpy_ns > 0 && timing.wall_ns >= timing.rust_ns + timing.numpy_ns);
+        assert!(
+            timing.rust_ns > 0 && timing.numpy_ns > 0 && timing.wall_ns >= timing.rust_ns + timing.numpy_ns
+        );
     }
     let stages: Vec<&str> = r.run.stages.iter().map(|s| s.stage.as_str()).collect();
     assert_eq!(stages, ["dataset", "formats", "warm_steps", "cold_steps", "cold_read_limit"]);

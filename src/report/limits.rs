@@ -40,7 +40,8 @@ pub fn measure(steps: &[StepResult], file: Option<&Path>, cold_reads: &[Sequenti
                 .collect()
         })
         .unwrap_or_default();
-    let whole = spans.iter().max_by_key(|s| s.bytes).filter(|s| Some(s.bytes) == load.and_then(|l| l.bytes_touched));
+    let whole =
+        spans.iter().max_by_key(|s| s.bytes).filter(|s| Some(s.bytes) == load.and_then(|l| l.bytes_touched));
     let pass = whole
         .map(|s| s.pass_ns)
         .or_else(|| load.and_then(|s| median_of(&rounds_or_first(s), |r| r.rust.pass_ns)));
@@ -202,10 +203,9 @@ mod tests {
 
     #[test]
     fn paired_rounds_give_the_median_ratio_and_whether_the_order_alternated() {
-        let mut step: StepResult =
-            serde_json::from_str(include_str!("../../tests/data/small-results.json"))
-                .map(|r: crate::results::Results| r.steps[0].clone())
-                .unwrap();
+        let mut step: StepResult = serde_json::from_str(include_str!("../../tests/data/small-results.json"))
+            .map(|r: crate::results::Results| r.steps[0].clone())
+            .unwrap();
         step.rounds = vec![round(true, 100, 200), round(false, 100, 100), round(true, 100, 400)];
         let p = paired(&step).unwrap();
         assert_eq!((p.rounds, p.alternated), (3, true));
@@ -224,7 +224,8 @@ mod tests {
         let mut steps = run.steps.clone();
         let load = steps.iter().position(|s| s.open == "load" && s.cache == CacheState::Warm).unwrap();
         let bytes = steps[load].bytes_touched.unwrap();
-        steps[load].rounds = vec![round(true, 1_000, 1_000), round(false, 3_000, 1_000), round(true, 2_000, 1_000)];
+        steps[load].rounds =
+            vec![round(true, 1_000, 1_000), round(false, 3_000, 1_000), round(true, 2_000, 1_000)];
         let reads = [SequentialRead { ns: 5_000, bytes }, SequentialRead { ns: 4_000, bytes }];
         let limits = measure(&steps, Some(&PathBuf::from("X_train.npy")), &reads).unwrap();
         assert_eq!(limits.in_memory_pass_ns, Some(2_000), "the median of the load's Rust rounds");

@@ -3,9 +3,9 @@
 //! folder beside the target that replaces it only when every file is complete.
 
 pub mod claims;
-pub mod limits;
 mod csv;
 mod json;
+pub mod limits;
 mod markdown;
 pub mod peers;
 pub mod plots;

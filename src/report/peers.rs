@@ -410,9 +410,11 @@ fn paired_section(md: &mut String, run: &Results) {
         return;
     }
     let limits = run.limits.as_ref();
-    md.push_str("### Paired rounds: Rust ÷ NumPy, and the share of the machine's limit
+    md.push_str(
+        "### Paired rounds: Rust ÷ NumPy, and the share of the machine's limit
 
-");
+",
+    );
     let warm = limits.and_then(|l| Some((l.in_memory_step.clone()?, l.warm_rate()?)));
     let cold = limits.and_then(|l| Some((l.cold_read_file.clone()?, l.cold_read_ns?, l.cold_rate()?)));
     md.push_str(
@@ -445,7 +447,9 @@ fn paired_section(md: &mut String, run: &Results) {
                 human_bytes(*rate as u64)
             );
         }
-        None => md.push_str("No sequential read after an eviction was timed in this run: cold passes have no limit. "),
+        None => md.push_str(
+            "No sequential read after an eviction was timed in this run: cold passes have no limit. ",
+        ),
     }
     md.push_str("A share is a pass's speed (bytes of its span ÷ its median time) ÷ the limit's.\n\n");
     md.push_str("| step | cache | rounds | Rust (median) | NumPy (median) | Rust ÷ NumPy | limit share (Rust · NumPy) | reading |\n");
@@ -458,7 +462,12 @@ fn paired_section(md: &mut String, run: &Results) {
         let shares = s.map_or("–".to_owned(), |s| format!("{} · {}", pct(s.rust), pct(s.numpy)));
         let reading = reading(step, p.as_ref(), s, limits);
         let Some(p) = p else {
-            let _ = writeln!(md, "| `{}` | {} | – | – | – | – | {shares} | {reading} |", step.id, step.cache.name());
+            let _ = writeln!(
+                md,
+                "| `{}` | {} | – | – | – | – | {shares} | {reading} |",
+                step.id,
+                step.cache.name()
+            );
             continue;
         };
         let rounds = format!("{}{}", p.rounds, if p.alternated { ", alternating" } else { ", not paired" });
@@ -505,7 +514,10 @@ fn reading(
     };
     if !p.alternated {
         let t = step.timing.map_or(0, |t| t.wall_ns);
-        return format!("one round only (it took {}): too long to repeat within the time budget", human_nanos(t));
+        return format!(
+            "one round only (it took {}): too long to repeat within the time budget",
+            human_nanos(t)
+        );
     }
     if p.ratio + p.spread >= 1.0 {
         return String::new();
@@ -517,7 +529,9 @@ fn reading(
         // Counts this small say nothing of who did the work (a file read at open).
         let same = |(r, n): (u64, u64)| r.max(n) >= 100 && r.abs_diff(n) * 10 <= r.max(n);
         let faults_text = match majors {
-            Some(m) if same(m) => format!("the same system work ({} and {} major faults)", grouped(m.0), grouped(m.1)),
+            Some(m) if same(m) => {
+                format!("the same system work ({} and {} major faults)", grouped(m.0), grouped(m.1))
+            }
             Some((r, n)) => format!("{} major faults for Rust, {} for NumPy", grouped(r), grouped(n)),
             None => "no fault counts".to_owned(),
         };
@@ -538,7 +552,9 @@ fn reading(
     }
     if step.open == "load" {
         let open = |snaps: &[Snapshot]| Figures::of(snaps, None).open;
-        if let (Some(r), Some(n)) = (open(&step.snapshots), step.peer.as_ref().and_then(|x| open(&x.snapshots))) {
+        if let (Some(r), Some(n)) =
+            (open(&step.snapshots), step.peer.as_ref().and_then(|x| open(&x.snapshots)))
+        {
             return format!(
                 "both copy the file with read(): open {} for Rust, {} for NumPy",
                 human_nanos(r),

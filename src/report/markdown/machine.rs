@@ -65,8 +65,12 @@ fn time_breakdown(md: &mut String, run: &Results) {
     if run.run.stages.is_empty() {
         return;
     }
-    let stages: Vec<String> =
-        run.run.stages.iter().map(|s| format!("{} {}", s.stage.replace('_', " "), human_nanos(s.ns))).collect();
+    let stages: Vec<String> = run
+        .run
+        .stages
+        .iter()
+        .map(|s| format!("{} {}", s.stage.replace('_', " "), human_nanos(s.ns)))
+        .collect();
     let counted: u64 = run.run.stages.iter().map(|s| s.ns).sum();
     let _ = writeln!(
         md,

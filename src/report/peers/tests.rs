@@ -117,8 +117,11 @@ fn getsizeof_missing_a_loaded_arrays_data_is_pointed_out() {
 #[test]
 fn rounds_give_medians_and_the_goals_verdicts() {
     let mut run = with_peers();
-    let times =
-        |open_first: u64, pass: u64| RoundTimes { open_first_ns: Some(open_first), pass_ns: Some(pass), open_ns: None };
+    let times = |open_first: u64, pass: u64| RoundTimes {
+        open_first_ns: Some(open_first),
+        pass_ns: Some(pass),
+        open_ns: None,
+    };
     // Open + first, NumPy ÷ Rust per round: 16.7, 30, 50 (median 30). Pass: 0.9, 0.9, 1.25.
     run.side_by_side = Some(SideBySide {
         step: "npy_load_mmap/warm".to_owned(),
