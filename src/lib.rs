@@ -5,6 +5,24 @@
 //! same ways ([`open`]), each step in its own process ([`runner`], [`step`]), measures what
 //! really happens ([`probe`], [`cache`]) and writes it up ([`results`], [`report`]).
 //!
+//! # The house
+//!
+//! The modules stand in layers. A module uses only its own layer (without a loop) and the
+//! layers below it; `tests/layers.rs` reads every `crate::` path against this picture and fails
+//! the build on a cycle or an upward import, naming the file and line.
+//!
+//! ```text
+//!   8 │ cli
+//!   7 │ suite
+//!   6 │ report check lab measure console
+//!   5 │ runner peer
+//!   4 │ step child formats sharing
+//!   3 │ results
+//!   2 │ spec dataset inspect
+//!   1 │ npy open probe cache machine kernels
+//!   0 │ units error fsio assets interrupt progress shape dtype
+//! ```
+//!
 //! Linux only: the measurements read `/proc`, ask the page cache with `cachestat` or
 //! `mincore`, and advise mappings with Linux's `madvise` flags.
 
