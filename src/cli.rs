@@ -181,7 +181,7 @@ pub struct StepArgs {
     /// run this many times in all, Rust and NumPy taking turns at going first, each in a
     /// fresh process, and the report gives medians and ranges. 1 runs it once, like every
     /// other step.
-    #[arg(long, default_value_t = crate::peer::rounds::DEFAULT_ROUNDS, value_name = "N",
+    #[arg(long, default_value_t = crate::runner::rounds::DEFAULT_ROUNDS, value_name = "N",
           value_parser = clap::value_parser!(u32).range(1..=1000))]
     rounds: u32,
 }
@@ -395,8 +395,8 @@ pub fn run(cli: Cli) -> Result<u8> {
         Command::Check(args) => check(args),
         Command::Measure(args) => crate::measure::run(&args.options()?),
         Command::Step => step(),
-        Command::Worker => crate::sharing::worker().map(|()| 0),
-        Command::Formats => crate::formats::child().map(|()| 0),
+        Command::Worker => crate::step::sharing::worker().map(|()| 0),
+        Command::Formats => crate::child::formats::serve().map(|()| 0),
     }
 }
 
@@ -547,7 +547,7 @@ fn refuse_out_holding_an_input(out: &Path, inputs: &[PathBuf]) -> Result<()> {
 
 fn inspect(args: &InspectArgs) -> Result<u8> {
     if args.dtype.is_none() {
-        if let Some(report) = crate::inspect::container::inspect_container(&args.file)? {
+        if let Some(report) = crate::inspect::inspect_container(&args.file)? {
             if args.json {
                 println!("{}", serde_json::to_string_pretty(&report)?);
             } else {
@@ -579,7 +579,7 @@ fn check(args: CheckArgs) -> Result<u8> {
                     .into_iter()
                     .filter(|s| {
                         s.spec.run_all
-                            && s.spec.group == crate::report::view::TUTORIAL
+                            && s.spec.group == crate::spec::TUTORIAL
                             && s.spec.open.method != crate::spec::Method::Load
                     })
                     .collect()

@@ -12,15 +12,16 @@
 //! the build on a cycle or an upward import, naming the file and line.
 //!
 //! ```text
-//!   8 │ cli
-//!   7 │ suite
-//!   6 │ report check lab measure console
-//!   5 │ runner peer
-//!   4 │ step child formats sharing
-//!   3 │ results
-//!   2 │ spec dataset inspect
-//!   1 │ npy open probe cache machine kernels
-//!   0 │ units error fsio assets interrupt progress shape dtype
+//!   9 │ cli
+//!   8 │ suite
+//!   7 │ report check lab measure console
+//!   6 │ runner peer
+//!   5 │ step child
+//!   4 │ results
+//!   3 │ spec dataset inspect formats
+//!   2 │ open probe cache machine marks
+//!   1 │ npy error fsio assets interrupt progress kernels
+//!   0 │ units dtype shape paths
 //! ```
 //!
 //! Linux only: the measurements read `/proc`, ask the page cache with `cachestat` or
@@ -48,9 +49,11 @@ pub mod interrupt;
 pub mod kernels;
 pub mod lab;
 pub mod machine;
+pub mod marks;
 pub mod measure;
 pub mod npy;
 pub mod open;
+pub mod paths;
 pub mod peer;
 pub mod probe;
 pub mod progress;
@@ -58,7 +61,6 @@ pub mod report;
 pub mod results;
 pub mod runner;
 pub mod shape;
-pub mod sharing;
 pub mod spec;
 pub mod step;
 pub mod suite;

@@ -10,9 +10,8 @@
 //!
 //! Only what the measured process alone can see stays inside it: its clock, the size of
 //! its objects and the values it read. [`Probe`] is that inside part: it keeps the clock
-//! and marks the phases; [`outside`] is the runner's part, which reads the numbers.
+//! and marks the phases; [`crate::child::outside`] is the runner's part, which reads the numbers.
 
-pub mod outside;
 mod residency;
 pub mod tree;
 
@@ -91,7 +90,7 @@ pub struct Snapshot {
 }
 
 /// The step's side of a snapshot: it marks the phase on the descriptor named by
-/// [`crate::measure::MARK_ENV`] and waits while the runner reads it from outside; its clock
+/// [`crate::marks::MARK_ENV`] and waits while the runner reads it from outside; its clock
 /// stops while it waits. Without the descriptor (run alone), marks do nothing and the
 /// memory fields stay zero.
 pub struct Probe {
@@ -106,7 +105,7 @@ fn mark_channel() -> Option<&'static std::sync::Mutex<std::fs::File>> {
     static CHANNEL: std::sync::OnceLock<Option<std::sync::Mutex<std::fs::File>>> = std::sync::OnceLock::new();
     CHANNEL
         .get_or_init(|| {
-            let fd: i32 = std::env::var(crate::measure::MARK_ENV).ok()?.parse().ok()?;
+            let fd: i32 = std::env::var(crate::marks::MARK_ENV).ok()?.parse().ok()?;
             // SAFETY: fcntl on an integer descriptor; F_GETFD fails harmlessly if it is not open.
             if unsafe { libc::fcntl(fd, libc::F_GETFD) } < 0 {
                 return None;

@@ -15,8 +15,9 @@ use crate::results::StepResult;
 use crate::spec::ExperimentSpec;
 use crate::step::StepPlan;
 
-/// A step still running after this long is killed and recorded as crashed.
-pub const DEFAULT_STEP_TIMEOUT: Duration = Duration::from_secs(600);
+pub use crate::child::DEFAULT_STEP_TIMEOUT;
+
+pub mod rounds;
 
 /// The hidden subcommand a child runs.
 pub const STEP_COMMAND: &str = "__step";
@@ -116,20 +117,20 @@ pub fn run_one(plan: &StepPlan, options: &RunOptions) -> Result<StepResult> {
 }
 
 /// Runs `plan` in a child process, reading it from outside at each phase it marks
-/// ([`crate::probe::outside`]); a crash or a broken answer becomes a result, not an error.
+/// ([`crate::child::outside`]); a crash or a broken answer becomes a result, not an error.
 pub fn run_child(plan: &StepPlan, timeout: Duration) -> Result<StepResult> {
     let exe = std::env::current_exe().context("cannot find mmap-lab's own executable to start a step")?;
     let mut command = Command::new(exe);
     command.arg(STEP_COMMAND);
-    let observer = crate::probe::outside::observer(&plan.path);
+    let observer = crate::child::outside::observer(&plan.path);
     let (out, samples) = spawn_marked(command, &serde_json::to_vec(plan)?, timeout, Some(observer))?;
     if out.status.success() {
         if let Ok(mut result) = serde_json::from_slice::<StepResult>(&out.stdout) {
             if result.process_ns == 0 {
                 result.process_ns = out.wall.as_nanos() as u64;
             }
-            crate::probe::outside::fill(
-                crate::probe::outside::Filled {
+            crate::child::outside::fill(
+                crate::child::outside::Filled {
                     snapshots: &mut result.snapshots,
                     trace: result.trace.as_mut(),
                     batches: result.batches.as_mut(),

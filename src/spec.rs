@@ -27,6 +27,7 @@ use crate::cache::CacheState;
 use crate::dataset::DatasetSpec;
 use crate::dtype::Dtype;
 use crate::error::input;
+use crate::formats::Format;
 use crate::open::{Advice, MapPolicy, MemmapOptions, Order};
 use crate::shape::Shape;
 use crate::units::Bytes;
@@ -75,13 +76,12 @@ impl FileKind {
             FileKind::RawSmallWrites => "X_train_raw_small_writes.rbf",
             FileKind::NpyCopy => "X_train.copy.npy",
             FileKind::RawCopy => "X_train_raw.copy.rbf",
-            other => other.format().map_or("", crate::formats::Format::file_name),
+            other => other.format().map_or("", Format::file_name),
         }
     }
 
     /// For a file of another format than .npy and raw: which one.
-    pub fn format(self) -> Option<crate::formats::Format> {
-        use crate::formats::Format;
+    pub fn format(self) -> Option<Format> {
         match self {
             FileKind::NpzStored => Some(Format::NpzStored),
             FileKind::NpzDeflated => Some(Format::NpzDeflated),
@@ -467,8 +467,11 @@ pub struct ExperimentSpec {
     pub workers: Option<Vec<u32>>,
 }
 
+/// The group of the tutorial's steps, and of any spec that names no group.
+pub const TUTORIAL: &str = "tutorial";
+
 fn default_group() -> String {
-    "tutorial".to_owned()
+    TUTORIAL.to_owned()
 }
 
 /// A spec together with the file it came from.
@@ -669,6 +672,14 @@ pub fn check_unique(specs: &[LoadedSpec]) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// The formats the specs' `file` keys name, each once, in table order.
+pub fn formats_of(specs: &[ExperimentSpec]) -> Vec<Format> {
+    let mut formats: Vec<Format> = specs.iter().filter_map(|s| s.file.format()).collect();
+    formats.sort();
+    formats.dedup();
+    formats
 }
 
 #[cfg(test)]

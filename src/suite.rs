@@ -86,7 +86,7 @@ pub fn run(options: &SuiteOptions) -> Result<SuiteOutcome> {
     }
 
     let specs: Vec<ExperimentSpec> = options.specs.iter().map(|s| s.spec.clone()).collect();
-    let formats = crate::formats::ensure_in_child(&data, &crate::formats::formats_of(&specs))?;
+    let formats = crate::child::formats::ensure_in_child(&data, &crate::spec::formats_of(&specs))?;
     let plans = runner::plan(&specs, &data, &options.run);
     if plans.is_empty() {
         return Err(crate::error::input(format!(
@@ -119,7 +119,7 @@ pub fn run(options: &SuiteOptions) -> Result<SuiteOutcome> {
         let bar = crate::progress::items_bar(u64::from(options.run.rounds), "rounds");
         bar.set_message("the headline step again, Rust and NumPy in turn");
         bar.inc(1);
-        let side = crate::peer::rounds::run(&plans, &steps, &options.run, |_| bar.inc(1))?;
+        let side = crate::runner::rounds::run(&plans, &steps, &options.run, |_| bar.inc(1))?;
         bar.finish_and_clear();
         for line in side.iter().flat_map(crate::console::headline) {
             crate::errln!("{line}");
@@ -196,7 +196,7 @@ fn dataset_info(data: &dataset::Dataset, provenance: &Provenance) -> DatasetInfo
         npy_bytes: m.npy.bytes,
         raw_bytes: m.raw.as_ref().map_or(0, |r| r.bytes),
         npy_header_bytes: m.npy_header_bytes,
-        data_dir: crate::console::portable(&data.dir).into(),
+        data_dir: crate::paths::portable(&data.dir).into(),
         provenance: match provenance {
             Provenance::Reused => "reused".to_owned(),
             Provenance::Generated { .. } => "generated".to_owned(),

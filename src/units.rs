@@ -58,6 +58,19 @@ pub fn human_nanos(ns: Nanos) -> String {
     }
 }
 
+/// A value as a student reads it: integers plain, floats to 4 digits, garbage in e-notation.
+pub fn format_value(v: f64) -> String {
+    if !v.is_finite() {
+        format!("{v}")
+    } else if v.fract() == 0.0 && v.abs() < 1e9 {
+        format!("{v:.0}")
+    } else if v.abs() >= 1e-3 && v.abs() < 1e6 {
+        format!("{v:.4}")
+    } else {
+        format!("{v:.2e}")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

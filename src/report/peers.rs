@@ -6,7 +6,7 @@ mod csv;
 use std::fmt::Write as _;
 
 pub use self::csv::PeersCsv;
-use crate::peer::rounds::median_range;
+use crate::runner::rounds::median_range;
 use crate::probe::{Phase, Snapshot};
 use crate::results::{PeerResult, Results, RoundTimes, SideBySide, StepResult};
 use crate::spec::Status;

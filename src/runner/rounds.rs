@@ -6,10 +6,10 @@
 
 use anyhow::Result;
 
-use super::{PeerChoice, PeerPlan};
+use super::{RunOptions, run_one};
 use crate::cache::CacheState;
+use crate::peer::{PeerChoice, PeerPlan};
 use crate::results::{RoundTimes, SideBySide, StepResult};
-use crate::runner::{RunOptions, run_one};
 use crate::spec::Method;
 use crate::step::StepPlan;
 
@@ -18,7 +18,7 @@ pub const DEFAULT_ROUNDS: u32 = 7;
 
 /// The step whose comparison the report leads with: the tutorial's `load_mmap`, warm.
 pub fn is_headline(plan: &StepPlan) -> bool {
-    plan.spec.group == crate::report::view::TUTORIAL
+    plan.spec.group == crate::spec::TUTORIAL
         && plan.spec.open.method == Method::LoadMmap
         && plan.cache == CacheState::Warm
 }
