@@ -81,7 +81,7 @@ fn plural(v: crate::report::claims::Verdict) -> String {
 /// The headline rounds in one line each: what Rust and NumPy took (medians of the rounds)
 /// and how each of mmap-lab's goals fared.
 pub fn headline(side: &crate::results::SideBySide) -> Vec<String> {
-    use crate::runner::rounds::median_range;
+    use crate::stats::median_range;
     use crate::results::RoundTimes;
     let goals = crate::report::peers::goals(side);
     type Pick = fn(&RoundTimes) -> Option<u64>;

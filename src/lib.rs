@@ -21,7 +21,7 @@
 //!   3 │ spec dataset inspect formats
 //!   2 │ open probe cache machine marks
 //!   1 │ npy error fsio assets interrupt progress kernels
-//!   0 │ units dtype shape paths
+//!   0 │ units stats dtype shape paths
 //! ```
 //!
 //! Linux only: the measurements read `/proc`, ask the page cache with `cachestat` or
@@ -62,6 +62,7 @@ pub mod results;
 pub mod runner;
 pub mod shape;
 pub mod spec;
+pub mod stats;
 pub mod step;
 pub mod suite;
 pub mod units;

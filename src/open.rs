@@ -12,7 +12,7 @@
 
 use std::fs::File;
 use std::io::Read;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use memmap2::{Mmap, MmapOptions};
 use serde::{Deserialize, Serialize};
@@ -21,7 +21,7 @@ use crate::dtype::Dtype;
 use crate::kernels;
 use crate::npy::{self, NpyHeader};
 use crate::shape::Shape;
-use crate::units::{Bytes, grouped};
+use crate::units::Bytes;
 
 pub use crate::error::open::{OpenError, OpenErrorKind};
 

@@ -14,7 +14,7 @@ use crate::shape::Shape;
 use crate::units::Bytes;
 
 /// Version of the manifest's own layout.
-const MANIFEST_VERSION: u32 = 1;
+pub(super) const MANIFEST_VERSION: u32 = 1;
 /// The checksum is xxh3-64 over the xxh3-64 digests of consecutive blocks of this many
 /// data bytes, so that blocks can be hashed on any thread in any order.
 pub const BLOCK_BYTES: u64 = 4 << 20;

@@ -12,13 +12,17 @@
 //! read them anyway, and the cold steps evict them before they start.
 
 use std::fs::File;
+use std::io::Read;
 use std::os::unix::fs::FileExt;
 use std::path::Path;
 
 use anyhow::{Context, Result};
 
+use crate::units::Bytes;
+
 use super::image::{SampleLayout, draw_elements};
-use super::manifest::{BLOCK_BYTES, checksum_of, entry, modified_ns, read};
+use super::image::GENERATOR_VERSION;
+use super::manifest::{BLOCK_BYTES, MANIFEST_VERSION, checksum_of, entry, modified_ns, read};
 use super::{DatasetSpec, Files, Manifest, NPY_NAME, RAW_NAME};
 
 /// Whether `dir` holds a valid dataset for `spec`: `Ok(manifest)`, or why not.

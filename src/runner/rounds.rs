@@ -69,31 +69,10 @@ pub fn run(
 fn numpy_then_rust(plan: &StepPlan, options: &RunOptions) -> Result<StepResult> {
     let PeerChoice::Use(python) = &options.numpy else { return run_one(plan, options) };
     let Ok(peer_plan) = PeerPlan::for_step(plan) else { return run_one(plan, options) };
-    let mut numpy = super::prepare_and_run(plan, &peer_plan, python, options.step_timeout)?;
+    let mut numpy = crate::peer::prepare_and_run(plan, &peer_plan, python, options.step_timeout)?;
     let alone = RunOptions { numpy: PeerChoice::Without("run first, above".to_owned()), ..options.clone() };
     let mut rust = run_one(plan, &alone)?;
-    super::agree::check(&rust, &mut numpy);
+    crate::peer::agree::check(&rust, &mut numpy);
     rust.peer = Some(numpy);
     Ok(rust)
-}
-
-/// The median of `values` (the lower middle one for an even count), with the least and
-/// the greatest: `(median, min, max)`.
-pub fn median_range(values: impl IntoIterator<Item = u64>) -> Option<(u64, u64, u64)> {
-    let mut v: Vec<u64> = values.into_iter().collect();
-    v.sort_unstable();
-    Some((*v.get((v.len().max(1) - 1) / 2)?, *v.first()?, *v.last()?))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn median_takes_the_middle_and_the_ends() {
-        assert_eq!(median_range([5, 1, 9]), Some((5, 1, 9)));
-        assert_eq!(median_range([4, 1, 9, 7]), Some((4, 1, 9)));
-        assert_eq!(median_range([3]), Some((3, 3, 3)));
-        assert_eq!(median_range([]), None);
-    }
 }
