@@ -3,11 +3,11 @@
 
 use std::path::Path;
 
+use crate::paths::absolute;
 use crate::peer::PeerChoice;
 use crate::peer::python::Python;
 use crate::results::StepResult;
 use crate::spec::LoadedSpec;
-use crate::paths::absolute;
 use crate::units::human_nanos;
 
 /// Where a Python was found, in words: the current folder's `.venv`, the `.venv` of the
@@ -81,8 +81,8 @@ fn plural(v: crate::report::claims::Verdict) -> String {
 /// The headline rounds in one line each: what Rust and NumPy took (medians of the rounds)
 /// and how each of mmap-lab's goals fared.
 pub fn headline(side: &crate::results::SideBySide) -> Vec<String> {
-    use crate::stats::median_range;
     use crate::results::RoundTimes;
+    use crate::stats::median_range;
     let goals = crate::report::peers::goals(side);
     type Pick = fn(&RoundTimes) -> Option<u64>;
     let picks: [(&str, Pick); 2] =

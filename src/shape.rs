@@ -46,7 +46,7 @@ pub enum ShapeError {
 impl Shape {
     /// Elements per sample (the first axis), or all of them for a 1-D array.
     pub fn sample_len(&self) -> u64 {
-    match self.0.as_slice() {
+        match self.0.as_slice() {
             [] | [_] => self.len().max(1),
             [first, ..] => self.len() / (*first as u64).max(1),
         }

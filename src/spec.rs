@@ -15,17 +15,13 @@
 //! dtype = "float64"            # memmap only; "dataset" means the dataset's own dtype
 //! ```
 
-use std::collections::HashMap;
-use std::fmt;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
-use anyhow::Result;
 use serde::{Deserialize, Serialize};
 
 use crate::cache::CacheState;
 use crate::dataset::DatasetSpec;
 use crate::dtype::Dtype;
-use crate::error::input;
 use crate::formats::Format;
 use crate::open::{Advice, MapPolicy, MemmapOptions, Order};
 use crate::shape::Shape;
@@ -161,8 +157,6 @@ pub enum ShapeSpec {
     Fixed(Shape),
 }
 
-
-
 /// `np.memmap`'s mode, as far as mmap-lab opens files.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub enum Mode {
@@ -223,8 +217,6 @@ pub enum OffsetSpec {
     /// The length of the dataset's .npy header (128 for the tutorial).
     Header,
 }
-
-
 
 /// What a step reads once the array is open.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -297,7 +289,6 @@ impl AccessSpec {
         }
     }
 }
-
 
 fn half() -> u32 {
     50

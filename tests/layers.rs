@@ -230,8 +230,7 @@ fn name(module: &[String]) -> String {
 fn problems(sources: &[Source], layers: &BTreeMap<String, usize>, allowed: &[(&str, &str)]) -> Vec<String> {
     let edges = edges(sources);
     let mut out = Vec::new();
-    let tops: BTreeSet<String> =
-        sources.iter().filter_map(|s| module_of(&s.path).first().cloned()).collect();
+    let tops: BTreeSet<String> = sources.iter().filter_map(|s| module_of(&s.path).first().cloned()).collect();
     for top in &tops {
         if !layers.contains_key(top) {
             out.push(format!("module `{top}` has no layer: add it to the picture in src/lib.rs"));
@@ -302,8 +301,10 @@ fn loop_from<'a>(start: &'a Module, next: &BTreeMap<&'a Module, Vec<&'a Edge>>) 
 }
 
 fn sources_in(dir: &Path, root: &Path, out: &mut Vec<Source>) {
-    let mut entries: Vec<PathBuf> =
-        std::fs::read_dir(dir).expect("src/ is readable").map(|e| e.expect("a readable entry").path()).collect();
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
+        .expect("src/ is readable")
+        .map(|e| e.expect("a readable entry").path())
+        .collect();
     entries.sort();
     for path in entries {
         if path.is_dir() {
@@ -362,7 +363,11 @@ fn a_lower_layer_reaching_up_fails_the_guard() {
     ];
     let problems = problems(&files, &layers_of(PICTURE), &[]);
     assert_eq!(problems.len(), 1, "{problems:#?}");
-    assert!(problems[0].starts_with("src/base.rs:3: `base` (layer 0) imports `top` (layer 2)"), "{}", problems[0]);
+    assert!(
+        problems[0].starts_with("src/base.rs:3: `base` (layer 0) imports `top` (layer 2)"),
+        "{}",
+        problems[0]
+    );
 }
 
 #[test]

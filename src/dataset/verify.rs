@@ -20,8 +20,8 @@ use anyhow::{Context, Result};
 
 use crate::units::Bytes;
 
-use super::image::{SampleLayout, draw_elements};
 use super::image::GENERATOR_VERSION;
+use super::image::{SampleLayout, draw_elements};
 use super::manifest::{BLOCK_BYTES, MANIFEST_VERSION, checksum_of, entry, modified_ns, read};
 use super::{DatasetSpec, Files, Manifest, NPY_NAME, RAW_NAME};
 

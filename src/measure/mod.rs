@@ -20,8 +20,8 @@ use std::time::Duration;
 
 use anyhow::Result;
 
-pub use crate::marks::{self, MARK_ENV};
 pub use self::session::{default_interval, signal_name};
+pub use crate::marks::{self, MARK_ENV};
 use crate::units::Bytes;
 use record::MeasureRecord;
 

@@ -27,7 +27,6 @@ pub struct ProbeCost {
     pub processes: usize,
 }
 
-
 /// The probe's cost as this run measured it.
 pub fn probe_cost(record: &MeasureRecord) -> Option<ProbeCost> {
     let snapshot = median(&record.samples.iter().map(|s| s.tree.probe_ns).collect::<Vec<_>>())?.max(1);

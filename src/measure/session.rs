@@ -6,9 +6,9 @@ use std::time::{Duration, Instant};
 
 use anyhow::Result;
 
-use crate::marks::{MARK_ENV, MarkChannel, Wait};
 use super::record::{ExitRecord, MeasureRecord, RecordWriter, SCHEMA_VERSION, Sample};
 use super::{MeasureOptions, Target, gate, live};
+use crate::marks::{MARK_ENV, MarkChannel, Wait};
 use crate::probe::tree::{TreeProbe, check_attach};
 use crate::units::Nanos;
 

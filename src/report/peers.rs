@@ -6,10 +6,10 @@ mod csv;
 use std::fmt::Write as _;
 
 pub use self::csv::PeersCsv;
-use crate::stats::{median, median_range};
 use crate::probe::{Phase, Snapshot};
 use crate::results::{PeerResult, Results, RoundTimes, SideBySide, StepResult};
 use crate::spec::Status;
+use crate::stats::{median, median_range};
 use crate::units::{Bytes, Nanos, grouped, human_bytes, human_delta, human_nanos};
 
 /// One side's figures for a step, taken from its snapshots the same way for Rust and NumPy.

@@ -111,7 +111,9 @@ impl<'de> Deserialize<'de> for OffsetSpec {
 }
 
 /// `access = "full_pass"` or `access = { pattern = "random_batches", batch_size = 32 }`.
-pub(super) fn access_from_str_or_table<'de, D: Deserializer<'de>>(deserializer: D) -> Result<AccessSpec, D::Error> {
+pub(super) fn access_from_str_or_table<'de, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<AccessSpec, D::Error> {
     struct AccessVisitor;
     impl<'de> Visitor<'de> for AccessVisitor {
         type Value = AccessSpec;

@@ -115,7 +115,6 @@ fn timing_table(md: &mut String, run: &Results, group: &str) {
     advice_sentences(md, run, group);
 }
 
-
 fn batches_table(md: &mut String, run: &Results, group: &str) {
     let with: Vec<&StepResult> = view::group_steps(run, group).filter(|s| s.batches.is_some()).collect();
     if with.is_empty() {

@@ -106,7 +106,11 @@ pub fn nanos_tick(v: f64) -> String {
 
 /// A tick's number: whole when it is nearly whole, else one decimal.
 fn tick_number(value: f64, unit: &str) -> String {
-    if (value - value.round()).abs() < 0.05 { format!("{value:.0} {unit}") } else { format!("{value:.1} {unit}") }
+    if (value - value.round()).abs() < 0.05 {
+        format!("{value:.0} {unit}")
+    } else {
+        format!("{value:.1} {unit}")
+    }
 }
 
 /// A count for a tick: `1`, `10`, `1k`, `100k`, `1M`.
