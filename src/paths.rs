@@ -19,3 +19,13 @@ pub fn portable(path: &Path) -> String {
         None => path.display().to_string(),
     }
 }
+
+/// The command as typed, with the program named `mmap-lab` rather than by the path it was
+/// started from (a report should not name this machine's folders).
+pub fn command_line() -> String {
+    std::iter::once("mmap-lab".to_owned())
+        .chain(std::env::args().skip(1))
+        .map(|a| if a.contains(char::is_whitespace) { format!("'{a}'") } else { a })
+        .collect::<Vec<_>>()
+        .join(" ")
+}

@@ -32,7 +32,7 @@ pub struct RunOptions {
     /// Whether each step's NumPy peer runs beside it, and with which Python.
     pub numpy: PeerChoice,
     /// Rounds of the headline comparison with NumPy, the step's own run included
-    /// ([`crate::peer::rounds`]); 1 runs no extra round.
+    /// ([`crate::runner::rounds`]); 1 runs no extra round.
     pub rounds: u32,
 }
 
