@@ -1,21 +1,14 @@
 //! The command line: parsed by clap into typed options, checked, then handed to the
 //! library. Nothing here measures.
 
-use std::io::Read;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 
-use anyhow::{Context, Result};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::cache::CacheState;
-use crate::dataset::{self, DatasetSpec};
+use crate::dataset::DatasetSpec;
 use crate::dtype::Dtype;
-use crate::peer::PeerChoice;
-use crate::runner::RunOptions;
 use crate::shape::Shape;
-use crate::suite::{self, SuiteOptions};
-use crate::units::{grouped, human_bytes, human_nanos};
 
 mod commands;
 

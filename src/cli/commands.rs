@@ -6,7 +6,6 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{Context, Result};
-use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::cache::CacheState;
 use crate::dataset::{self, DatasetSpec};
@@ -18,8 +17,7 @@ use crate::suite::{self, SuiteOptions};
 use crate::units::{grouped, human_bytes, human_nanos};
 
 use super::{
-    CacheChoice, CheckArgs, Cli, Command, DataArgs, GenerateArgs, InspectArgs, LargerArgs, ReportArgs,
-    RunAllArgs, RunArgs, StepArgs,
+    CacheChoice, CheckArgs, Cli, Command, DataArgs, GenerateArgs, InspectArgs, LargerArgs, ReportArgs, StepArgs,
 };
 
 fn run_options(args: &StepArgs) -> Result<RunOptions> {
