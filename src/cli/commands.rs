@@ -17,7 +17,8 @@ use crate::suite::{self, SuiteOptions};
 use crate::units::{grouped, human_bytes, human_nanos};
 
 use super::{
-    CacheChoice, CheckArgs, Cli, Command, DataArgs, GenerateArgs, InspectArgs, LargerArgs, ReportArgs, StepArgs,
+    CacheChoice, CheckArgs, Cli, Command, DataArgs, GenerateArgs, InspectArgs, LargerArgs, ReportArgs,
+    StepArgs,
 };
 
 fn run_options(args: &StepArgs) -> Result<RunOptions> {
