@@ -47,9 +47,46 @@ fn module_of(path: &str) -> Module {
 }
 
 /// The text without comments, string and char literals (so `"crate::x"` is no import), and
-/// without test code.
+/// without test code (the item after each `#[cfg(test)]`); line breaks stay where they were.
 fn code_of(text: &str) -> String {
-    let text = text.find("#[cfg(test)]").map_or(text, |i| &text[..i]);
+    without_test_items(&without_literals(text))
+}
+
+/// `code` with each item marked `#[cfg(test)]` blanked out: up to its `;`, or through its
+/// braces.
+fn without_test_items(code: &str) -> String {
+    let mut out = String::with_capacity(code.len());
+    let mut rest = code;
+    while let Some(at) = rest.find("#[cfg(test)]") {
+        out.push_str(&rest[..at]);
+        let item = &rest[at..];
+        let mut depth = 0;
+        let mut end = item.len();
+        for (i, c) in item.char_indices() {
+            match c {
+                ';' if depth == 0 => {
+                    end = i + 1;
+                    break;
+                }
+                '{' => depth += 1,
+                '}' => {
+                    depth -= 1;
+                    if depth == 0 {
+                        end = i + 1;
+                        break;
+                    }
+                }
+                _ => {}
+            }
+        }
+        out.extend(item[..end].chars().filter(|&c| c == '\n'));
+        rest = &item[end..];
+    }
+    out.push_str(rest);
+    out
+}
+
+fn without_literals(text: &str) -> String {
     let b = text.as_bytes();
     let mut out = String::with_capacity(b.len());
     let mut i = 0;
@@ -359,7 +396,10 @@ fn a_lower_layer_reaching_up_fails_the_guard() {
     let files = [
         src("src/base.rs", "fn f() {}\n\nuse crate::{top::{self, Thing}};\n"),
         src("src/top/mod.rs", "pub struct Thing;"),
-        src("src/mid.rs", "#[cfg(test)]\nmod tests { use crate::top::Thing; }"),
+        src(
+            "src/mid.rs",
+            "#[cfg(test)]\nmod tests { use crate::top::Thing; }\n#[cfg(test)]\nuse crate::top;\n",
+        ),
     ];
     let problems = problems(&files, &layers_of(PICTURE), &[]);
     assert_eq!(problems.len(), 1, "{problems:#?}");
@@ -368,6 +408,17 @@ fn a_lower_layer_reaching_up_fails_the_guard() {
         "{}",
         problems[0]
     );
+}
+
+#[test]
+fn code_after_a_test_helper_is_still_read() {
+    let files = [
+        src("src/top.rs", ""),
+        src("src/base.rs", "#[cfg(test)]\nfn helper() { crate::top::f() }\n\nfn g() { crate::top::g() }\n"),
+    ];
+    let problems = problems(&files, &layers_of(PICTURE), &[]);
+    assert_eq!(problems.len(), 1, "{problems:#?}");
+    assert!(problems[0].starts_with("src/base.rs:4: `base`"), "{}", problems[0]);
 }
 
 #[test]
