@@ -236,8 +236,13 @@ pub enum AccessSpec {
     },
     /// The first `samples` samples, summed (`X[:n].sum()`).
     FirstN {
-        /// How many samples.
+        /// How many samples; more than the array has is refused, unless `clip`.
         samples: u64,
+        /// Read at most the samples there are, as NumPy's slice `X[:n]` does (the report
+        /// says how many were read). The tutorial's specs clip, so that they run at any
+        /// `--shape`; without it, asking for more than there are is a mistake.
+        #[serde(default)]
+        clip: bool,
     },
     /// One channel of every image (`X[..., c].sum()`): a strided read.
     Channel {

@@ -146,7 +146,7 @@ impl PeerPlan {
         let len = shape.len();
         let per = shape.sample_len();
         match *access {
-            AccessSpec::FirstN { samples } => {
+            AccessSpec::FirstN { samples, .. } => {
                 self.samples = Some(samples);
                 self.count = Some(samples.saturating_mul(per).min(len));
             }

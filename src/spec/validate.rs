@@ -82,7 +82,7 @@ impl ExperimentSpec {
             AccessSpec::RandomBatches { batch_size: 0, .. } => {
                 Err("batch_size must be at least 1".to_owned())
             }
-            AccessSpec::FirstN { samples: 0 } => Err("samples must be at least 1".to_owned()),
+            AccessSpec::FirstN { samples: 0, .. } => Err("samples must be at least 1".to_owned()),
             AccessSpec::TrackedPass { points: 0 } => Err("points must be at least 1".to_owned()),
             AccessSpec::RandomElements { count: 0, .. } => Err("count must be at least 1".to_owned()),
             _ => Ok(()),
