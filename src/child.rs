@@ -10,6 +10,12 @@ use anyhow::{Context, Result};
 
 use crate::spec::Status;
 
+pub mod formats;
+pub mod outside;
+
+/// A step still running after this long is killed and recorded as crashed.
+pub const DEFAULT_STEP_TIMEOUT: Duration = Duration::from_secs(600);
+
 /// Serves the phase marks of one child: called with the mark's name and the child's PID
 /// while the child waits, before it is answered.
 pub type MarkObserver<T> = Box<dyn FnMut(&str, i32) -> T + Send>;
@@ -49,7 +55,7 @@ pub(crate) fn spawn_marked<T: Send + 'static>(
         Some(observer) => {
             let (ours, theirs) =
                 std::os::unix::net::UnixStream::pair().context("cannot create the phase-mark socket pair")?;
-            crate::measure::marks::inherit(&mut command, std::os::fd::AsRawFd::as_raw_fd(&theirs));
+            crate::marks::inherit(&mut command, std::os::fd::AsRawFd::as_raw_fd(&theirs));
             Some((ours, theirs, observer))
         }
         None => None,

@@ -3,29 +3,12 @@
 
 use std::path::Path;
 
+use crate::paths::absolute;
 use crate::peer::PeerChoice;
 use crate::peer::python::Python;
 use crate::results::StepResult;
 use crate::spec::LoadedSpec;
 use crate::units::human_nanos;
-
-/// A path as the terminal shows it: absolute, so a user sees where files go.
-pub fn absolute(path: &Path) -> String {
-    std::path::absolute(path).unwrap_or_else(|_| path.to_owned()).display().to_string()
-}
-
-/// A path as a committed report may show it: relative to the current folder when inside
-/// it (`data`, `.venv/bin/python`), else as given.
-pub fn portable(path: &Path) -> String {
-    let shown = std::env::current_dir().ok().and_then(|cwd| {
-        std::path::absolute(path).ok().and_then(|p| p.strip_prefix(&cwd).ok().map(Path::to_owned))
-    });
-    match shown {
-        Some(rel) if rel.as_os_str().is_empty() => ".".to_owned(),
-        Some(rel) => rel.display().to_string(),
-        None => path.display().to_string(),
-    }
-}
 
 /// Where a Python was found, in words: the current folder's `.venv`, the `.venv` of the
 /// project folder mmap-lab was built in, `python3` on the `PATH`, or as given.
@@ -40,20 +23,6 @@ fn python_origin(python: &Python) -> &'static str {
     } else {
         "given with --python"
     }
-}
-
-/// How a report names the Python of the NumPy column without naming this machine's
-/// folders: `.venv/bin/python (Python 3.11.7, NumPy 2.4.6)` for the current folder's
-/// `.venv`, "the .venv of the project mmap-lab was built from" for that one.
-pub fn python_for_report(python: &Python) -> String {
-    let built = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let path = match python.path.strip_prefix(built) {
-        Ok(rel) if !python.path.starts_with(std::env::current_dir().unwrap_or_default()) => {
-            format!("the project's {} (the folder mmap-lab was built in)", rel.display())
-        }
-        _ => portable(&python.path),
-    };
-    format!("{path} (Python {}, NumPy {})", python.python_version, python.numpy_version)
 }
 
 /// The lines a run starts with: which experiments, data folder, report folder and Python.
@@ -112,8 +81,8 @@ fn plural(v: crate::report::claims::Verdict) -> String {
 /// The headline rounds in one line each: what Rust and NumPy took (medians of the rounds)
 /// and how each of mmap-lab's goals fared.
 pub fn headline(side: &crate::results::SideBySide) -> Vec<String> {
-    use crate::peer::rounds::median_range;
     use crate::results::RoundTimes;
+    use crate::stats::median_range;
     let goals = crate::report::peers::goals(side);
     type Pick = fn(&RoundTimes) -> Option<u64>;
     let picks: [(&str, Pick); 2] =

@@ -5,6 +5,8 @@
 
 use std::path::Path;
 
+pub mod open;
+
 /// A mistake in the input: a flag, a path, a spec or a file. Exit code 2.
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
@@ -17,7 +19,7 @@ pub fn input(message: impl Into<String>) -> anyhow::Error {
 
 /// Exit code for an error: 2 for input mistakes, 1 for everything else.
 pub fn exit_code(error: &anyhow::Error) -> i32 {
-    if error.chain().any(|e| e.is::<InputError>() || e.is::<crate::open::OpenError>()) { 2 } else { 1 }
+    if error.chain().any(|e| e.is::<InputError>() || e.is::<open::OpenError>()) { 2 } else { 1 }
 }
 
 /// Makes sure `dir` is a folder mmap-lab can write in, creating it and any missing

@@ -25,6 +25,15 @@ use crate::units::Bytes;
 
 pub use self::text::render as render_text;
 
+/// A .npz or safetensors file inspected; `None` when `path` is neither (a .npy, raw bytes).
+pub fn inspect_container(path: &Path) -> anyhow::Result<Option<container::ContainerReport>> {
+    match container::sniff(path) {
+        Some("npz") => npz::inspect(path).map(Some),
+        Some(_) => safetensors::inspect(path).map(Some),
+        None => Ok(None),
+    }
+}
+
 /// How to read a file that has no header.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RawLayout {

@@ -5,6 +5,45 @@
 //! same ways ([`open`]), each step in its own process ([`runner`], [`step`]), measures what
 //! really happens ([`probe`], [`cache`]) and writes it up ([`results`], [`report`]).
 //!
+//! # The house
+//!
+//! The modules stand in layers, like the floors of a house: a module uses its own floor
+//! (without a loop) and the floors below it, never one above. `tests/layers.rs` reads every
+//! `crate::` and `super::` path of `src/` against the picture below (it parses these lines)
+//! and fails on a cycle between modules or an upward import, naming the file and line.
+//!
+//! ```text
+//!  10 │ cli
+//!   9 │ lab
+//!   8 │ suite
+//!   7 │ report check measure console
+//!   6 │ runner peer
+//!   5 │ step child
+//!   4 │ results
+//!   3 │ spec dataset inspect formats
+//!   2 │ open probe cache machine marks
+//!   1 │ npy error fsio assets interrupt progress kernels
+//!   0 │ units stats dtype shape paths examples
+//! ```
+//!
+//! From the bottom: names and formats of units ([`units`]: bytes, times and counts, said
+//! once), the one median ([`stats`]), dtypes and shapes; the .npy format ([`npy`]) and the
+//! error types; the openers ([`open`]) and what a process sees ([`probe`], [`cache`]); the
+//! experiment specs ([`spec`], parsed into types once) and the data they read ([`dataset`],
+//! [`formats`]); the record of a run ([`results`], the schema of `results.json`, which every
+//! step writes); one step in its own process ([`step`], its sharing workers in
+//! [`step::sharing`]) and the processes that carry it ([`child`], read from outside by
+//! [`child::outside`]); the runner that starts them with their NumPy peers ([`runner`],
+//! [`peer`]), and its headline rounds ([`runner::rounds`]); everything that reads results
+//! ([`report`], [`check`], [`measure`], [`console`]); the whole run ([`suite`]); the labs
+//! ([`lab`], which run the suite and grade its results); the command line ([`cli`]); `main`.
+//!
+//! Where a new thing goes: a new experiment group is a spec file in `experiments/` (and, for
+//! a new access pattern, a variant of [`spec::AccessSpec`] and its reading in [`step`]); a
+//! new plot is one file in `report/plots/`; a new probe field is a field of
+//! [`probe::Snapshot`], filled in [`child::outside`]; a new lab question is a field in
+//! `lab/fields.rs`.
+//!
 //! Linux only: the measurements read `/proc`, ask the page cache with `cachestat` or
 //! `mincore`, and advise mappings with Linux's `madvise` flags.
 
@@ -23,6 +62,7 @@ pub mod console;
 pub mod dataset;
 pub mod dtype;
 pub mod error;
+pub mod examples;
 pub mod formats;
 pub mod fsio;
 pub mod inspect;
@@ -30,9 +70,11 @@ pub mod interrupt;
 pub mod kernels;
 pub mod lab;
 pub mod machine;
+pub mod marks;
 pub mod measure;
 pub mod npy;
 pub mod open;
+pub mod paths;
 pub mod peer;
 pub mod probe;
 pub mod progress;
@@ -40,8 +82,8 @@ pub mod report;
 pub mod results;
 pub mod runner;
 pub mod shape;
-pub mod sharing;
 pub mod spec;
+pub mod stats;
 pub mod step;
 pub mod suite;
 pub mod units;

@@ -127,14 +127,10 @@ fn read_ahead_kb(dir: &Path) -> Option<u64> {
 
 fn filesystem_of(dir: &Path) -> Option<String> {
     let dir = std::fs::canonicalize(dir).ok()?;
-    let mounts = std::fs::read_to_string("/proc/self/mounts").ok()?;
+    let mounts = procfs::process::Process::myself().and_then(|p| p.mountinfo()).ok()?;
     mounts
-        .lines()
-        .filter_map(|line| {
-            let mut parts = line.split_whitespace();
-            let (_, mount, fs) = (parts.next()?, parts.next()?, parts.next()?);
-            dir.starts_with(mount).then(|| (mount.len(), fs.to_owned()))
-        })
-        .max_by_key(|(len, _)| *len)
-        .map(|(_, fs)| fs)
+        .into_iter()
+        .filter(|m| dir.starts_with(&m.mount_point))
+        .max_by_key(|m| m.mount_point.as_os_str().len())
+        .map(|m| m.fs_type)
 }

@@ -10,9 +10,8 @@
 //!
 //! Only what the measured process alone can see stays inside it: its clock, the size of
 //! its objects and the values it read. [`Probe`] is that inside part: it keeps the clock
-//! and marks the phases; [`outside`] is the runner's part, which reads the numbers.
+//! and marks the phases; [`crate::child::outside`] is the runner's part, which reads the numbers.
 
-pub mod outside;
 mod residency;
 pub mod tree;
 
@@ -91,7 +90,7 @@ pub struct Snapshot {
 }
 
 /// The step's side of a snapshot: it marks the phase on the descriptor named by
-/// [`crate::measure::MARK_ENV`] and waits while the runner reads it from outside; its clock
+/// [`crate::marks::MARK_ENV`] and waits while the runner reads it from outside; its clock
 /// stops while it waits. Without the descriptor (run alone), marks do nothing and the
 /// memory fields stay zero.
 pub struct Probe {
@@ -106,7 +105,7 @@ fn mark_channel() -> Option<&'static std::sync::Mutex<std::fs::File>> {
     static CHANNEL: std::sync::OnceLock<Option<std::sync::Mutex<std::fs::File>>> = std::sync::OnceLock::new();
     CHANNEL
         .get_or_init(|| {
-            let fd: i32 = std::env::var(crate::measure::MARK_ENV).ok()?.parse().ok()?;
+            let fd: i32 = std::env::var(crate::marks::MARK_ENV).ok()?.parse().ok()?;
             // SAFETY: fcntl on an integer descriptor; F_GETFD fails harmlessly if it is not open.
             if unsafe { libc::fcntl(fd, libc::F_GETFD) } < 0 {
                 return None;
@@ -187,21 +186,18 @@ impl Probe {
 /// inside an open on the reference VM). The pages are file-backed, shared with every other
 /// mmap-lab process, and part of the baseline snapshot.
 pub fn page_in_code() -> Bytes {
-    let Ok(maps) = std::fs::read_to_string("/proc/self/maps") else { return 0 };
+    use procfs::process::{MMPermissions, MMapPath, Process};
+    let Ok(maps) = Process::myself().and_then(|p| p.maps()) else { return 0 };
     let page = page_size() as usize;
     let mut total = 0;
-    for line in maps.lines() {
-        let mut fields = line.split_whitespace();
-        let (Some(range), Some(perms)) = (fields.next(), fields.next()) else { continue };
-        // A file-backed mapping has a path (the sixth field); [vdso] and the like are not files.
-        let path = fields.nth(3).unwrap_or("");
-        if !perms.starts_with("r-x") || !path.starts_with('/') {
+    for map in maps {
+        // Read and execute but not write, and backed by a file ([vdso] and the like are not).
+        let code = map.perms & (MMPermissions::READ | MMPermissions::WRITE | MMPermissions::EXECUTE);
+        if code != MMPermissions::READ | MMPermissions::EXECUTE || !matches!(map.pathname, MMapPath::Path(_))
+        {
             continue;
         }
-        let Some((start, end)) = range.split_once('-') else { continue };
-        let (Ok(start), Ok(end)) = (usize::from_str_radix(start, 16), usize::from_str_radix(end, 16)) else {
-            continue;
-        };
+        let (start, end) = (map.address.0 as usize, map.address.1 as usize);
         // SAFETY: the range is a live, readable mapping of this process (from
         // /proc/self/maps); MADV_POPULATE_READ only faults its pages in, as reading would.
         let rc = unsafe { libc::madvise(start as *mut libc::c_void, end - start, libc::MADV_POPULATE_READ) };

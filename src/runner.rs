@@ -16,8 +16,9 @@ use crate::spec::{AccessSpec, ExperimentSpec};
 use crate::step::StepPlan;
 use crate::units::Nanos;
 
-/// A step still running after this long is killed and recorded as crashed.
-pub const DEFAULT_STEP_TIMEOUT: Duration = Duration::from_secs(600);
+pub use crate::child::DEFAULT_STEP_TIMEOUT;
+
+pub mod rounds;
 
 /// The hidden subcommand a child runs.
 pub const STEP_COMMAND: &str = "__step";
@@ -32,7 +33,7 @@ pub struct RunOptions {
     /// Whether each step's NumPy peer runs beside it, and with which Python.
     pub numpy: PeerChoice,
     /// Rounds of the headline comparison with NumPy, the step's own run included
-    /// ([`crate::peer::rounds`]), and the most any other step with a NumPy peer runs
+    /// ([`crate::runner::rounds`]), and the most any other step with a NumPy peer runs
     /// ([`rounds_for`]); 1 runs no extra round.
     pub rounds: u32,
 }
@@ -189,7 +190,7 @@ pub const VERY_LONG_ROUND: Duration = Duration::from_secs(6);
 /// [`STEP_ROUNDS`] for any other; one when `--rounds 1`, for a sharing step (compared on
 /// memory, not time) and when its first round took `first_ns` beyond [`VERY_LONG_ROUND`].
 pub fn rounds_for(plan: &StepPlan, options: &RunOptions, first_ns: Nanos) -> u32 {
-    if crate::peer::rounds::is_headline(plan) {
+    if crate::runner::rounds::is_headline(plan) {
         return options.rounds;
     }
     if plan.workers.is_some() || first_ns > VERY_LONG_ROUND.as_nanos() as Nanos {
@@ -255,20 +256,20 @@ fn nanos(since: Instant) -> Nanos {
 }
 
 /// Runs `plan` in a child process, reading it from outside at each phase it marks
-/// ([`crate::probe::outside`]); a crash or a broken answer becomes a result, not an error.
+/// ([`crate::child::outside`]); a crash or a broken answer becomes a result, not an error.
 pub fn run_child(plan: &StepPlan, timeout: Duration) -> Result<StepResult> {
     let exe = std::env::current_exe().context("cannot find mmap-lab's own executable to start a step")?;
     let mut command = Command::new(exe);
     command.arg(STEP_COMMAND);
-    let observer = crate::probe::outside::observer(&plan.path);
+    let observer = crate::child::outside::observer(&plan.path);
     let (out, samples) = spawn_marked(command, &serde_json::to_vec(plan)?, timeout, Some(observer))?;
     if out.status.success() {
         if let Ok(mut result) = serde_json::from_slice::<StepResult>(&out.stdout) {
             if result.process_ns == 0 {
                 result.process_ns = out.wall.as_nanos() as u64;
             }
-            crate::probe::outside::fill(
-                crate::probe::outside::Filled {
+            crate::child::outside::fill(
+                crate::child::outside::Filled {
                     snapshots: &mut result.snapshots,
                     trace: result.trace.as_mut(),
                     batches: result.batches.as_mut(),

@@ -44,6 +44,14 @@ pub enum ShapeError {
 }
 
 impl Shape {
+    /// Elements per sample (the first axis), or all of them for a 1-D array.
+    pub fn sample_len(&self) -> u64 {
+        match self.0.as_slice() {
+            [] | [_] => self.len().max(1),
+            [first, ..] => self.len() / (*first as u64).max(1),
+        }
+    }
+
     /// The tutorial's `(4002, 120, 120, 3)`.
     pub fn tutorial() -> Shape {
         Shape(TUTORIAL_SHAPE.to_vec())

@@ -15,24 +15,24 @@
 //! dtype = "float64"            # memmap only; "dataset" means the dataset's own dtype
 //! ```
 
-use std::collections::HashMap;
-use std::fmt;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
-use anyhow::Result;
-use serde::de::{self, MapAccess, Visitor};
-use serde::{Deserialize, Deserializer, Serialize};
+use serde::{Deserialize, Serialize};
 
 use crate::cache::CacheState;
 use crate::dataset::DatasetSpec;
 use crate::dtype::Dtype;
-use crate::error::input;
+use crate::formats::Format;
 use crate::open::{Advice, MapPolicy, MemmapOptions, Order};
 use crate::shape::Shape;
 use crate::units::Bytes;
 
 mod against;
+mod load;
+mod validate;
+mod values;
 pub use self::against::check_against;
+pub use self::load::{check_unique, formats_of, load_dir, load_file, resolve};
 
 /// Which file of the dataset a step opens.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -75,13 +75,12 @@ impl FileKind {
             FileKind::RawSmallWrites => "X_train_raw_small_writes.rbf",
             FileKind::NpyCopy => "X_train.copy.npy",
             FileKind::RawCopy => "X_train_raw.copy.rbf",
-            other => other.format().map_or("", crate::formats::Format::file_name),
+            other => other.format().map_or("", Format::file_name),
         }
     }
 
     /// For a file of another format than .npy and raw: which one.
-    pub fn format(self) -> Option<crate::formats::Format> {
-        use crate::formats::Format;
+    pub fn format(self) -> Option<Format> {
         match self {
             FileKind::NpzStored => Some(Format::NpzStored),
             FileKind::NpzDeflated => Some(Format::NpzDeflated),
@@ -158,49 +157,6 @@ pub enum ShapeSpec {
     Fixed(Shape),
 }
 
-impl Serialize for ShapeSpec {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        match self {
-            ShapeSpec::Dataset => serializer.serialize_str("dataset"),
-            ShapeSpec::Fixed(shape) => shape.serialize(serializer),
-        }
-    }
-}
-
-impl<'de> Deserialize<'de> for ShapeSpec {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct ShapeVisitor;
-        impl<'de> Visitor<'de> for ShapeVisitor {
-            type Value = ShapeSpec;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(
-                    "\"dataset\", a shape such as \"40x120x120x3\", or a list of whole numbers such as [40, 120, 120, 3]",
-                )
-            }
-            fn visit_str<E: de::Error>(self, t: &str) -> Result<ShapeSpec, E> {
-                if t == "dataset" {
-                    Ok(ShapeSpec::Dataset)
-                } else {
-                    Shape::parse(t).map(ShapeSpec::Fixed).map_err(E::custom)
-                }
-            }
-            fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<ShapeSpec, A::Error> {
-                let mut dims = Vec::new();
-                while let Some(d) = seq.next_element::<i64>()? {
-                    if d < 1 {
-                        return Err(de::Error::custom(format!(
-                            "shape dimension {d} is not a positive whole number"
-                        )));
-                    }
-                    dims.push(d.to_string());
-                }
-                Shape::parse(&dims.join("x")).map(ShapeSpec::Fixed).map_err(de::Error::custom)
-            }
-        }
-        deserializer.deserialize_any(ShapeVisitor)
-    }
-}
-
 /// `np.memmap`'s mode, as far as mmap-lab opens files.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub enum Mode {
@@ -222,7 +178,7 @@ pub struct OpenSpec {
     pub method: Method,
     /// memmap only: element type, `"dataset"` for the dataset's; NumPy's default `uint8`.
     #[serde(default)]
-    pub dtype: Option<String>,
+    pub dtype: Option<DtypeSpec>,
     /// memmap only: bytes to skip; `"header"` means the .npy header's length. Default 0.
     #[serde(default)]
     pub offset: Option<OffsetSpec>,
@@ -243,6 +199,16 @@ pub struct OpenSpec {
     pub mode: Mode,
 }
 
+/// A dtype in a spec: `"dataset"` for the dataset's own, or one NumPy accepts (`"float64"`,
+/// `"<f8"`), parsed into a [`Dtype`] when the spec is read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DtypeSpec {
+    /// The dataset's own dtype.
+    Dataset,
+    /// A fixed dtype.
+    Given(Dtype),
+}
+
 /// An offset: a number of bytes, or `"header"` for the .npy header's length.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OffsetSpec {
@@ -250,43 +216,6 @@ pub enum OffsetSpec {
     Bytes(Bytes),
     /// The length of the dataset's .npy header (128 for the tutorial).
     Header,
-}
-
-impl Serialize for OffsetSpec {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        match self {
-            OffsetSpec::Header => serializer.serialize_str("header"),
-            OffsetSpec::Bytes(n) => serializer.serialize_u64(*n),
-        }
-    }
-}
-
-impl<'de> Deserialize<'de> for OffsetSpec {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct OffsetVisitor;
-        impl<'de> Visitor<'de> for OffsetVisitor {
-            type Value = OffsetSpec;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a whole number of bytes (such as 128) or \"header\"")
-            }
-            fn visit_u64<E: de::Error>(self, n: u64) -> Result<OffsetSpec, E> {
-                Ok(OffsetSpec::Bytes(n))
-            }
-            fn visit_i64<E: de::Error>(self, n: i64) -> Result<OffsetSpec, E> {
-                u64::try_from(n).map(OffsetSpec::Bytes).map_err(|_| {
-                    E::custom(format!("offset {n} is negative: give a whole number of bytes, or \"header\""))
-                })
-            }
-            fn visit_str<E: de::Error>(self, t: &str) -> Result<OffsetSpec, E> {
-                if t == "header" {
-                    Ok(OffsetSpec::Header)
-                } else {
-                    Err(E::custom(format!("offset '{t}' is neither a number of bytes nor \"header\"")))
-                }
-            }
-        }
-        deserializer.deserialize_any(OffsetVisitor)
-    }
 }
 
 /// What a step reads once the array is open.
@@ -366,31 +295,6 @@ impl AccessSpec {
     }
 }
 
-/// `access = "full_pass"` or `access = { pattern = "random_batches", batch_size = 32 }`.
-fn access_from_str_or_table<'de, D: Deserializer<'de>>(deserializer: D) -> Result<AccessSpec, D::Error> {
-    struct AccessVisitor;
-    impl<'de> Visitor<'de> for AccessVisitor {
-        type Value = AccessSpec;
-        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-            f.write_str("a pattern name (none, first, full_pass) or a table with `pattern = ...`")
-        }
-        fn visit_str<E: de::Error>(self, v: &str) -> Result<AccessSpec, E> {
-            match v {
-                "none" => Ok(AccessSpec::None),
-                "first" => Ok(AccessSpec::First),
-                "full_pass" => Ok(AccessSpec::FullPass),
-                other => Err(E::custom(format!(
-                    "unknown access pattern '{other}': use none, first or full_pass, or a table for first_n, channel and random_batches"
-                ))),
-            }
-        }
-        fn visit_map<M: MapAccess<'de>>(self, map: M) -> Result<AccessSpec, M::Error> {
-            AccessSpec::deserialize(de::value::MapAccessDeserializer::new(map))
-        }
-    }
-    deserializer.deserialize_any(AccessVisitor)
-}
-
 fn half() -> u32 {
     50
 }
@@ -449,7 +353,7 @@ pub struct ExperimentSpec {
     /// How it opens it.
     pub open: OpenSpec,
     /// What it reads once open.
-    #[serde(default = "default_access", deserialize_with = "access_from_str_or_table")]
+    #[serde(default = "default_access", deserialize_with = "values::access_from_str_or_table")]
     pub access: AccessSpec,
     /// Cache states to run it under.
     #[serde(default = "default_cache")]
@@ -472,8 +376,11 @@ pub struct ExperimentSpec {
     pub workers: Option<Vec<u32>>,
 }
 
+/// The group of the tutorial's steps, and of any spec that names no group.
+pub const TUTORIAL: &str = "tutorial";
+
 fn default_group() -> String {
-    "tutorial".to_owned()
+    TUTORIAL.to_owned()
 }
 
 /// A spec together with the file it came from.
@@ -486,111 +393,13 @@ pub struct LoadedSpec {
 }
 
 impl ExperimentSpec {
-    /// Parses and checks one spec file's text; errors name `path`, line and column.
-    pub fn parse(text: &str, path: &Path) -> Result<ExperimentSpec> {
-        let spec: ExperimentSpec = toml::from_str(text)
-            .map_err(|e| input(format!("{}: {}", path.display(), e.to_string().trim_end())))?;
-        spec.validate()
-            .map_err(|why| input(format!("{}: experiment '{}': {why}", path.display(), spec.id)))?;
-        Ok(spec)
-    }
-
-    /// Checks what TOML's types cannot: the id, the dtype, and options that fit the method.
-    fn validate(&self) -> std::result::Result<(), String> {
-        if self.id.is_empty() || !self.id.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') {
-            return Err("id must be letters, digits, '_' or '-' (it names files and table rows)".to_owned());
-        }
-        if self.cache.is_empty() {
-            return Err("cache lists no state: give [\"warm\"], [\"cold\"] or both".to_owned());
-        }
-        let o = &self.open;
-        if (o.method == Method::Library) != self.file.format().is_some() {
-            return Err(format!(
-                "method = \"library\" goes with the files of other formats (npz_stored, npz_deflated, safetensors, arrow_ipc, arrow_ipc_lz4), and only it opens them; file = {:?} with method {:?} does not fit",
-                self.file, o.method
-            ));
-        }
-        if o.method == Method::Library && (o.populate || o.advice.is_some()) {
-            return Err(
-                "populate and advice apply to np.load and np.memmap, not to method = \"library\"".to_owned()
-            );
-        }
-        if o.method != Method::Memmap && o.method != Method::Library {
-            let extra: Vec<&str> = [
-                ("dtype", o.dtype.is_some()),
-                ("offset", o.offset.is_some()),
-                ("shape", o.shape.is_some()),
-                ("order", o.order.is_some()),
-            ]
-            .into_iter()
-            .filter_map(|(k, set)| set.then_some(k))
-            .collect();
-            if !extra.is_empty() {
-                return Err(format!(
-                    "[open] {} apply to method = \"memmap\" only; {:?} reads them from the .npy header",
-                    extra.join(", "),
-                    o.method
-                ));
-            }
-            if !self.file.has_header() {
-                return Err(format!(
-                    "method {:?} reads a .npy header, but file = {:?} has none; use method = \"memmap\" with dtype and shape",
-                    o.method, self.file
-                ));
-            }
-        }
-        if o.method == Method::Load && (o.populate || o.advice.is_some()) {
-            return Err("populate and advice apply to mappings, not to method = \"load\"".to_owned());
-        }
-        if let Some(d) = &o.dtype {
-            if d != "dataset" {
-                Dtype::parse(d).map_err(|e| format!("[open] dtype: {e}"))?;
-            }
-        }
-        if o.mode == Mode::RPlus && (o.method != Method::Memmap || !self.file.is_scratch()) {
-            return Err(
-                "mode = \"r+\" opens the file for writing: it is allowed only with method = \"memmap\" on a scratch copy (file = \"npy_copy\" or \"raw_copy\")"
-                    .to_owned(),
-            );
-        }
-        if let AccessSpec::ShrinkThenPass { keep_percent } = self.access {
-            if !self.file.is_scratch() {
-                return Err("shrink_then_pass truncates its file: use it on a scratch copy (file = \"npy_copy\" or \"raw_copy\")".to_owned());
-            }
-            if keep_percent >= 100 {
-                return Err(format!(
-                    "keep_percent = {keep_percent}: give the percent of the file kept, 0 to 99"
-                ));
-            }
-        }
-        if let Some(workers) = &self.workers {
-            if workers.is_empty() || workers.iter().any(|&k| k == 0 || k > 64) {
-                return Err("workers must list counts between 1 and 64, e.g. [1, 2, 4]".to_owned());
-            }
-            if self.access != AccessSpec::FullPass {
-                return Err(
-                    "a sharing experiment (workers = [...]) reads with access = \"full_pass\"".to_owned()
-                );
-            }
-        }
-        match self.access {
-            AccessSpec::RandomBatches { batch_size: 0, .. } => {
-                Err("batch_size must be at least 1".to_owned())
-            }
-            AccessSpec::FirstN { samples: 0, .. } => Err("samples must be at least 1".to_owned()),
-            AccessSpec::TrackedPass { points: 0 } => Err("points must be at least 1".to_owned()),
-            AccessSpec::RandomElements { count: 0, .. } => Err("count must be at least 1".to_owned()),
-            _ => Ok(()),
-        }
-    }
-
     /// The `np.memmap` options this spec resolves to for `dataset` (memmap only).
     pub fn memmap_options(&self, dataset: &DatasetSpec, npy_header_bytes: Bytes) -> MemmapOptions {
         let o = &self.open;
-        let dtype = match o.dtype.as_deref() {
+        let dtype = match o.dtype {
             None => Dtype::U1,
-            Some("dataset") => dataset.dtype,
-            Some(d) => Dtype::parse(d).unwrap_or(Dtype::U1),
+            Some(DtypeSpec::Dataset) => dataset.dtype,
+            Some(DtypeSpec::Given(dtype)) => dtype,
         };
         MemmapOptions {
             dtype,
@@ -612,68 +421,6 @@ impl ExperimentSpec {
     pub fn policy(&self) -> MapPolicy {
         MapPolicy { populate: self.open.populate, advice: self.open.advice }
     }
-}
-
-/// Reads one spec file.
-pub fn load_file(path: &Path) -> Result<LoadedSpec> {
-    let text = crate::assets::read_input_text(path, "the experiment spec", "check the path")?;
-    Ok(LoadedSpec { spec: ExperimentSpec::parse(&text, path)?, path: path.to_owned() })
-}
-
-/// Reads every `*.toml` directly in `dir`, in file-name order, and checks that ids are unique.
-pub fn load_dir(dir: &Path) -> Result<Vec<LoadedSpec>> {
-    let paths = crate::assets::files_in(dir, "toml").map_err(|e| {
-        input(format!("{}: cannot read the experiments folder: {e}; pass --experiments DIR", dir.display()))
-    })?;
-    let specs = paths.iter().map(|p| load_file(p)).collect::<Result<Vec<_>>>()?;
-    check_unique(&specs)?;
-    Ok(specs)
-}
-
-/// Loads each argument as a spec file, or, when no such file exists and it looks like an
-/// id, as the experiment of that id in `dir`.
-pub fn resolve(args: &[PathBuf], dir: &Path) -> Result<Vec<LoadedSpec>> {
-    let mut known: Option<Vec<LoadedSpec>> = None;
-    let mut specs = Vec::with_capacity(args.len());
-    for arg in args {
-        let as_id = arg.to_str().filter(|s| !s.contains('/') && !s.ends_with(".toml") && !arg.exists());
-        let Some(id) = as_id else {
-            specs.push(load_file(arg)?);
-            continue;
-        };
-        if known.is_none() {
-            known = Some(load_dir(dir)?);
-        }
-        let all = known.as_deref().unwrap_or_default();
-        match all.iter().find(|s| s.spec.id == id) {
-            Some(found) => specs.push(found.clone()),
-            None => {
-                let ids: Vec<&str> = all.iter().map(|s| s.spec.id.as_str()).collect();
-                return Err(input(format!(
-                    "unknown experiment '{id}': it is neither a spec file nor an experiment id in {}; known ids: {}",
-                    dir.display(),
-                    ids.join(", ")
-                )));
-            }
-        }
-    }
-    Ok(specs)
-}
-
-/// Refuses two specs with the same id, naming both files.
-pub fn check_unique(specs: &[LoadedSpec]) -> Result<()> {
-    let mut seen: HashMap<&str, &Path> = HashMap::new();
-    for s in specs {
-        if let Some(first) = seen.insert(&s.spec.id, &s.path) {
-            return Err(input(format!(
-                "duplicate experiment id '{}' in {} and {}; give each experiment its own id",
-                s.spec.id,
-                first.display(),
-                s.path.display()
-            )));
-        }
-    }
-    Ok(())
 }
 
 #[cfg(test)]

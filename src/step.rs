@@ -25,6 +25,8 @@ use crate::shape::Shape;
 use crate::spec::{AccessSpec, ExperimentSpec, Method, Mode, Status};
 use crate::units::Bytes;
 
+pub mod sharing;
+
 /// Number of leading elements recorded in `first_values`.
 pub const FIRST_VALUES: usize = 24;
 /// Samples compared with the generator, beyond the first and the last.
@@ -154,7 +156,7 @@ pub fn run(plan: &StepPlan) -> Result<StepResult> {
     result.snapshots.push(probe.snapshot(Phase::BeforeOpen)?);
 
     if plan.workers.is_some() {
-        return crate::sharing::coordinate(plan, probe, result, started);
+        return sharing::coordinate(plan, probe, result, started);
     }
     let array = match open_array(plan) {
         Ok(array) => array,
@@ -192,7 +194,7 @@ pub fn run(plan: &StepPlan) -> Result<StepResult> {
     result.original_at_element = original_at_element(&array, &plan.dataset);
     result.matches_original = Some(matches_original(&array, &plan.dataset));
     let first_state = plan.cache == CacheState::Warm || !plan.spec.cache.contains(&CacheState::Warm);
-    if first_state && plan.spec.group == crate::report::view::TUTORIAL {
+    if first_state && plan.spec.group == crate::spec::TUTORIAL {
         result.preview = preview(&array, &plan.dataset);
     }
     result.process_ns = started.elapsed().as_nanos() as u64;
@@ -385,10 +387,7 @@ pub fn batch_samples(samples: u64, batch_size: u64, batches: Option<u64>, seed: 
 
 /// Elements per sample (the first axis) of an array of `shape`, or all of them for 1-D.
 pub fn sample_len_of(shape: &Shape) -> u64 {
-    match shape.0.as_slice() {
-        [] | [_] => shape.len().max(1),
-        [first, ..] => shape.len() / (*first as u64).max(1),
-    }
+    shape.sample_len()
 }
 
 /// A data-loader epoch: shuffled sample indices in batches, each batch summed and timed.

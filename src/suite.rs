@@ -90,7 +90,7 @@ pub fn run(options: &SuiteOptions) -> Result<SuiteOutcome> {
     let specs: Vec<ExperimentSpec> = options.specs.iter().map(|s| s.spec.clone()).collect();
     let mut stages = vec![StageTime { stage: "dataset".to_owned(), ns: nanos(dataset_began) }];
     let formats_began = Instant::now();
-    let formats = crate::formats::ensure_in_child(&data, &crate::formats::formats_of(&specs))?;
+    let formats = crate::child::formats::ensure_in_child(&data, &crate::spec::formats_of(&specs))?;
     stages.push(StageTime { stage: "formats".to_owned(), ns: nanos(formats_began) });
     let plans = runner::plan(&specs, &data, &options.run);
     if plans.is_empty() {
@@ -147,7 +147,7 @@ pub fn run(options: &SuiteOptions) -> Result<SuiteOutcome> {
 
     let with_numpy = matches!(options.run.numpy, PeerChoice::Use(_));
     let side_by_side =
-        if complete && with_numpy { crate::peer::rounds::side_by_side(&plans, &steps) } else { None };
+        if complete && with_numpy { crate::runner::rounds::side_by_side(&plans, &steps) } else { None };
     for line in side_by_side.iter().flat_map(crate::console::headline) {
         crate::errln!("{line}");
     }
@@ -226,7 +226,7 @@ fn dataset_info(data: &dataset::Dataset, provenance: &Provenance) -> DatasetInfo
         npy_bytes: m.npy.bytes,
         raw_bytes: m.raw.as_ref().map_or(0, |r| r.bytes),
         npy_header_bytes: m.npy_header_bytes,
-        data_dir: crate::console::portable(&data.dir).into(),
+        data_dir: crate::paths::portable(&data.dir).into(),
         provenance: match provenance {
             Provenance::Reused => "reused".to_owned(),
             Provenance::Generated { .. } => "generated".to_owned(),

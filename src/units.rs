@@ -26,16 +26,39 @@ pub fn grouped(n: u64) -> String {
     out
 }
 
-/// A byte count in the largest binary unit that keeps it above 1: `"1.29 GiB"`, `"40.0 KiB"`.
-pub fn human_bytes(n: Bytes) -> String {
+/// A byte count in the largest binary unit that keeps it at 1 or above: `(1.5, "MiB")`.
+/// The one ladder of byte units, for text and for plot ticks.
+pub fn binary_scale(bytes: f64) -> (f64, &'static str) {
     const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
-    let mut value = n as f64;
+    let mut value = bytes;
     let mut unit = 0;
     while value >= 1024.0 && unit + 1 < UNITS.len() {
         value /= 1024.0;
         unit += 1;
     }
-    if unit == 0 { format!("{n} B") } else { format!("{value:.2} {}", UNITS[unit]) }
+    (value, UNITS[unit])
+}
+
+/// A duration in nanoseconds in the unit that suits it: `(12.3, "µs")`. The one ladder of
+/// time units, for text and for plot ticks.
+pub fn time_scale(ns: f64) -> (f64, &'static str) {
+    if ns < 1e3 {
+        (ns, "ns")
+    } else if ns < 1e6 {
+        (ns / 1e3, "µs")
+    } else if ns < 1e9 {
+        (ns / 1e6, "ms")
+    } else {
+        (ns / 1e9, "s")
+    }
+}
+
+/// A byte count in the largest binary unit that keeps it above 1: `"1.29 GiB"`, `"40.0 KiB"`.
+pub fn human_bytes(n: Bytes) -> String {
+    match binary_scale(n as f64) {
+        (_, "B") => format!("{n} B"),
+        (value, unit) => format!("{value:.2} {unit}"),
+    }
 }
 
 /// A signed byte difference, `"+1.29 GiB"` or `"-12.0 KiB"`.
@@ -46,15 +69,25 @@ pub fn human_delta(delta: i64) -> String {
 
 /// A duration in the unit that suits it: `"12.3 µs"`, `"1.52 s"`.
 pub fn human_nanos(ns: Nanos) -> String {
-    let ns = ns as f64;
-    if ns < 1e3 {
-        format!("{ns:.0} ns")
-    } else if ns < 1e6 {
-        format!("{:.1} µs", ns / 1e3)
-    } else if ns < 1e9 {
-        format!("{:.1} ms", ns / 1e6)
+    let (value, unit) = time_scale(ns as f64);
+    let digits = match unit {
+        "ns" => 0,
+        "s" => 2,
+        _ => 1,
+    };
+    format!("{value:.digits$} {unit}")
+}
+
+/// A value as a student reads it: integers plain, floats to 4 digits, garbage in e-notation.
+pub fn format_value(v: f64) -> String {
+    if !v.is_finite() {
+        format!("{v}")
+    } else if v.fract() == 0.0 && v.abs() < 1e9 {
+        format!("{v:.0}")
+    } else if v.abs() >= 1e-3 && v.abs() < 1e6 {
+        format!("{v:.4}")
     } else {
-        format!("{:.2} s", ns / 1e9)
+        format!("{v:.2e}")
     }
 }
 

@@ -5,6 +5,8 @@
 
 #![allow(clippy::unwrap_used)] // a test helper that fails is a failed test
 
+mod common;
+
 use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;
@@ -42,7 +44,7 @@ impl Measured {
     /// Runs `lab run N` with the empty template as answers: everything measured, nothing
     /// answered, and every question must resolve.
     fn run(number: u32) -> Measured {
-        let root = tempfile::tempdir().unwrap();
+        let root = common::disk_tempdir();
         bin().current_dir(root.path()).args(["lab", "init", &number.to_string()]).assert().success();
         let template = root.path().join(format!("lab{number:02}-answers.toml"));
         let out = root.path().join("report");
@@ -242,6 +244,10 @@ fn lab3_page_cache_grades_against_the_measured_faults() {
     let file = m.results.dataset.npy_bytes as f64;
     let (cold, warm) = (m.step("npy_load_mmap", Cold), m.step("npy_load_mmap", Warm));
     let resident_before = cold.snapshot(BeforeOpen).unwrap().resident_bytes as f64 / file;
+    if !common::can_evict(m.root.path()) {
+        eprintln!("skipping lab 3's grading: its cold steps need a file system that evicts pages");
+        return;
+    }
     assert_eq!(resident_before, 0.0, "a cold step starts with nothing of its file cached");
     let warm_major = delta(warm, BeforeOpen, AfterAccess, |x| x.major_faults);
     let cold_major_per_page = delta(cold, BeforeOpen, AfterAccess, |x| x.major_faults) / pages(&m, cold);

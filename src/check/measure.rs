@@ -142,7 +142,7 @@ pub fn from_results(results: &Results, path: &std::path::Path) -> Result<Measure
     let warm: Vec<&StepResult> = results
         .steps
         .iter()
-        .filter(|s| s.cache == CacheState::Warm && s.group == crate::report::view::TUTORIAL)
+        .filter(|s| s.cache == CacheState::Warm && s.group == crate::spec::TUTORIAL)
         .collect();
     if warm.is_empty() {
         return Err(input(format!(

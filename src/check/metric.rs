@@ -261,9 +261,7 @@ impl Metric {
     }
 }
 
-/// The median of `values` (the lower middle one for an even count); `None` when empty.
+/// The median of `values` ([`crate::stats`]'s one definition); `None` when empty.
 pub fn median(values: &[u64]) -> Option<u64> {
-    let mut sorted = values.to_vec();
-    sorted.sort_unstable();
-    sorted.get(sorted.len().saturating_sub(1) / 2).copied()
+    crate::stats::median(values)
 }

@@ -14,7 +14,7 @@ use crate::shape::Shape;
 use crate::units::Bytes;
 
 /// Version of the manifest's own layout.
-const MANIFEST_VERSION: u32 = 1;
+pub(super) const MANIFEST_VERSION: u32 = 1;
 /// The checksum is xxh3-64 over the xxh3-64 digests of consecutive blocks of this many
 /// data bytes, so that blocks can be hashed on any thread in any order.
 pub const BLOCK_BYTES: u64 = 4 << 20;
@@ -110,11 +110,11 @@ impl Manifest {
     }
 }
 
-fn modified_ns(meta: &std::fs::Metadata) -> u64 {
+pub(super) fn modified_ns(meta: &std::fs::Metadata) -> u64 {
     meta.modified().ok().and_then(|t| t.duration_since(UNIX_EPOCH).ok()).map_or(0, |d| d.as_nanos() as u64)
 }
 
-fn entry(dir: &Path, name: &str) -> Result<FileEntry> {
+pub(super) fn entry(dir: &Path, name: &str) -> Result<FileEntry> {
     let path = dir.join(name);
     let meta = std::fs::metadata(&path).with_context(|| format!("{}: cannot read", path.display()))?;
     Ok(FileEntry { name: name.to_owned(), bytes: meta.len(), modified_ns: modified_ns(&meta) })
@@ -157,76 +157,4 @@ pub fn checksum_of(path: &Path, offset: u64, len: u64) -> Result<u64> {
 pub fn checksum_of_bytes(data: &[u8]) -> u64 {
     let digests: Vec<u64> = data.chunks(BLOCK_BYTES as usize).map(xxhash_rust::xxh3::xxh3_64).collect();
     combine(&digests)
-}
-
-/// Whether `dir` holds a valid dataset for `spec`: `Ok(manifest)`, or why not.
-///
-/// Sizes, the .npy header, a few blocks drawn again from the asked seed and the whole
-/// data's checksum are always checked ([`super::verify`]); a file touched since (same
-/// data, new time) is vouched for again.
-pub(super) fn validate(spec: &DatasetSpec, dir: &Path, files: Files) -> Result<Result<Manifest, String>> {
-    let Some(mut manifest) = read(dir)? else {
-        return Ok(Err(
-            "no valid manifest: the data was never generated, or its generation did not finish".to_owned()
-        ));
-    };
-    if manifest.manifest_version != MANIFEST_VERSION || manifest.generator_version != GENERATOR_VERSION {
-        return Ok(Err(format!(
-            "the data was drawn by generator version {}, this mmap-lab draws version {GENERATOR_VERSION}",
-            manifest.generator_version
-        )));
-    }
-    if manifest.spec() != *spec {
-        return Ok(Err(format!(
-            "the data holds shape {} of {} with seed {}, {} of {} with seed {} was asked for",
-            manifest.shape, manifest.dtype, manifest.seed, spec.shape, spec.dtype, spec.seed
-        )));
-    }
-    if manifest.data_bytes != spec.data_bytes()
-        || manifest.npy_header_bytes != spec.npy_header().len() as Bytes
-    {
-        return Ok(Err(format!(
-            "the manifest's sizes ({} data bytes after a {}-byte header) are not those of {} of {}",
-            manifest.data_bytes, manifest.npy_header_bytes, spec.shape, spec.dtype
-        )));
-    }
-    if files == Files::Both && manifest.raw.is_none() {
-        return Ok(Err(format!("only {NPY_NAME} was generated; {RAW_NAME} is needed too")));
-    }
-    let mut touched = false;
-    for want in std::iter::once(&manifest.npy).chain(manifest.raw.as_ref()) {
-        let path = dir.join(&want.name);
-        let Ok(meta) = std::fs::metadata(&path) else {
-            return Ok(Err(format!("{} is missing", want.name)));
-        };
-        if meta.len() != want.bytes {
-            return Ok(Err(format!(
-                "{} is {} bytes, the manifest says {}: it is partial or was changed",
-                want.name,
-                meta.len(),
-                want.bytes
-            )));
-        }
-        touched |= modified_ns(&meta) != want.modified_ns;
-    }
-    let header = spec.npy_header();
-    let mut found = vec![0u8; header.len()];
-    File::open(dir.join(NPY_NAME))
-        .and_then(|mut f| f.read_exact(&mut found))
-        .with_context(|| format!("{}: cannot read", dir.join(NPY_NAME).display()))?;
-    if found != header {
-        return Ok(Err(format!("{NPY_NAME}'s header is not the one mmap-lab writes for this shape")));
-    }
-    if let Some(why) = super::verify::mismatch(spec, dir, &manifest)? {
-        return Ok(Err(why));
-    }
-    if touched {
-        // Same data, new times (copied or touched): vouch for them again.
-        manifest.npy = entry(dir, NPY_NAME)?;
-        if manifest.raw.is_some() {
-            manifest.raw = Some(entry(dir, RAW_NAME)?);
-        }
-        manifest.write(dir)?;
-    }
-    Ok(Ok(manifest))
 }

@@ -138,7 +138,7 @@ pub fn ensure_held(
     files: Files,
     held: &crate::fsio::FolderLock,
 ) -> Result<(Dataset, Provenance)> {
-    match manifest::validate(spec, dir, files)? {
+    match verify::validate(spec, dir, files)? {
         Ok(manifest) => Ok((Dataset { dir: dir.to_owned(), manifest }, Provenance::Reused)),
         Err(reason) => {
             let started = Instant::now();
@@ -178,7 +178,7 @@ pub fn open_existing(dir: &Path) -> Result<std::result::Result<Dataset, String>>
     };
     let spec = manifest.spec();
     let files = if manifest.raw.is_some() { Files::Both } else { Files::NpyOnly };
-    Ok(manifest::validate(&spec, dir, files)?.map(|manifest| Dataset { dir: dir.to_owned(), manifest }))
+    Ok(verify::validate(&spec, dir, files)?.map(|manifest| Dataset { dir: dir.to_owned(), manifest }))
 }
 
 /// Writes a copy of `source` to `target` in pieces of `piece` bytes, under a `.partial`

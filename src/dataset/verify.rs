@@ -12,14 +12,90 @@
 //! read them anyway, and the cold steps evict them before they start.
 
 use std::fs::File;
+use std::io::Read;
 use std::os::unix::fs::FileExt;
 use std::path::Path;
 
 use anyhow::{Context, Result};
 
+use crate::units::Bytes;
+
+use super::image::GENERATOR_VERSION;
 use super::image::{SampleLayout, draw_elements};
-use super::manifest::{BLOCK_BYTES, checksum_of};
-use super::{DatasetSpec, Manifest, NPY_NAME, RAW_NAME};
+use super::manifest::{BLOCK_BYTES, MANIFEST_VERSION, checksum_of, entry, modified_ns, read};
+use super::{DatasetSpec, Files, Manifest, NPY_NAME, RAW_NAME};
+
+/// Whether `dir` holds a valid dataset for `spec`: `Ok(manifest)`, or why not.
+///
+/// Sizes, the .npy header, a few blocks drawn again from the asked seed and the whole
+/// data's checksum are always checked ([`mismatch`]); a file touched since (same
+/// data, new time) is vouched for again.
+pub(super) fn validate(spec: &DatasetSpec, dir: &Path, files: Files) -> Result<Result<Manifest, String>> {
+    let Some(mut manifest) = read(dir)? else {
+        return Ok(Err(
+            "no valid manifest: the data was never generated, or its generation did not finish".to_owned()
+        ));
+    };
+    if manifest.manifest_version != MANIFEST_VERSION || manifest.generator_version != GENERATOR_VERSION {
+        return Ok(Err(format!(
+            "the data was drawn by generator version {}, this mmap-lab draws version {GENERATOR_VERSION}",
+            manifest.generator_version
+        )));
+    }
+    if manifest.spec() != *spec {
+        return Ok(Err(format!(
+            "the data holds shape {} of {} with seed {}, {} of {} with seed {} was asked for",
+            manifest.shape, manifest.dtype, manifest.seed, spec.shape, spec.dtype, spec.seed
+        )));
+    }
+    if manifest.data_bytes != spec.data_bytes()
+        || manifest.npy_header_bytes != spec.npy_header().len() as Bytes
+    {
+        return Ok(Err(format!(
+            "the manifest's sizes ({} data bytes after a {}-byte header) are not those of {} of {}",
+            manifest.data_bytes, manifest.npy_header_bytes, spec.shape, spec.dtype
+        )));
+    }
+    if files == Files::Both && manifest.raw.is_none() {
+        return Ok(Err(format!("only {NPY_NAME} was generated; {RAW_NAME} is needed too")));
+    }
+    let mut touched = false;
+    for want in std::iter::once(&manifest.npy).chain(manifest.raw.as_ref()) {
+        let path = dir.join(&want.name);
+        let Ok(meta) = std::fs::metadata(&path) else {
+            return Ok(Err(format!("{} is missing", want.name)));
+        };
+        if meta.len() != want.bytes {
+            return Ok(Err(format!(
+                "{} is {} bytes, the manifest says {}: it is partial or was changed",
+                want.name,
+                meta.len(),
+                want.bytes
+            )));
+        }
+        touched |= modified_ns(&meta) != want.modified_ns;
+    }
+    let header = spec.npy_header();
+    let mut found = vec![0u8; header.len()];
+    File::open(dir.join(NPY_NAME))
+        .and_then(|mut f| f.read_exact(&mut found))
+        .with_context(|| format!("{}: cannot read", dir.join(NPY_NAME).display()))?;
+    if found != header {
+        return Ok(Err(format!("{NPY_NAME}'s header is not the one mmap-lab writes for this shape")));
+    }
+    if let Some(why) = mismatch(spec, dir, &manifest)? {
+        return Ok(Err(why));
+    }
+    if touched {
+        // Same data, new times (copied or touched): vouch for them again.
+        manifest.npy = entry(dir, NPY_NAME)?;
+        if manifest.raw.is_some() {
+            manifest.raw = Some(entry(dir, RAW_NAME)?);
+        }
+        manifest.write(dir)?;
+    }
+    Ok(Ok(manifest))
+}
 
 /// Why the files in `dir` are not the data of `spec`, or `None` when they are.
 pub(super) fn mismatch(spec: &DatasetSpec, dir: &Path, manifest: &Manifest) -> Result<Option<String>> {

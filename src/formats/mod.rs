@@ -23,7 +23,7 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-pub use self::manifest::{FORMATS_MANIFEST, FormatFile, child, ensure, ensure_in_child};
+pub use self::manifest::{FORMATS_MANIFEST, FormatFile, all_vouched, ensure};
 pub use self::read::{Opened, open, open_with_offset};
 
 /// The array's name inside every file: the .npz member `X_train.npy`, the safetensors
@@ -92,14 +92,6 @@ impl Format {
         let name = path.file_name()?.to_str()?;
         Format::ALL.into_iter().find(|f| f.file_name() == name)
     }
-}
-
-/// The file kinds of experiment specs that hold a format, for the specs' `file` key.
-pub fn formats_of(specs: &[crate::spec::ExperimentSpec]) -> Vec<Format> {
-    let mut formats: Vec<Format> = specs.iter().filter_map(|s| s.file.format()).collect();
-    formats.sort();
-    formats.dedup();
-    formats
 }
 
 #[cfg(test)]

@@ -129,8 +129,7 @@ pub fn arrow_field(spec: &DatasetSpec) -> Result<(arrow_schema::Field, arrow_sch
         Dtype::U1 => DataType::UInt8,
         other => bail!("Arrow IPC is written here for float64, float32 and uint8, not {other}"),
     };
-    let per =
-        i32::try_from(crate::step::sample_len_of(&spec.shape)).context("a sample has too many elements")?;
+    let per = i32::try_from(spec.shape.sample_len()).context("a sample has too many elements")?;
     let item = Arc::new(Field::new("item", item_type, false));
     let sample_shape: Vec<usize> = spec.shape.0.iter().skip(1).copied().collect();
     let metadata = [

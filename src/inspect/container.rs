@@ -65,15 +65,6 @@ pub fn sniff(path: &Path) -> Option<&'static str> {
     (head[8] == b'{' && len + 8 <= meta.len()).then_some("safetensors")
 }
 
-/// A .npz or safetensors file inspected; `None` when `path` is neither (a .npy, raw bytes).
-pub fn inspect_container(path: &Path) -> anyhow::Result<Option<ContainerReport>> {
-    match sniff(path) {
-        Some("npz") => super::npz::inspect(path).map(Some),
-        Some(_) => super::safetensors::inspect(path).map(Some),
-        None => Ok(None),
-    }
-}
-
 /// The `np.memmap` call for an array at `offset` in `path`.
 pub fn memmap_call(path: &Path, descr: &str, offset: Bytes, shape: &[usize], order: &str) -> String {
     let shape = crate::shape::Shape(shape.to_vec()).python();

@@ -10,7 +10,6 @@ pub mod args;
 pub mod explain;
 pub mod gate;
 mod live;
-pub mod marks;
 pub mod plots;
 pub mod record;
 pub mod report;
@@ -21,8 +20,8 @@ use std::time::Duration;
 
 use anyhow::Result;
 
-pub use self::marks::MARK_ENV;
 pub use self::session::{default_interval, signal_name};
+pub use crate::marks::{self, MARK_ENV};
 use crate::units::Bytes;
 use record::MeasureRecord;
 

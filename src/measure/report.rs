@@ -9,6 +9,7 @@ use anyhow::{Context, Result};
 use super::record::MeasureRecord;
 use super::{explain, plots};
 use crate::probe::tree::ProcessSnapshot;
+use crate::stats::median;
 use crate::units::{Nanos, human_bytes, human_nanos};
 
 /// The probe's cost in one run, from the snapshots' own timings.
@@ -26,19 +27,14 @@ pub struct ProbeCost {
     pub processes: usize,
 }
 
-fn median(mut values: Vec<Nanos>) -> Option<Nanos> {
-    values.sort_unstable();
-    values.get(values.len() / 2).copied()
-}
-
 /// The probe's cost as this run measured it.
 pub fn probe_cost(record: &MeasureRecord) -> Option<ProbeCost> {
-    let snapshot = median(record.samples.iter().map(|s| s.tree.probe_ns).collect())?.max(1);
+    let snapshot = median(&record.samples.iter().map(|s| s.tree.probe_ns).collect::<Vec<_>>())?.max(1);
     Some(ProbeCost {
         median_snapshot_ns: snapshot,
         samples_per_second: 1e9 / snapshot as f64,
         core_share: snapshot as f64 / record.interval_ns.max(1) as f64,
-        median_pause_ns: median(record.samples.iter().filter_map(|s| s.pause_ns).collect()),
+        median_pause_ns: median(&record.samples.iter().filter_map(|s| s.pause_ns).collect::<Vec<_>>()),
         processes: record.samples.iter().map(|s| s.tree.processes.len()).max().unwrap_or(0),
     })
 }

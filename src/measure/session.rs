@@ -6,9 +6,9 @@ use std::time::{Duration, Instant};
 
 use anyhow::Result;
 
-use super::marks::{MARK_ENV, MarkChannel, Wait};
 use super::record::{ExitRecord, MeasureRecord, RecordWriter, SCHEMA_VERSION, Sample};
 use super::{MeasureOptions, Target, gate, live};
+use crate::marks::{MARK_ENV, MarkChannel, Wait};
 use crate::probe::tree::{TreeProbe, check_attach};
 use crate::units::Nanos;
 
@@ -167,7 +167,7 @@ fn start(target: &Target) -> Result<Measured> {
             let (marks, theirs) = MarkChannel::pair()?;
             let mut command = std::process::Command::new(program);
             command.args(rest);
-            super::marks::inherit(&mut command, theirs.as_raw_fd());
+            crate::marks::inherit(&mut command, theirs.as_raw_fd());
             let child = command.spawn().map_err(|e| match e.kind() {
                 std::io::ErrorKind::NotFound => crate::error::input(format!(
                     "{program}: command not found (not a file, and not in any folder of PATH); check its name"

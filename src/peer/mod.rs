@@ -9,7 +9,6 @@
 
 pub mod agree;
 pub mod python;
-pub mod rounds;
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -145,7 +144,7 @@ impl PeerPlan {
     /// step opened), exactly as the Rust step reads it.
     pub fn with_pattern(mut self, access: &AccessSpec, shape: &Shape) -> PeerPlan {
         let len = shape.len();
-        let per = crate::step::sample_len_of(shape);
+        let per = shape.sample_len();
         match *access {
             AccessSpec::FirstN { samples, .. } => {
                 self.samples = Some(samples);
@@ -210,15 +209,15 @@ pub fn prepare_and_run(
 pub fn run(python: &Python, plan: &PeerPlan, timeout: Duration) -> Result<PeerResult> {
     let mut command = Command::new(&python.path);
     command.args(["-c", SCRIPT]);
-    let observer = crate::probe::outside::observer(&plan.path);
+    let observer = crate::child::outside::observer(&plan.path);
     let (out, samples) = spawn_marked(command, &serde_json::to_vec(plan)?, timeout, Some(observer))
         .with_context(|| format!("starting the NumPy peer with {}", python.path.display()))?;
     let answer = out.status.success().then(|| serde_json::from_slice::<PeerResult>(&out.stdout));
     let mut result = match answer {
         Some(Ok(mut result)) => {
             // The same probe as the Rust step's, from outside, at the script's marks.
-            crate::probe::outside::fill(
-                crate::probe::outside::Filled {
+            crate::child::outside::fill(
+                crate::child::outside::Filled {
                     snapshots: &mut result.snapshots,
                     trace: None,
                     batches: result.batches.as_mut(),
@@ -261,7 +260,7 @@ pub fn notes(choice: &PeerChoice, plans: &[StepPlan], steps: &[StepResult]) -> V
     };
     let mut notes = vec![format!(
         "NumPy column: every step with a NumPy equivalent run again by NumPy with {}.",
-        crate::console::python_for_report(python)
+        python::python_for_report(python)
     )];
     for (plan, step) in plans.iter().zip(steps) {
         if let Err(why) = PeerPlan::for_step(plan) {

@@ -116,6 +116,20 @@ pub fn find(explicit: Option<&Path>, candidates: &[PathBuf]) -> Result<PeerChoic
     )))
 }
 
+/// How a report names the Python of the NumPy column without naming this machine's
+/// folders: `.venv/bin/python (Python 3.11.7, NumPy 2.4.6)` for the current folder's
+/// `.venv`, "the .venv of the project mmap-lab was built from" for that one.
+pub fn python_for_report(python: &Python) -> String {
+    let built = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let path = match python.path.strip_prefix(built) {
+        Ok(rel) if !python.path.starts_with(std::env::current_dir().unwrap_or_default()) => {
+            format!("the project's {} (the folder mmap-lab was built in)", rel.display())
+        }
+        _ => crate::paths::portable(&python.path),
+    };
+    format!("{path} (Python {}, NumPy {})", python.python_version, python.numpy_version)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -156,8 +156,7 @@ fn memmap_gives_integers(run: &Results) -> ClaimCheck {
         return ClaimCheck::not_measured(CLAIM, "npy_memmap_default");
     };
     let Some(dtype) = s.dtype else { return ClaimCheck::not_measured(CLAIM, "npy_memmap_default") };
-    let first: Vec<String> =
-        s.first_values.iter().take(6).map(|v| super::markdown::format_value(*v)).collect();
+    let first: Vec<String> = s.first_values.iter().take(6).map(|v| crate::units::format_value(*v)).collect();
     let measured = format!("dtype {dtype}, first values {}", first.join(" "));
     let integer = matches!(dtype.kind, Kind::UInt | Kind::Int | Kind::Bool);
     let magic = s.first_values.len() >= 6 && s.first_values[..6] == [147.0, 78.0, 85.0, 77.0, 80.0, 89.0];

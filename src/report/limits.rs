@@ -52,7 +52,7 @@ pub fn measure(steps: &[StepResult], file: Option<&Path>, cold_reads: &[Sequenti
         in_memory_pass_ns: pass,
         in_memory_bytes: load.and_then(|s| s.bytes_touched),
         in_memory_spans: spans,
-        cold_read_file: file.filter(|_| fastest.is_some()).map(crate::console::portable),
+        cold_read_file: file.filter(|_| fastest.is_some()).map(crate::paths::portable),
         cold_read_ns: fastest.map(|r| r.ns),
         cold_reads_ns: reads.iter().map(|r| r.ns).collect(),
         cold_read_bytes: fastest.map(|r| r.bytes),

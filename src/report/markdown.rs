@@ -7,7 +7,7 @@ use anyhow::Result;
 use super::Output;
 use crate::probe::Phase;
 use crate::results::{Results, StepResult};
-use crate::units::{grouped, human_bytes, human_delta, human_nanos};
+use crate::units::{format_value, grouped, human_bytes, human_delta, human_nanos};
 
 mod claims_table;
 mod compare;
@@ -151,17 +151,4 @@ fn step_row(md: &mut String, s: &StepResult) {
         opt(s.phase_ns(Phase::AfterOpen, Phase::AfterFirst), human_nanos),
         opt(s.phase_ns(Phase::AfterFirst, Phase::AfterAccess), human_nanos),
     );
-}
-
-/// A value as a student reads it: integers plain, floats to 4 digits, garbage in e-notation.
-pub fn format_value(v: f64) -> String {
-    if !v.is_finite() {
-        format!("{v}")
-    } else if v.fract() == 0.0 && v.abs() < 1e9 {
-        format!("{v:.0}")
-    } else if v.abs() >= 1e-3 && v.abs() < 1e6 {
-        format!("{v:.4}")
-    } else {
-        format!("{v:.2e}")
-    }
 }

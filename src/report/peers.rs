@@ -6,10 +6,10 @@ mod csv;
 use std::fmt::Write as _;
 
 pub use self::csv::PeersCsv;
-use crate::peer::rounds::median_range;
 use crate::probe::{Phase, Snapshot};
 use crate::results::{PeerResult, Results, RoundTimes, SideBySide, StepResult};
 use crate::spec::Status;
+use crate::stats::{median, median_range};
 use crate::units::{Bytes, Nanos, grouped, human_bytes, human_delta, human_nanos};
 
 /// One side's figures for a step, taken from its snapshots the same way for Rust and NumPy.
@@ -349,12 +349,8 @@ fn paired_ratios(side: &SideBySide, pick: fn(&RoundTimes) -> Option<Nanos>) -> V
 /// The median of `values` (the lower middle one for an even count) and the median of the
 /// distances from it: a spread that one outlying round does not move.
 fn median_spread(values: &[f64]) -> Option<(f64, f64)> {
-    let median = |v: &mut Vec<f64>| {
-        v.sort_by(f64::total_cmp);
-        v.get((v.len().max(1) - 1) / 2).copied()
-    };
-    let mid = median(&mut values.to_vec())?;
-    let spread = median(&mut values.iter().map(|v| (v - mid).abs()).collect())?;
+    let mid = median(values)?;
+    let spread = median(&values.iter().map(|v| (v - mid).abs()).collect::<Vec<_>>())?;
     Some((mid, spread))
 }
 

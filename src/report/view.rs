@@ -18,8 +18,7 @@ pub fn run_labels(runs: &[Results]) -> Vec<String> {
         .collect()
 }
 
-/// The group of the tutorial's steps (and of any spec that names no group).
-pub const TUTORIAL: &str = "tutorial";
+pub use crate::spec::TUTORIAL;
 
 /// The ids of a run's tutorial steps, each once, in the order the run made them (spec
 /// order). Experiments of other groups have plots and tables of their own.

@@ -1,5 +1,7 @@
 use std::path::Path;
 
+use anyhow::Result;
+
 use super::*;
 
 fn parse(text: &str) -> Result<ExperimentSpec> {

@@ -86,3 +86,30 @@ pub fn python() -> Option<PathBuf> {
     eprintln!("skipping a NumPy test: {reason}");
     None
 }
+
+/// A temporary folder for the tests that evict files from the page cache (cold steps).
+/// `/tmp` is often a tmpfs, where a file's pages are its only copy and cannot be evicted,
+/// so the folder is made under Cargo's target folder, on the disk the project builds on.
+pub fn disk_tempdir() -> tempfile::TempDir {
+    tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap()
+}
+
+/// Whether files in `dir` can be evicted from the page cache, tried on a file of 1 MiB.
+/// When they cannot (a tmpfs), says so: the caller then checks what a cold step does there
+/// instead. Under `CI=true`, where the target folder is on a disk, it fails instead.
+pub fn can_evict(dir: &Path) -> bool {
+    let path = dir.join("evict-probe");
+    std::fs::write(&path, vec![1u8; 1 << 20]).unwrap();
+    mmap_lab::cache::evict(&path).unwrap();
+    let evicted = mmap_lab::cache::resident(&path).unwrap() == 0;
+    std::fs::remove_file(&path).unwrap();
+    if !evicted {
+        let why = format!("{}: this file system keeps pages that are evicted (a tmpfs?)", dir.display());
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "CI=true: a cold page cache is expected, but {why}"
+        );
+        eprintln!("cold-cache checks relaxed: {why}");
+    }
+    evicted
+}

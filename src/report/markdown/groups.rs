@@ -9,6 +9,11 @@ use crate::report::view;
 use crate::results::{Results, StepResult};
 use crate::units::{grouped, human_bytes, human_nanos};
 
+/// The `p`-th percentile, 0 for no values ([`crate::stats`]'s one definition).
+fn percentile(values: &[u64], p: f64) -> u64 {
+    crate::stats::percentile(values, p).unwrap_or(0)
+}
+
 /// Writes a section per group that ran, under headings of level `h`.
 pub fn section(md: &mut String, run: &Results, h: &str) {
     let runs = std::slice::from_ref(run);
@@ -108,13 +113,6 @@ fn timing_table(md: &mut String, run: &Results, group: &str) {
     md.push('\n');
     batches_table(md, run, group);
     advice_sentences(md, run, group);
-}
-
-fn percentile(sorted: &[u64], p: f64) -> u64 {
-    if sorted.is_empty() {
-        return 0;
-    }
-    sorted[((sorted.len() - 1) as f64 * p).round() as usize]
 }
 
 fn batches_table(md: &mut String, run: &Results, group: &str) {

@@ -96,32 +96,19 @@ pub fn anchored(style: TextStyle<'static>, h: HPos, v: VPos) -> TextStyle<'stati
 
 /// A byte count for a tick: `0 B`, `512 B`, `4 KiB`, `1.5 GiB`.
 pub fn bytes_tick(v: f64) -> String {
-    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
-    let mut value = v.abs();
-    let mut unit = 0;
-    while value >= 1024.0 && unit + 1 < UNITS.len() {
-        value /= 1024.0;
-        unit += 1;
-    }
+    let (value, unit) = crate::units::binary_scale(v.abs());
     let sign = if v < 0.0 { "-" } else { "" };
-    if (value - value.round()).abs() < 0.05 {
-        format!("{sign}{value:.0} {}", UNITS[unit])
-    } else {
-        format!("{sign}{value:.1} {}", UNITS[unit])
-    }
+    format!("{sign}{}", tick_number(value, unit))
 }
 
 /// A duration in nanoseconds for a tick: `100 ns`, `10 µs`, `1 s`.
 pub fn nanos_tick(v: f64) -> String {
-    let (value, unit) = if v < 1e3 {
-        (v, "ns")
-    } else if v < 1e6 {
-        (v / 1e3, "µs")
-    } else if v < 1e9 {
-        (v / 1e6, "ms")
-    } else {
-        (v / 1e9, "s")
-    };
+    let (value, unit) = crate::units::time_scale(v);
+    tick_number(value, unit)
+}
+
+/// A tick's number: whole when it is nearly whole, else one decimal.
+fn tick_number(value: f64, unit: &str) -> String {
     if (value - value.round()).abs() < 0.05 {
         format!("{value:.0} {unit}")
     } else {

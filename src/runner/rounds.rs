@@ -14,7 +14,7 @@ pub const DEFAULT_ROUNDS: u32 = 7;
 
 /// The step whose comparison the report leads with: the tutorial's `load_mmap`, warm.
 pub fn is_headline(plan: &StepPlan) -> bool {
-    plan.spec.group == crate::report::view::TUTORIAL
+    plan.spec.group == crate::spec::TUTORIAL
         && plan.spec.open.method == Method::LoadMmap
         && plan.cache == CacheState::Warm
 }
@@ -35,25 +35,4 @@ pub fn side_by_side(plans: &[StepPlan], steps: &[StepResult]) -> Option<SideBySi
         rust: rounds.iter().map(|r| r.rust).collect(),
         numpy: rounds.iter().map(|r| r.numpy).collect(),
     })
-}
-
-/// The median of `values` (the lower middle one for an even count), with the least and
-/// the greatest: `(median, min, max)`.
-pub fn median_range(values: impl IntoIterator<Item = u64>) -> Option<(u64, u64, u64)> {
-    let mut v: Vec<u64> = values.into_iter().collect();
-    v.sort_unstable();
-    Some((*v.get((v.len().max(1) - 1) / 2)?, *v.first()?, *v.last()?))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn median_takes_the_middle_and_the_ends() {
-        assert_eq!(median_range([5, 1, 9]), Some((5, 1, 9)));
-        assert_eq!(median_range([4, 1, 9, 7]), Some((4, 1, 9)));
-        assert_eq!(median_range([3]), Some((3, 3, 3)));
-        assert_eq!(median_range([]), None);
-    }
 }

@@ -10,9 +10,9 @@
 use std::path::Path;
 use std::time::Instant;
 
-use super::tree::{self, ProcessSnapshot};
-use super::{RESIDENCY_BINS, Residency, Snapshot};
-use crate::child::MarkObserver;
+use super::MarkObserver;
+use crate::probe::tree::{self, ProcessSnapshot};
+use crate::probe::{RESIDENCY_BINS, Residency, Snapshot};
 use crate::results::{BatchStats, SharingStats, TracePoint};
 use crate::units::{Bytes, Nanos};
 
@@ -47,7 +47,7 @@ pub fn observer(file: &Path) -> MarkObserver<OutsideSample> {
     Box::new(move |name, pid| {
         let taken = Instant::now();
         let mut sample = OutsideSample { name: name.to_owned(), ..OutsideSample::default() };
-        let phase = super::Phase::ALL.iter().any(|p| p.name() == name);
+        let phase = crate::probe::Phase::ALL.iter().any(|p| p.name() == name);
         if phase {
             if let Some((bytes, bins)) = residency.as_mut().and_then(|r| r.measure(RESIDENCY_BINS).ok()) {
                 sample.resident_bytes = bytes;
@@ -91,7 +91,7 @@ pub struct Filled<'a> {
 /// of its name, trace points from `trace` marks, batch faults from consecutive `batch`
 /// marks (one before the first batch, one after each), workers from the `workers` mark.
 pub fn fill(into: Filled<'_>, samples: &[OutsideSample]) {
-    let mut phases = samples.iter().filter(|s| super::Phase::ALL.iter().any(|p| p.name() == s.name));
+    let mut phases = samples.iter().filter(|s| crate::probe::Phase::ALL.iter().any(|p| p.name() == s.name));
     for snapshot in into.snapshots.iter_mut() {
         let Some(s) = phases.by_ref().find(|s| s.name == snapshot.phase.name()) else { break };
         snapshot.rss_bytes = s.rss_bytes;
