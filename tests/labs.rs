@@ -202,7 +202,6 @@ fn lab1_the_npy_header_grades_facts_that_cannot_vary() {
             ("default_elements_per_byte", n(1)),
             ("float64_extra_elements", n(16)),
             ("float64_shift", n(16)),
-            ("fixing_offset", n(128)),
             ("offset_matches", c("yes")),
         ],
         &[("header_bytes", 128.0), ("float64_shift", 16.0)],

@@ -312,7 +312,7 @@ fn a_value_no_choice_holds_or_a_missing_step_is_not_checked() {
 #[test]
 fn the_feedback_wraps_long_lines() {
     let text = "one two three four five six seven eight nine ten";
-    let wrapped = grade::wrap(text, "> ", "  ", 16);
+    let wrapped = super::text::wrap(text, "> ", "  ", 16);
     assert!(wrapped.lines().all(|l| l.chars().count() <= 16), "{wrapped}");
     assert!(wrapped.starts_with("> one"));
     assert_eq!(wrapped.split_whitespace().filter(|w| *w != ">").collect::<Vec<_>>().join(" "), text);
