@@ -250,15 +250,23 @@ fn grading_compares_within_the_tolerance_and_picks_the_measured_choice() {
         ),
     )
     .unwrap();
-    let g = grade::grade(&lab, &r, &right);
+    let g = grade::grade(&lab, &r, &Default::default(), &right, false);
     assert!(g.questions.iter().all(|q| q.verdict == Verdict::Right), "{:#?}", g.questions);
     assert_eq!(g.score.right, 5);
-    assert!(g.questions.iter().all(|q| q.explain.is_none()), "no explanation for right answers");
+    assert!(g.questions.iter().all(|q| q.explain.is_some()), "right answers are explained too");
 
     let wrong =
         answers_from(&lab, &format!("[answers]\nheader = 100\ndtype = \"a\"\nsize = {}\n", kib * 1.2))
             .unwrap();
-    let g = grade::grade(&lab, &r, &wrong);
+    // Two questions unanswered: measured values, but no right answer and no explanation.
+    let g = grade::grade(&lab, &r, &Default::default(), &wrong, false);
+    assert!(!g.revealed);
+    assert!(g.questions.iter().all(|q| q.right_answer.is_none() && q.explain.is_none()), "{:#?}", g.questions);
+    let text = g.render_text();
+    assert!(!text.contains("right answer") && !text.contains("Why:") && !text.contains("uint8"), "{text}");
+    assert!(text.contains("You answered 100 bytes; measured 128 bytes."), "{text}");
+    // The same answers, revealed (an instructor's key).
+    let g = grade::grade(&lab, &r, &Default::default(), &wrong, true);
     let by_id = |id: &str| g.questions.iter().find(|q| q.id == id).unwrap();
     assert_eq!(by_id("header").verdict, Verdict::Wrong);
     assert_eq!(by_id("header").measured_text.as_deref(), Some("128 bytes"));
@@ -292,17 +300,17 @@ fn a_value_no_choice_holds_or_a_missing_step_is_not_checked() {
     let lab = t
         .parse(&format!(
             "{LAB_HEAD}\n[[question]]\nid = \"gap\"\ntext = \"?\"\nquantity = \"dataset.npy_header_bytes\"\n\
-             choices = [{{ text = \"small\", max = 100 }}, {{ text = \"huge\", min = 1000 }}]\nexplain = \"e\"\n"
+             choices = [{{ text = \"small\", max = 100 }}, {{ text = \"middling\", min = 100, max = 120 }}]\nexplain = \"e\"\n"
         ))
         .unwrap();
     let mut r = fixture();
-    let g = grade::grade(&lab, &r, &answers_from(&lab, "[answers]\ngap = \"a\"\n").unwrap());
+    let g = grade::grade(&lab, &r, &Default::default(), &answers_from(&lab, "[answers]\ngap = \"a\"\n").unwrap(), false);
     assert_eq!(g.questions[0].verdict, Verdict::Unchecked);
     assert!(g.questions[0].problem.as_deref().unwrap().contains("fits none of the choices"));
 
     let (_t, lab) = tutorial_lab();
     r.steps.retain(|s| s.id != "npy_memmap_default");
-    let g = grade::grade(&lab, &r, &Answers::default());
+    let g = grade::grade(&lab, &r, &Default::default(), &Answers::default(), false);
     let dtype = g.questions.iter().find(|q| q.id == "dtype").unwrap();
     assert_eq!(dtype.verdict, Verdict::Unchecked);
     assert!(dtype.problem.as_deref().unwrap().contains("no step npy_memmap_default/warm"));

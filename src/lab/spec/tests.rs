@@ -69,6 +69,13 @@ fn numeric_and_choice_questions_are_checked_for_what_they_need() {
             "quantity = \"step.npy_load_mmap.warm.status\"\nchoices = [{ text = \"fine\", value = \"ok\" }, { text = \"also fine\", value = \"ok\" }]",
             "both stand for 'ok'",
         ),
+        ("quantity = \"dataset.npy_bytes\"\ntolerance = { relative = 50 }", "at most 1"),
+        (
+            "quantity = \"dataset.npy_bytes\"\nchoices = [{ text = \"a\", max = 10 }, { text = \"b\", min = 20 }]",
+            "leave a gap",
+        ),
+        ("quantity = \"dataset.npy_bytes\"\ntolerance = { absolute = 0 }\nneeds = [\"cold\"]", "cold_cache"),
+        ("quantity = \"step.npy_load_mmap.warm.minor_fault_access\"\ntolerance = { absolute = 0 }", "did you mean 'minor_faults_access'"),
     ];
     for (rest, says) in cases {
         let err = refused(&q(rest));
