@@ -178,6 +178,7 @@ impl Measured {
         for q in json["questions"].as_array().unwrap().iter().filter(|q| q["verdict"] == "wrong") {
             let id = q["id"].as_str().unwrap();
             let block = text.split(&format!(". {id}: ")).nth(1).unwrap().split("\n\n").next().unwrap();
+            let block = block.split_whitespace().collect::<Vec<_>>().join(" ");
             let measured = q["measured_text"].as_str().unwrap();
             assert!(block.starts_with("WRONG"), "{id}: {block}");
             assert!(block.contains(&format!("measured {measured}")), "{id} names {measured}: {block}");
@@ -494,7 +495,7 @@ fn bad_answers_files_are_refused_before_measuring() {
     let data = root.path().join("data");
     let cases = [
         ("unknown.toml", "lab = \"npy_header\"\n[answers]\nheader_byte = 128\n", "no question 'header_byte'"),
-        ("type.toml", "[answers]\nheader_bytes = \"lots\"\n", "without quotes"),
+        ("type.toml", "[answers]\nheader_bytes = \"lots\"\n", "takes a number"),
         ("choice.toml", "[answers]\ndefault_dtype = \"int128\"\n", "not one of the choices"),
         ("other-lab.toml", "lab = \"write_modes\"\n[answers]\n", "not for lab 1"),
     ];
@@ -759,5 +760,5 @@ fn every_problem_of_an_answers_file_is_reported_at_once() {
     assert_eq!(output.status.code(), Some(2));
     assert!(stderr.contains("3 problems"), "{stderr}");
     assert!(stderr.contains("did you mean 'header_bytes'") && stderr.contains("int128") && stderr.contains("raw_smaller_by"), "{stderr}");
-    assert!(!stderr.contains("default_first_value"), "\"147\" in quotes is a number: {stderr}");
+    assert!(!stderr.contains("[answers] default_first_value"), "\"147\" in quotes is a number: {stderr}");
 }

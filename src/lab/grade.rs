@@ -241,6 +241,7 @@ fn grade_one(q: &Question, results: &Results, repeated: Option<&Repeated>, answe
     };
     g.measured = Some(measured);
     g.measured_text = Some(measured_text.clone());
+    g.runs = runs.clone();
     let band = runs.as_ref().map(|r| r.band(NOISE_MARGIN));
     let mut picked: Option<&Choice> = None;
     let right = match &q.kind {
