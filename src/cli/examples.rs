@@ -112,7 +112,8 @@ Examples:
 pub const LAB_EXPORT: &str = "\
 Examples:
   # the handout with its questions, and the answers template, for students
-  mmap-lab lab export 3 --student handouts/lab03";
+  mmap-lab lab export 3 --student handouts/lab03
+  mmap-lab lab --labs my-labs export 8 --student handouts/lab08";
 
 /// `lab quantities`.
 pub const LAB_QUANTITIES: &str = "\

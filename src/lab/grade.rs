@@ -406,11 +406,15 @@ impl LabGrade {
         }
         out.push_str(".\n");
         if !self.revealed {
-            out.push_str(
+            out.push_str(&wrap(
                 "Predict first: the right answers and explanations are shown once every question \
                  has an answer in your answers file (the measurement above is kept; grade it again \
-                 with --results).\n",
-            );
+                 with --results).",
+                "",
+                "",
+                WIDTH,
+            ));
+            out.push('\n');
         }
         out
     }
