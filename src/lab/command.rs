@@ -332,6 +332,16 @@ pub fn measure_or_read(
     }
     let place = placement(lab, args)?;
     crate::suite::check_paths(&place.data_dir, &place.out)?;
+    let (smallest, largest) = (&lab.shapes[0], &lab.shapes[lab.shapes.len() - 1]);
+    if place.shape.len() < smallest.len() || place.shape.len() > largest.len() {
+        crate::errln!(
+            "lab {}: note: it supports shapes from {} to {}; at {} some right answers may not hold",
+            lab.number,
+            smallest.python(),
+            largest.python(),
+            place.shape.python()
+        );
+    }
     for (id, why) in super::run::not_gradable_up_front(lab, &place.data_dir) {
         crate::errln!("lab {}: question {id} is not gradable here: {why}", lab.number);
     }
