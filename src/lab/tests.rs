@@ -325,3 +325,52 @@ fn the_feedback_wraps_long_lines() {
     assert!(wrapped.starts_with("> one"));
     assert_eq!(wrapped.split_whitespace().filter(|w| *w != ">").collect::<Vec<_>>().join(" "), text);
 }
+
+#[test]
+fn a_choice_carries_its_own_feedback_with_the_machine_filled_in() {
+    let t = TestLab::new();
+    let lab = t
+        .parse(&format!(
+            "{LAB_HEAD}\n[[question]]\nid = \"h\"\ntext = \"?\"\nquantity = \"dataset.npy_header_bytes\"\n\
+             choices = [{{ text = \"small\", max = 200, explain = \"You saw {{measured}}; a page is {{machine.page_size}} bytes.\" }}, \
+             {{ text = \"big\", min = 200 }}]\nexplain = \"General.\"\n"
+        ))
+        .unwrap();
+    let r = fixture();
+    let g = grade::grade(&lab, &r, &Default::default(), &answers_from(&lab, "[answers]\nh = \"a\"\n").unwrap(), false);
+    let page = crate::lab::text::format_number(r.machine.page_size as f64);
+    assert_eq!(g.questions[0].verdict, Verdict::Right);
+    assert_eq!(
+        g.questions[0].explain.as_deref(),
+        Some(format!("You saw 128 bytes; a page is {page} bytes. General.").as_str()),
+        "a right answer is explained too, its own feedback first"
+    );
+}
+
+#[test]
+fn a_timed_measurement_near_a_boundary_is_too_close_to_call() {
+    let t = TestLab::new();
+    let lab = t
+        .parse(&format!(
+            "{LAB_HEAD}\n[[question]]\nid = \"slow\"\ntext = \"?\"\n\
+             quantity = \"ratio(step.npy_load_mmap.cold.time_access_ns, step.npy_load_mmap.warm.time_access_ns)\"\n\
+             choices = [{{ text = \"under 5\", max = 5 }}, {{ text = \"5 and up\", min = 5 }}]\nexplain = \"e\"\n"
+        ))
+        .unwrap();
+    assert!(lab.questions[0].timed, "a ratio of times is timed");
+    let r = fixture();
+    let answers = answers_from(&lab, "[answers]\nslow = \"b\"\n").unwrap();
+    let grade_with = |runs: Vec<f64>| {
+        let repeats = [("slow".to_owned(), crate::lab::stats::Repeated::of(runs).unwrap())].into();
+        grade::grade(&lab, &r, &repeats, &answers, false).questions.remove(0)
+    };
+    // The runs straddle 5: neither right nor wrong, and the measurement is shown.
+    let g = grade_with(vec![4.0, 9.0, 6.0, 8.0, 7.0]);
+    assert_eq!(g.verdict, Verdict::TooClose);
+    assert!(g.problem.as_deref().unwrap().contains("7 (median of 5 runs, 4 to 9)"), "{g:#?}");
+    // Every run well above 5: graded, on the median.
+    let g = grade_with(vec![8.0, 9.0, 12.0, 10.0, 11.0]);
+    assert_eq!(g.verdict, Verdict::Right);
+    // Within 10 % of the median of a boundary is still too close, however tight the runs.
+    assert_eq!(grade_with(vec![5.3, 5.3, 5.3]).verdict, Verdict::TooClose);
+}
