@@ -762,3 +762,21 @@ fn every_problem_of_an_answers_file_is_reported_at_once() {
     assert!(stderr.contains("did you mean 'header_bytes'") && stderr.contains("int128") && stderr.contains("raw_smaller_by"), "{stderr}");
     assert!(!stderr.contains("[answers] default_first_value"), "\"147\" in quotes is a number: {stderr}");
 }
+
+#[test]
+fn every_shipped_lab_holds_at_its_smallest_and_largest_shape() {
+    let root = tempfile::tempdir().unwrap();
+    let output = bin().args(["lab", "check", "--data-dir"]).arg(root.path()).output().unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(0), "{stdout}\n{}", String::from_utf8_lossy(&output.stderr));
+    for entry in lab::load_all(&project().join("experiments/labs"), &project().join("experiments")).unwrap() {
+        let l = entry.lab.unwrap();
+        assert!(l.shapes.len() >= 2, "lab {} declares the shapes it supports", l.number);
+        for shape in [&l.shapes[0], &l.shapes[l.shapes.len() - 1]] {
+            let heading = format!("lab {} ({})", l.number, l.id);
+            let section = stdout.split(&heading).nth(1).unwrap();
+            assert!(section.contains(&format!("at shape {}", shape.python())), "{heading}: {stdout}");
+        }
+    }
+    assert!(!stdout.contains("PROBLEM") && !stdout.contains(" -> "), "no problem, no answer key: {stdout}");
+}
