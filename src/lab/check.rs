@@ -7,7 +7,7 @@ use std::path::Path;
 use anyhow::Result;
 
 use super::LabEntry;
-use super::command::CheckArgs;
+use super::args::CheckArgs;
 use super::grade::{self, Verdict};
 use super::run::{Measurement, Placement, command_line, unexpected_steps};
 use super::spec::{LabSpec, QuestionKind};

@@ -8,7 +8,8 @@ use anyhow::Result;
 use serde::Serialize;
 
 use super::answers::{self, Answers};
-use super::command::{GradeArgs, exit_code, measure_or_read};
+use super::args::GradeArgs;
+use super::run::{exit_code, measure_or_read};
 use super::grade::{self, LabGrade, Verdict};
 use super::spec::{LabSpec, QuestionKind};
 use crate::error::input;

@@ -10,19 +10,15 @@ use serde::Serialize;
 use super::answers;
 use super::fields::{DATASET_FIELDS, MACHINE_FIELDS, STEP_FIELDS};
 use super::grade::{self, LabGrade};
-use super::run::{Measurement, Placement, command_line, unexpected_steps};
+pub use super::args::{CheckArgs, GradeArgs, WhereArgs};
+pub use super::run::EXIT_NOT_GRADABLE;
+use super::run::{exit_code, measure_or_read, unexpected_steps};
 use super::spec::{LabSpec, QuestionKind};
 use super::text::wrap;
 use crate::error::input;
-use crate::shape::Shape;
 
 pub use super::spec::DEFAULT_SHAPE;
 
-
-/// Exit code of `lab run` and `lab grade` when a question is not gradable on this machine
-/// (its lesson needs what the machine cannot give, as a cold cache on tmpfs); every other
-/// question is graded as usual.
-pub const EXIT_NOT_GRADABLE: u8 = 3;
 
 /// Options of `lab`.
 #[derive(Debug, Args)]
@@ -99,28 +95,6 @@ pub enum LabCommand {
     Quantities,
 }
 
-/// Where to measure: shared by `lab run` and `lab grade`.
-#[derive(Debug, Args, Clone)]
-pub struct WhereArgs {
-    /// Grade against an earlier lab run's results.json (its lab-record.json beside it vouches
-    /// that it is as measured) instead of measuring again.
-    #[arg(long, value_name = "FILE", conflicts_with_all = ["full", "shape", "data_dir", "out"])]
-    pub results: Option<PathBuf>,
-    /// Run at the tutorial's full size, 4002x120x120x3 (1.38 GB per file), with the data in
-    /// data/ that run-all uses.
-    #[arg(long, conflicts_with = "shape")]
-    pub full: bool,
-    /// Shape of the array (default 400x120x120x3: well under a minute per lab).
-    #[arg(long, value_parser = Shape::parse)]
-    pub shape: Option<Shape>,
-    /// Folder for the data (default data/labs, or data/ with --full).
-    #[arg(long)]
-    pub data_dir: Option<PathBuf>,
-    /// Folder for the lab's report (default labNN-report in the data folder).
-    #[arg(long)]
-    pub out: Option<PathBuf>,
-}
-
 /// Options of `lab run`.
 #[derive(Debug, Args)]
 pub struct RunLabArgs {
@@ -139,43 +113,6 @@ pub struct RunLabArgs {
     /// Print the grades as JSON, for instructors collecting them.
     #[arg(long)]
     pub json: bool,
-}
-
-/// Options of `lab grade`.
-#[derive(Debug, Args)]
-pub struct GradeArgs {
-    /// The lab, by number or id.
-    pub lab: String,
-    /// Answers files, or folders of them (every *.toml inside).
-    #[arg(long, value_name = "DIR-or-FILE", num_args = 1.., required = true)]
-    pub answers: Vec<PathBuf>,
-    /// Where and how large to measure.
-    #[command(flatten)]
-    pub place: WhereArgs,
-    /// Write a row per student and question to this CSV file.
-    #[arg(long, value_name = "FILE")]
-    pub csv: Option<PathBuf>,
-    /// Print every grade and the summary as JSON.
-    #[arg(long)]
-    pub json: bool,
-}
-
-/// Options of `lab check`.
-#[derive(Debug, Args)]
-pub struct CheckArgs {
-    /// Labs to run, by number or id (default: all).
-    #[arg(value_name = "LAB")]
-    pub which: Vec<String>,
-    /// Run once at this shape, only to show that every quantity resolves (default: each
-    /// lab's smallest and largest supported shape, compared).
-    #[arg(long, value_parser = Shape::parse)]
-    pub shape: Option<Shape>,
-    /// Folder for the data and reports (default: a temporary folder, removed afterwards).
-    #[arg(long)]
-    pub data_dir: Option<PathBuf>,
-    /// Print each question's right answer (an answer key: not for students' eyes).
-    #[arg(long)]
-    pub answers_key: bool,
 }
 
 /// Runs a `lab` subcommand; returns the exit code.
@@ -303,59 +240,6 @@ fn free_answers_path(lab: &LabSpec) -> PathBuf {
     (2..).map(|i| PathBuf::from(format!("{}-answers-{i}.toml", lab.stem()))).find(|p| !p.exists()).unwrap_or(first)
 }
 
-/// Where `lab run` or `lab grade` measures.
-pub fn placement(lab: &LabSpec, args: &WhereArgs) -> Result<Placement> {
-    let root = Path::new(".");
-    let shape = match (&args.shape, args.full) {
-        (Some(shape), _) => shape.clone(),
-        (None, true) => Shape::tutorial(),
-        (None, false) => Shape::parse(DEFAULT_SHAPE).map_err(|e| input(e.to_string()))?,
-    };
-    let data_dir = args
-        .data_dir
-        .clone()
-        .unwrap_or_else(|| if args.full { root.join("data") } else { root.join("data").join("labs") });
-    let out = args.out.clone().unwrap_or_else(|| data_dir.join(format!("{}-report", lab.stem())));
-    Ok(Placement { shape, data_dir, out })
-}
-
-/// Measures `lab` (or reads an earlier, verified measurement), saying first which questions
-/// cannot be graded on this machine. `None` when interrupted.
-pub fn measure_or_read(
-    lab: &LabSpec,
-    args: &WhereArgs,
-    answers: Option<&answers::Answers>,
-    predicted_at: Option<String>,
-) -> Result<Option<Measurement>> {
-    if let Some(path) = &args.results {
-        return Ok(Some(super::run::earlier(lab, path)?));
-    }
-    let place = placement(lab, args)?;
-    crate::suite::check_paths(&place.data_dir, &place.out)?;
-    let (smallest, largest) = (&lab.shapes[0], &lab.shapes[lab.shapes.len() - 1]);
-    if place.shape.len() < smallest.len() || place.shape.len() > largest.len() {
-        crate::errln!(
-            "lab {}: note: it supports shapes from {} to {}; at {} some right answers may not hold",
-            lab.number,
-            smallest.python(),
-            largest.python(),
-            place.shape.python()
-        );
-    }
-    for (id, why) in super::run::not_gradable_up_front(lab, &place.data_dir) {
-        crate::errln!("lab {}: question {id} is not gradable here: {why}", lab.number);
-    }
-    let Some(m) = super::run::measure(lab, &place, command_line())? else {
-        crate::errln!(
-            "interrupted: nothing graded; what was measured is in {}",
-            crate::suite::incomplete_dir(&place.out).display()
-        );
-        return Ok(None);
-    };
-    super::run::record(lab, &m, answers, predicted_at)?;
-    Ok(Some(m))
-}
-
 /// The JSON `lab run --json` prints.
 #[derive(Serialize)]
 struct GradeJson<'a> {
@@ -365,17 +249,6 @@ struct GradeJson<'a> {
     results: PathBuf,
     unexpected_outcomes: usize,
     notes: Vec<String>,
-}
-
-/// The exit code for a graded lab.
-pub fn exit_code(score: &grade::Score) -> u8 {
-    if score.not_gradable > 0 {
-        EXIT_NOT_GRADABLE
-    } else if score.unchecked > 0 {
-        1
-    } else {
-        0
-    }
 }
 
 fn run_lab(labs_dir: &Path, experiments_dir: &Path, args: &RunLabArgs) -> Result<u8> {

@@ -14,6 +14,7 @@
 //! runs every lab at a tiny shape to show that each quantity resolves.
 
 pub mod answers;
+pub mod args;
 pub mod check;
 pub mod class;
 pub mod command;

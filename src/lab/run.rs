@@ -6,16 +6,23 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Result;
 
+use super::args::WhereArgs;
 use super::record::LabRecord;
 use super::spec::LabSpec;
 use super::stats::Repeated;
 use crate::cache::CacheState;
 use crate::dataset::{self, DatasetSpec};
 use crate::dtype::Dtype;
+use crate::error::input;
 use crate::results::Results;
 use crate::runner::RunOptions;
 use crate::shape::Shape;
 use crate::suite::{self, SuiteOptions};
+
+/// Exit code of `lab run` and `lab grade` when a question is not gradable on this machine
+/// (its lesson needs what the machine cannot give, as a cold cache on tmpfs); every other
+/// question is graded as usual.
+pub const EXIT_NOT_GRADABLE: u8 = 3;
 
 /// Where a lab measures, and at what size.
 #[derive(Debug, Clone)]
@@ -222,3 +229,68 @@ pub fn unexpected_steps(lab: &LabSpec, results: &Results) -> Vec<String> {
         })
         .collect()
 }
+
+/// Where `lab run` or `lab grade` measures.
+pub fn placement(lab: &LabSpec, args: &WhereArgs) -> Result<Placement> {
+    let root = Path::new(".");
+    let shape = match (&args.shape, args.full) {
+        (Some(shape), _) => shape.clone(),
+        (None, true) => Shape::tutorial(),
+        (None, false) => Shape::parse(super::spec::DEFAULT_SHAPE).map_err(|e| input(e.to_string()))?,
+    };
+    let data_dir = args
+        .data_dir
+        .clone()
+        .unwrap_or_else(|| if args.full { root.join("data") } else { root.join("data").join("labs") });
+    let out = args.out.clone().unwrap_or_else(|| data_dir.join(format!("{}-report", lab.stem())));
+    Ok(Placement { shape, data_dir, out })
+}
+
+/// Measures `lab` (or reads an earlier, verified measurement), saying first which questions
+/// cannot be graded on this machine. `None` when interrupted.
+pub fn measure_or_read(
+    lab: &LabSpec,
+    args: &WhereArgs,
+    answers: Option<&super::answers::Answers>,
+    predicted_at: Option<String>,
+) -> Result<Option<Measurement>> {
+    if let Some(path) = &args.results {
+        return Ok(Some(earlier(lab, path)?));
+    }
+    let place = placement(lab, args)?;
+    crate::suite::check_paths(&place.data_dir, &place.out)?;
+    let (smallest, largest) = (&lab.shapes[0], &lab.shapes[lab.shapes.len() - 1]);
+    if place.shape.len() < smallest.len() || place.shape.len() > largest.len() {
+        crate::errln!(
+            "lab {}: note: it supports shapes from {} to {}; at {} some right answers may not hold",
+            lab.number,
+            smallest.python(),
+            largest.python(),
+            place.shape.python()
+        );
+    }
+    for (id, why) in not_gradable_up_front(lab, &place.data_dir) {
+        crate::errln!("lab {}: question {id} is not gradable here: {why}", lab.number);
+    }
+    let Some(m) = measure(lab, &place, command_line())? else {
+        crate::errln!(
+            "interrupted: nothing graded; what was measured is in {}",
+            crate::suite::incomplete_dir(&place.out).display()
+        );
+        return Ok(None);
+    };
+    record(lab, &m, answers, predicted_at)?;
+    Ok(Some(m))
+}
+
+/// The exit code for a graded lab.
+pub fn exit_code(score: &super::grade::Score) -> u8 {
+    if score.not_gradable > 0 {
+        EXIT_NOT_GRADABLE
+    } else if score.unchecked > 0 {
+        1
+    } else {
+        0
+    }
+}
+
