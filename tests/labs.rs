@@ -83,11 +83,16 @@ impl Measured {
     }
 
     fn recorded_median(&self, question: &str) -> f64 {
-        let record: serde_json::Value =
-            serde_json::from_str(&std::fs::read_to_string(self.results_path.with_file_name("lab-record.json")).unwrap())
-                .unwrap();
-        let mut runs: Vec<f64> =
-            record["repeats"][question]["runs"].as_array().unwrap().iter().map(|v| v.as_f64().unwrap()).collect();
+        let record: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(self.results_path.with_file_name("lab-record.json")).unwrap(),
+        )
+        .unwrap();
+        let mut runs: Vec<f64> = record["repeats"][question]["runs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_f64().unwrap())
+            .collect();
         assert_eq!(runs.len(), self.lab.repeats as usize, "{question}: one value per run");
         runs.sort_by(f64::total_cmp);
         let n = runs.len();
@@ -146,9 +151,17 @@ impl Measured {
         assert_eq!(code, code_expected, "{out}");
         let json: serde_json::Value = serde_json::from_str(&out).unwrap();
         for q in json["questions"].as_array().unwrap() {
-            assert_eq!(q["verdict"], self.expected(q["id"].as_str().unwrap(), "right"), "lab {}: {q:#}", self.number);
+            assert_eq!(
+                q["verdict"],
+                self.expected(q["id"].as_str().unwrap(), "right"),
+                "lab {}: {q:#}",
+                self.number
+            );
             // Right answers are explained too: a lucky guess still learns.
-            assert!(!q["explain"].as_str().unwrap_or("").is_empty() || q["verdict"] == "not_gradable", "{q:#}");
+            assert!(
+                !q["explain"].as_str().unwrap_or("").is_empty() || q["verdict"] == "not_gradable",
+                "{q:#}"
+            );
         }
         assert_eq!(json["score"]["right"], graded);
 
@@ -569,7 +582,8 @@ fn the_same_answers_graded_five_times_get_the_same_grades() {
     for _ in 0..5 {
         let (code, json, stderr) = run_with(root.path(), 3, answers, &data);
         assert!(code == 0 || code == 3, "{stderr}");
-        let timed = json["questions"].as_array().unwrap().iter().find(|q| q["id"] == "cold_over_warm_time").unwrap();
+        let timed =
+            json["questions"].as_array().unwrap().iter().find(|q| q["id"] == "cold_over_warm_time").unwrap();
         assert_eq!(timed["runs"]["runs"].as_array().unwrap().len(), spec(3).repeats as usize, "{timed:#}");
         seen.push(verdicts(&json));
     }
@@ -598,7 +612,8 @@ fn on_tmpfs_the_cold_cache_questions_are_not_gradable_here() {
         if cold {
             assert!(q["problem"].as_str().unwrap().contains("tmpfs"), "the reason: {q:#}");
             // Said before anything was measured.
-            let said = stderr.find(&format!("question {} is not gradable here", q["id"].as_str().unwrap())).unwrap();
+            let said =
+                stderr.find(&format!("question {} is not gradable here", q["id"].as_str().unwrap())).unwrap();
             assert!(said < stderr.find("measuring").unwrap(), "{stderr}");
         }
     }
@@ -672,8 +687,11 @@ fn a_class_is_graded_in_one_measurement_into_a_csv() {
 fn results_edited_by_hand_are_refused() {
     let m = Measured::run(1);
     let text = std::fs::read_to_string(&m.results_path).unwrap();
-    std::fs::write(&m.results_path, text.replacen("\"npy_header_bytes\": 128", "\"npy_header_bytes\": 130", 1))
-        .unwrap();
+    std::fs::write(
+        &m.results_path,
+        text.replacen("\"npy_header_bytes\": 128", "\"npy_header_bytes\": 130", 1),
+    )
+    .unwrap();
     let (code, _) = m.grade(&[("header_bytes", n(130))], true);
     assert_eq!(code, 2, "refused");
 }
@@ -683,8 +701,10 @@ fn export_writes_a_student_edition_without_explanations_or_keys() {
     let root = tempfile::tempdir().unwrap();
     let dir = root.path().join("edition");
     bin().args(["lab", "export", "3", "--student"]).arg(&dir).assert().success();
-    let mut names: Vec<String> =
-        std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    let mut names: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
     names.sort();
     assert_eq!(names, ["lab03-answers.toml", "lab03.md"]);
     let all = names.iter().map(|n| std::fs::read_to_string(dir.join(n)).unwrap()).collect::<String>();
@@ -742,7 +762,10 @@ fn check_fails_on_a_question_whose_answer_depends_on_the_shape() {
         assert_eq!(output.status.code(), Some(code), "{stdout}{}", String::from_utf8_lossy(&output.stderr));
         assert!(stdout.contains("at shape (16, 24, 20, 3)") && stdout.contains("at shape (64, 24, 20, 3)"));
         assert_eq!(stdout.contains("depends on the shape"), code == 1, "{stdout}");
-        assert!(!stdout.contains("larger") && !stdout.contains("smaller"), "no answers without --answers-key: {stdout}");
+        assert!(
+            !stdout.contains("larger") && !stdout.contains("smaller"),
+            "no answers without --answers-key: {stdout}"
+        );
     }
 }
 
@@ -755,11 +778,22 @@ fn every_problem_of_an_answers_file_is_reported_at_once() {
         "[answers]\nheader_byte = 128\ndefault_dtype = \"int128\"\ndefault_first_value = \"147\"\nraw_smaller_by = true\n",
     )
     .unwrap();
-    let output = bin().args(["lab", "run", "1", "--answers"]).arg(&file).arg("--data-dir").arg(root.path().join("d")).output().unwrap();
+    let output = bin()
+        .args(["lab", "run", "1", "--answers"])
+        .arg(&file)
+        .arg("--data-dir")
+        .arg(root.path().join("d"))
+        .output()
+        .unwrap();
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(2));
     assert!(stderr.contains("3 problems"), "{stderr}");
-    assert!(stderr.contains("did you mean 'header_bytes'") && stderr.contains("int128") && stderr.contains("raw_smaller_by"), "{stderr}");
+    assert!(
+        stderr.contains("did you mean 'header_bytes'")
+            && stderr.contains("int128")
+            && stderr.contains("raw_smaller_by"),
+        "{stderr}"
+    );
     assert!(!stderr.contains("[answers] default_first_value"), "\"147\" in quotes is a number: {stderr}");
 }
 

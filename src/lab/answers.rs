@@ -16,8 +16,8 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 
-use super::text::wrap;
 use super::spec::{LabSpec, Question, QuestionKind};
+use super::text::wrap;
 use crate::error::input;
 
 /// One answer.
@@ -143,7 +143,9 @@ pub fn parse(text: &str, path: &Path, lab: &LabSpec) -> Result<Answers> {
     for (key, value) in table {
         let Some(q) = lab.questions.iter().find(|q| q.id == *key) else {
             let ids: Vec<&str> = lab.questions.iter().map(|q| q.id.as_str()).collect();
-            let hint = super::text::closest(key, &ids).map(|c| format!(" (did you mean '{c}'?)")).unwrap_or_default();
+            let hint = super::text::closest(key, &ids)
+                .map(|c| format!(" (did you mean '{c}'?)"))
+                .unwrap_or_default();
             problems.push(format!(
                 "[answers] {key}: lab {} has no question '{key}'{hint}; its questions are {}",
                 lab.number,
@@ -154,13 +156,12 @@ pub fn parse(text: &str, path: &Path, lab: &LabSpec) -> Result<Answers> {
         let answer = match (&q.kind, value) {
             (_, toml::Value::String(s)) if s.trim().is_empty() => Ok(None),
             (QuestionKind::Number { .. }, toml::Value::Integer(n)) => Ok(Some(Answer::Number(*n as f64))),
-            (QuestionKind::Number { .. }, toml::Value::Float(f)) if f.is_finite() => Ok(Some(Answer::Number(*f))),
+            (QuestionKind::Number { .. }, toml::Value::Float(f)) if f.is_finite() => {
+                Ok(Some(Answer::Number(*f)))
+            }
             // "147" in quotes reads as the terminal reads it.
             (QuestionKind::Number { .. }, toml::Value::String(s)) => parse_text(q, s).map_err(|_| {
-                format!(
-                    "[answers] {key} = \"{s}\": this question takes {}, e.g. {key} = 128",
-                    expects(q)
-                )
+                format!("[answers] {key} = \"{s}\": this question takes {}, e.g. {key} = 128", expects(q))
             }),
             (QuestionKind::Number { .. }, other) => Err(format!(
                 "[answers] {key} = {other}: this question takes {}, written without quotes (e.g. {key} = 128)",

@@ -65,4 +65,3 @@ pub struct CheckArgs {
     #[arg(long)]
     pub answers_key: bool,
 }
-

@@ -36,7 +36,9 @@ impl Right {
     fn same(&self, other: &Right) -> bool {
         match (self, other) {
             (Right::Choice(a), Right::Choice(b)) => a == b,
-            (Right::Number(a, ta), Right::Number(b, tb)) => (a - b).abs() <= ta.max(*tb) + 1e-9 * a.abs().max(1.0),
+            (Right::Number(a, ta), Right::Number(b, tb)) => {
+                (a - b).abs() <= ta.max(*tb) + 1e-9 * a.abs().max(1.0)
+            }
             _ => false,
         }
     }
@@ -87,7 +89,11 @@ pub fn check(labs_dir: &Path, experiments_dir: &Path, args: &CheckArgs) -> Resul
         for shape in &shapes {
             let name = shape.python().replace(['(', ')', ' '], "").replace(',', "x");
             let dir = data_dir.join(&name);
-            let place = Placement { shape: shape.clone(), data_dir: dir.clone(), out: dir.join(format!("{}-report", lab.stem())) };
+            let place = Placement {
+                shape: shape.clone(),
+                data_dir: dir.clone(),
+                out: dir.join(format!("{}-report", lab.stem())),
+            };
             let Some(m) = super::run::measure(lab, &place, command_line())? else {
                 return Ok(130);
             };
@@ -104,7 +110,8 @@ pub fn check(labs_dir: &Path, experiments_dir: &Path, args: &CheckArgs) -> Resul
             if let [(sa, a), .., (sb, b)] = seen.as_slice() {
                 if !a.same(b) {
                     problems += 1;
-                    let shown = |r: &Right| if args.answers_key { format!(" ({})", r.show()) } else { String::new() };
+                    let shown =
+                        |r: &Right| if args.answers_key { format!(" ({})", r.show()) } else { String::new() };
                     crate::outln!(
                         "  PROBLEM {id}: the right answer at shape {sa}{} is not the one at {sb}{}: the answer depends on the shape; declare the shapes it holds at (`shapes`), or ask a ratio",
                         shown(a),
@@ -117,7 +124,11 @@ pub fn check(labs_dir: &Path, experiments_dir: &Path, args: &CheckArgs) -> Resul
     crate::outln!(
         "{} lab(s) checked: {}",
         labs.len(),
-        if problems == 0 { "every question resolves and holds".to_owned() } else { format!("{problems} problem(s)") }
+        if problems == 0 {
+            "every question resolves and holds".to_owned()
+        } else {
+            format!("{problems} problem(s)")
+        }
     );
     Ok(if problems == 0 { 0 } else { 1 })
 }
@@ -137,10 +148,13 @@ fn check_lab(lab: &LabSpec, m: &Measurement, key: bool) -> Vec<Line> {
             _ => {
                 let right = g.right_answer.clone().unwrap_or_default();
                 let q = lab.questions.iter().find(|q| q.id == g.id);
-                let compared = match (q.map(|q| &q.kind), g.measured.as_ref().and_then(serde_json::Value::as_f64)) {
-                    (Some(QuestionKind::Number { tolerance }), Some(n)) => Right::Number(n, tolerance.allowed(n)),
-                    _ => Right::Choice(right.clone()),
-                };
+                let compared =
+                    match (q.map(|q| &q.kind), g.measured.as_ref().and_then(serde_json::Value::as_f64)) {
+                        (Some(QuestionKind::Number { tolerance }), Some(n)) => {
+                            Right::Number(n, tolerance.allowed(n))
+                        }
+                        _ => Right::Choice(right.clone()),
+                    };
                 let text = if key {
                     format!("{} = {measured} -> {right}", g.quantity)
                 } else {

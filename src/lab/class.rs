@@ -9,8 +9,8 @@ use serde::Serialize;
 
 use super::answers::{self, Answers};
 use super::args::GradeArgs;
-use super::run::{exit_code, measure_or_read};
 use super::grade::{self, LabGrade, Verdict};
+use super::run::{exit_code, measure_or_read};
 use super::spec::{LabSpec, QuestionKind};
 use crate::error::input;
 
@@ -56,7 +56,8 @@ fn answer_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
 }
 
 fn student_of(path: &Path, a: &Answers) -> String {
-    a.1.clone().unwrap_or_else(|| path.file_stem().map_or_else(String::new, |s| s.to_string_lossy().into_owned()))
+    a.1.clone()
+        .unwrap_or_else(|| path.file_stem().map_or_else(String::new, |s| s.to_string_lossy().into_owned()))
 }
 
 /// Runs `lab grade`; returns the exit code.
@@ -116,7 +117,13 @@ pub fn grade_class(lab: &LabSpec, args: &GradeArgs) -> Result<u8> {
             students: &'a [StudentGrade],
             summary: &'a [QuestionSummary],
         }
-        let json = ClassJson { lab: lab.number, id: &lab.id, results: &m.results_path, students: &students, summary: &summary };
+        let json = ClassJson {
+            lab: lab.number,
+            id: &lab.id,
+            results: &m.results_path,
+            students: &students,
+            summary: &summary,
+        };
         crate::outln!("{}", serde_json::to_string_pretty(&json)?);
     } else {
         crate::out!("{}", render_summary(lab, &students, &summary));
@@ -164,7 +171,8 @@ fn summarise(lab: &LabSpec, students: &[StudentGrade]) -> Vec<QuestionSummary> {
             if let (Some((letter, n)), QuestionKind::Choice { choices }) =
                 (wrong.iter().max_by_key(|(l, n)| (**n, std::cmp::Reverse(**l))), &q.kind)
             {
-                let text = choices.iter().find(|c| c.letter == *letter).map_or(String::new(), |c| c.text.clone());
+                let text =
+                    choices.iter().find(|c| c.letter == *letter).map_or(String::new(), |c| c.text.clone());
                 s.most_common_wrong = Some((format!("{letter}) {text}"), *n));
             }
             s
@@ -173,7 +181,8 @@ fn summarise(lab: &LabSpec, students: &[StudentGrade]) -> Vec<QuestionSummary> {
 }
 
 fn render_summary(lab: &LabSpec, students: &[StudentGrade], summary: &[QuestionSummary]) -> String {
-    let mut out = format!("Lab {}: {} — {} student(s), one measurement\n\n", lab.number, lab.title, students.len());
+    let mut out =
+        format!("Lab {}: {} — {} student(s), one measurement\n\n", lab.number, lab.title, students.len());
     for s in students {
         let sc = &s.grade.score;
         out.push_str(&format!("  {:<20} {} of {} right\n", s.student, sc.right, sc.total));

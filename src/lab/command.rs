@@ -8,9 +8,9 @@ use clap::{Args, Subcommand};
 use serde::Serialize;
 
 use super::answers;
+pub use super::args::{CheckArgs, GradeArgs, WhereArgs};
 use super::fields::{DATASET_FIELDS, MACHINE_FIELDS, STEP_FIELDS};
 use super::grade::{self, LabGrade};
-pub use super::args::{CheckArgs, GradeArgs, WhereArgs};
 pub use super::run::EXIT_NOT_GRADABLE;
 use super::run::{exit_code, measure_or_read, unexpected_steps};
 use super::spec::{LabSpec, QuestionKind};
@@ -18,7 +18,6 @@ use super::text::wrap;
 use crate::error::input;
 
 pub use super::spec::DEFAULT_SHAPE;
-
 
 /// Options of `lab`.
 #[derive(Debug, Args)]
@@ -237,7 +236,10 @@ fn free_answers_path(lab: &LabSpec) -> PathBuf {
     if !first.exists() {
         return first;
     }
-    (2..).map(|i| PathBuf::from(format!("{}-answers-{i}.toml", lab.stem()))).find(|p| !p.exists()).unwrap_or(first)
+    (2..)
+        .map(|i| PathBuf::from(format!("{}-answers-{i}.toml", lab.stem())))
+        .find(|p| !p.exists())
+        .unwrap_or(first)
 }
 
 /// The JSON `lab run --json` prints.

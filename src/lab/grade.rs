@@ -7,10 +7,10 @@ use std::collections::BTreeMap;
 
 use super::answers::{Answer, Answers};
 use super::quantity::Quantity;
+use super::spec::{Choice, LabSpec, Question, QuestionKind};
 use super::stats::Repeated;
 use super::text::{bool_word, wrap};
 use super::value::Value;
-use super::spec::{Choice, LabSpec, Question, QuestionKind};
 use crate::results::Results;
 
 /// The outcome of one question.
@@ -218,9 +218,9 @@ fn grade_one(q: &Question, results: &Results, repeated: Option<&Repeated>, answe
             return g;
         }
     };
-    let runs = repeated.filter(|r| r.runs.len() > 1).and_then(|r| {
-        Repeated::of(r.runs.iter().map(|v| q.unit.from_base(*v)).collect())
-    });
+    let runs = repeated
+        .filter(|r| r.runs.len() > 1)
+        .and_then(|r| Repeated::of(r.runs.iter().map(|v| q.unit.from_base(*v)).collect()));
     let (measured, measured_text) = match &value {
         Value::Number(n) => {
             let shown = q.unit.from_base(*n);
@@ -261,9 +261,7 @@ fn grade_one(q: &Question, results: &Results, repeated: Option<&Repeated>, answe
             let near = |x: f64, m: f64| (x - m).abs() <= tolerance.allowed(m) + 1e-9 * m.abs().max(1.0);
             match answer {
                 Some(Answer::Number(x)) => match band {
-                    Some((lo, hi)) if near(x, lo) != near(x, hi) || near(x, lo) != near(x, m) => {
-                        Some(None)
-                    }
+                    Some((lo, hi)) if near(x, lo) != near(x, hi) || near(x, lo) != near(x, m) => Some(None),
                     _ => Some(Some(near(x, m))),
                 },
                 Some(Answer::Choice(_)) => Some(Some(false)),
@@ -279,7 +277,8 @@ fn grade_one(q: &Question, results: &Results, repeated: Option<&Repeated>, answe
                 return g;
             };
             if let Some((lo, hi)) = band {
-                let at = |x: f64| right_choice(choices, &Value::Number(x * q.unit.scale), q).map(|c| c.letter);
+                let at =
+                    |x: f64| right_choice(choices, &Value::Number(x * q.unit.scale), q).map(|c| c.letter);
                 if at(lo) != at(hi) {
                     g.verdict = Verdict::TooClose;
                     g.problem = Some(format!(
@@ -324,7 +323,9 @@ fn grade_one(q: &Question, results: &Results, repeated: Option<&Repeated>, answe
 fn answer_text(q: &Question, a: Answer) -> String {
     match (a, &q.kind) {
         (Answer::Number(x), _) => q.unit.show(x),
-        (Answer::Choice(i), QuestionKind::Choice { choices }) => choices.get(i).map(choice_text).unwrap_or_default(),
+        (Answer::Choice(i), QuestionKind::Choice { choices }) => {
+            choices.get(i).map(choice_text).unwrap_or_default()
+        }
         (Answer::Choice(i), _) => format!("choice {i}"),
     }
 }

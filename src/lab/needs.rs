@@ -3,7 +3,7 @@
 //! A question lists its needs (`needs = ["cold_cache", "evictable_file_system"]`); when the
 //! machine cannot give one, the question is "not gradable here" with the reason, whatever
 //! was answered, and `lab run` says so before measuring (what the data folder's file system
-//! tells) and in its exit code ([`super::run::EXIT_NOT_GRADABLE`]).
+//! tells) and in its exit code (3, see `lab run --help`).
 
 use crate::cache::CacheState;
 use crate::machine::Machine;

@@ -85,7 +85,8 @@ fn find_run_field(
 ) -> Result<&'static RunField, String> {
     fields.iter().find(|f| f.name == name).ok_or_else(|| {
         let names: Vec<&str> = fields.iter().map(|f| f.name).collect();
-        let hint = super::text::closest(name, &names).map(|c| format!(" (did you mean '{c}'?)")).unwrap_or_default();
+        let hint =
+            super::text::closest(name, &names).map(|c| format!(" (did you mean '{c}'?)")).unwrap_or_default();
         format!("{prefix}.{name} does not exist{hint}: {prefix} has {}", names.join(", "))
     })
 }
@@ -121,16 +122,13 @@ impl Quantity {
                     "cold" => CacheState::Cold,
                     other => return Err(format!("'{t}': the cache state is '{other}'; use warm or cold")),
                 };
-                let field = STEP_FIELDS
-                    .iter()
-                    .find(|f| f.name == *field)
-                    .ok_or_else(|| {
-                        let names: Vec<&str> = STEP_FIELDS.iter().map(|f| f.name).collect();
-                        let hint = super::text::closest(field, &names)
-                            .map(|c| format!(" (did you mean '{c}'?)"))
-                            .unwrap_or_default();
-                        format!("'{t}': a step has no field '{field}'{hint}; {HINT}")
-                    })?;
+                let field = STEP_FIELDS.iter().find(|f| f.name == *field).ok_or_else(|| {
+                    let names: Vec<&str> = STEP_FIELDS.iter().map(|f| f.name).collect();
+                    let hint = super::text::closest(field, &names)
+                        .map(|c| format!(" (did you mean '{c}'?)"))
+                        .unwrap_or_default();
+                    format!("'{t}': a step has no field '{field}'{hint}; {HINT}")
+                })?;
                 if id.is_empty() {
                     return Err(format!("'{t}': the step id is empty"));
                 }

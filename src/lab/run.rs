@@ -78,7 +78,9 @@ pub fn not_gradable_up_front(lab: &LabSpec, data_dir: &Path) -> Vec<(String, Str
     let machine = crate::machine::Machine::detect(&existing_ancestor(data_dir));
     lab.questions
         .iter()
-        .filter_map(|q| q.needs.iter().find_map(|n| n.unmet_by_machine(&machine)).map(|why| (q.id.clone(), why)))
+        .filter_map(|q| {
+            q.needs.iter().find_map(|n| n.unmet_by_machine(&machine)).map(|why| (q.id.clone(), why))
+        })
         .collect()
 }
 
@@ -115,17 +117,21 @@ pub fn measure(lab: &LabSpec, place: &Placement, command: String) -> Result<Opti
 
 /// The steps timed questions read, measured `lab.repeats - 1` more times; each timed
 /// question's quantity resolved in every run (the suite's first). `None` when interrupted.
-fn repeat_timed(lab: &LabSpec, place: &Placement, first: &Results) -> Result<Option<BTreeMap<String, Repeated>>> {
+fn repeat_timed(
+    lab: &LabSpec,
+    place: &Placement,
+    first: &Results,
+) -> Result<Option<BTreeMap<String, Repeated>>> {
     let timed: Vec<&super::spec::Question> = lab.questions.iter().filter(|q| q.timed).collect();
     let mut runs: Vec<Results> = vec![first.clone()];
-    let wanted: Vec<(String, CacheState)> = timed
-        .iter()
-        .flat_map(|q| q.quantity.steps().into_iter().map(|(id, c)| (id.to_owned(), c)))
-        .collect();
+    let wanted: Vec<(String, CacheState)> =
+        timed.iter().flat_map(|q| q.quantity.steps().into_iter().map(|(id, c)| (id.to_owned(), c))).collect();
     if !wanted.is_empty() && lab.repeats > 1 {
         let lock = dataset::lock(&place.data_dir)?;
-        let (data, _) = dataset::ensure_held(&dataset_spec(place), &place.data_dir, dataset::Files::Both, &lock)?;
-        let specs: Vec<crate::spec::ExperimentSpec> = lab.experiments.iter().map(|s| s.spec.clone()).collect();
+        let (data, _) =
+            dataset::ensure_held(&dataset_spec(place), &place.data_dir, dataset::Files::Both, &lock)?;
+        let specs: Vec<crate::spec::ExperimentSpec> =
+            lab.experiments.iter().map(|s| s.spec.clone()).collect();
         let options = run_options(lab);
         let plans: Vec<crate::step::StepPlan> = crate::runner::plan(&specs, &data, &options)
             .into_iter()
@@ -293,4 +299,3 @@ pub fn exit_code(score: &super::grade::Score) -> u8 {
         0
     }
 }
-

@@ -53,11 +53,11 @@ use std::path::{Path, PathBuf};
 use anyhow::Result;
 use serde::Deserialize;
 
+use super::needs::Need;
 use super::quantity::{PlannedStep, Quantity};
 pub use super::text::reflow;
-use super::value::Dimension;
-use super::needs::Need;
 use super::unit::Unit;
+use super::value::Dimension;
 use crate::cache::CacheState;
 use crate::error::input;
 use crate::shape::Shape;
@@ -495,7 +495,9 @@ fn choices(raw: &[toml::Value], dimension: Dimension) -> Result<Vec<Choice>, Str
 /// Ranges must meet: a value between two choices would be graded by no choice.
 fn check_gaps(choices: &[Choice]) -> Result<(), String> {
     let mut ranged: Vec<(&Choice, Range)> = choices.iter().filter_map(|c| c.range.map(|r| (c, r))).collect();
-    ranged.sort_by(|a, b| a.1.min.unwrap_or(f64::NEG_INFINITY).total_cmp(&b.1.min.unwrap_or(f64::NEG_INFINITY)));
+    ranged.sort_by(|a, b| {
+        a.1.min.unwrap_or(f64::NEG_INFINITY).total_cmp(&b.1.min.unwrap_or(f64::NEG_INFINITY))
+    });
     for pair in ranged.windows(2) {
         let ((a, ra), (b, rb)) = (pair[0], pair[1]);
         if let (Some(hi), Some(lo)) = (ra.max, rb.min) {
@@ -577,7 +579,9 @@ fn range_choice(value: &toml::Value, letter: char) -> Result<Choice, String> {
     let table = value.as_table().ok_or_else(bad)?;
     for key in table.keys() {
         if !["text", "min", "max", "explain"].contains(&key.as_str()) {
-            return Err(format!("choice {letter}: unknown key '{key}'; a choice has text, min, max and explain"));
+            return Err(format!(
+                "choice {letter}: unknown key '{key}'; a choice has text, min, max and explain"
+            ));
         }
     }
     let text = table.get("text").and_then(toml::Value::as_str).ok_or_else(bad)?;

@@ -261,7 +261,11 @@ fn grading_compares_within_the_tolerance_and_picks_the_measured_choice() {
     // Two questions unanswered: measured values, but no right answer and no explanation.
     let g = grade::grade(&lab, &r, &Default::default(), &wrong, false);
     assert!(!g.revealed);
-    assert!(g.questions.iter().all(|q| q.right_answer.is_none() && q.explain.is_none()), "{:#?}", g.questions);
+    assert!(
+        g.questions.iter().all(|q| q.right_answer.is_none() && q.explain.is_none()),
+        "{:#?}",
+        g.questions
+    );
     let text = g.render_text();
     assert!(!text.contains("so the right answer") && !text.contains("Why:"), "{text}");
     assert!(text.contains("You answered 100 bytes; measured 128 bytes."), "{text}");
@@ -304,7 +308,13 @@ fn a_value_no_choice_holds_or_a_missing_step_is_not_checked() {
         ))
         .unwrap();
     let mut r = fixture();
-    let g = grade::grade(&lab, &r, &Default::default(), &answers_from(&lab, "[answers]\ngap = \"a\"\n").unwrap(), false);
+    let g = grade::grade(
+        &lab,
+        &r,
+        &Default::default(),
+        &answers_from(&lab, "[answers]\ngap = \"a\"\n").unwrap(),
+        false,
+    );
     assert_eq!(g.questions[0].verdict, Verdict::Unchecked);
     assert!(g.questions[0].problem.as_deref().unwrap().contains("fits none of the choices"));
 
@@ -337,7 +347,13 @@ fn a_choice_carries_its_own_feedback_with_the_machine_filled_in() {
         ))
         .unwrap();
     let r = fixture();
-    let g = grade::grade(&lab, &r, &Default::default(), &answers_from(&lab, "[answers]\nh = \"a\"\n").unwrap(), false);
+    let g = grade::grade(
+        &lab,
+        &r,
+        &Default::default(),
+        &answers_from(&lab, "[answers]\nh = \"a\"\n").unwrap(),
+        false,
+    );
     let page = crate::lab::text::format_number(r.machine.page_size as f64);
     assert_eq!(g.questions[0].verdict, Verdict::Right);
     assert_eq!(

@@ -73,7 +73,6 @@ pub fn reflow(text: &str) -> String {
         .join("\n\n")
 }
 
-
 /// The candidate closest to `name` by edit distance, if close enough to be a typo.
 pub fn closest<'a>(name: &str, candidates: &[&'a str]) -> Option<&'a str> {
     let best = candidates.iter().map(|c| (distance(name, c), *c)).min_by_key(|(d, _)| *d)?;
@@ -102,7 +101,10 @@ mod tests {
 
     #[test]
     fn a_typo_finds_its_word() {
-        assert_eq!(closest("minor_fault_access", &["minor_faults_access", "major_faults_access"]), Some("minor_faults_access"));
+        assert_eq!(
+            closest("minor_fault_access", &["minor_faults_access", "major_faults_access"]),
+            Some("minor_faults_access")
+        );
         assert_eq!(closest("xyz", &["minor_faults_access"]), None);
     }
 }

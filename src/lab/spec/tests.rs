@@ -75,7 +75,10 @@ fn numeric_and_choice_questions_are_checked_for_what_they_need() {
             "leave a gap",
         ),
         ("quantity = \"dataset.npy_bytes\"\ntolerance = { absolute = 0 }\nneeds = [\"cold\"]", "cold_cache"),
-        ("quantity = \"step.npy_load_mmap.warm.minor_fault_access\"\ntolerance = { absolute = 0 }", "did you mean 'minor_faults_access'"),
+        (
+            "quantity = \"step.npy_load_mmap.warm.minor_fault_access\"\ntolerance = { absolute = 0 }",
+            "did you mean 'minor_faults_access'",
+        ),
     ];
     for (rest, says) in cases {
         let err = refused(&q(rest));
