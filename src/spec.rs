@@ -307,8 +307,13 @@ pub enum AccessSpec {
     },
     /// The first `samples` samples, summed (`X[:n].sum()`).
     FirstN {
-        /// How many samples.
+        /// How many samples; more than the array has is refused, unless `clip`.
         samples: u64,
+        /// Read at most the samples there are, as NumPy's slice `X[:n]` does (the report
+        /// says how many were read). The tutorial's specs clip, so that they run at any
+        /// `--shape`; without it, asking for more than there are is a mistake.
+        #[serde(default)]
+        clip: bool,
     },
     /// One channel of every image (`X[..., c].sum()`): a strided read.
     Channel {
@@ -572,7 +577,7 @@ impl ExperimentSpec {
             AccessSpec::RandomBatches { batch_size: 0, .. } => {
                 Err("batch_size must be at least 1".to_owned())
             }
-            AccessSpec::FirstN { samples: 0 } => Err("samples must be at least 1".to_owned()),
+            AccessSpec::FirstN { samples: 0, .. } => Err("samples must be at least 1".to_owned()),
             AccessSpec::TrackedPass { points: 0 } => Err("points must be at least 1".to_owned()),
             AccessSpec::RandomElements { count: 0, .. } => Err("count must be at least 1".to_owned()),
             _ => Ok(()),

@@ -236,7 +236,7 @@ fn read(array: &Array, access: &AccessSpec, path: &Path, probe: &mut Probe) -> R
                 ..Access::default()
             }
         }
-        AccessSpec::FirstN { samples } => {
+        AccessSpec::FirstN { samples, .. } => {
             let per = sample_len(array);
             let count = (samples * per).min(array.len());
             let bytes = &array.bytes()[..(count * item) as usize];

@@ -241,6 +241,14 @@ method = "load_mmap"
     let kept = Results::read(&root.path().join("reports.incomplete/results.json")).unwrap();
     assert!(!kept.run.complete);
     assert!(kept.steps.iter().any(|s| s.id == "npy_load_mmap" && s.status == Status::Ok));
+    // The step that was stopped is an interruption, not a crash nor the out-of-memory killer,
+    // and a peer stopped with it is not a disagreement.
+    for stopped in kept.steps.iter().filter(|s| s.id == "slow") {
+        let why = stopped.error.clone().unwrap_or_default();
+        assert!(why.contains("interrupted"), "{why}");
+        assert!(!why.contains("SIGKILL") && !why.contains("out-of-memory"), "{why}");
+    }
+    assert!(!kept.run.notes.iter().any(|n| n.contains("DISAGREES")), "{:?}", kept.run.notes);
 }
 
 /// A 4 MiB tmpfs, when this machine lets us mount one (root in CI); `None` otherwise.
@@ -293,4 +301,64 @@ fn a_full_disk_during_generation_is_a_clear_error_and_leaves_no_partial_files() 
         bin().args(["generate", "--shape", "80x40x30x3"]).arg("--data-dir").arg(&disk.0).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("not enough free space"));
+}
+
+/// Every regular file under `dir` (not the lock), with its bytes.
+fn files_of(dir: &Path) -> Vec<(std::ffi::OsString, Vec<u8>)> {
+    let mut files: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .filter_map(Result::ok)
+        .filter(|e| e.file_name() != ".mmap-lab.lock" && e.path().is_file())
+        .map(|e| (e.file_name(), std::fs::read(e.path()).unwrap()))
+        .collect();
+    files.sort();
+    files
+}
+
+#[test]
+fn a_disk_that_fills_while_the_report_is_drawn_keeps_the_results_and_the_old_report() {
+    let root = tempfile::tempdir().unwrap();
+    let Some(disk) = SmallDisk::mount(root.path()) else {
+        assert!(std::env::var_os("CI").is_none(), "CI runs as root: a small tmpfs must mount");
+        eprintln!("skipped: cannot mount a small tmpfs here (needs root)");
+        return;
+    };
+    let data = root.path().join("data");
+    let out = disk.0.join("report");
+    let run = |out: &Path| {
+        bin()
+            .args(["run", "npy_load_mmap", "npy_load", "--shape", "40x12x12x3", "--no-python"])
+            .arg("--data-dir")
+            .arg(&data)
+            .arg("--out")
+            .arg(out)
+            .output()
+            .unwrap()
+    };
+    let first = run(&out);
+    assert!(first.status.success(), "{}", String::from_utf8_lossy(&first.stderr));
+    let before = files_of(&out);
+    assert!(before.iter().any(|(n, _)| n == "results.json"));
+    // Leave the disk too little room for a second report: its drawings cannot all be written.
+    let used: u64 = before.iter().map(|(_, b)| b.len() as u64).sum();
+    let free = fs_free(&disk.0);
+    let filler = free.saturating_sub(used / 3);
+    std::fs::write(disk.0.join("filler"), vec![0u8; filler as usize]).unwrap();
+    let second = run(&out);
+    let stderr = String::from_utf8_lossy(&second.stderr);
+    assert_eq!(second.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("No space left") || stderr.contains("disk is full"), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_eq!(files_of(&out), before, "the old report is byte for byte what it was");
+    // The new measurements are kept where the message says, whole, and can be redrawn.
+    let kept = disk.0.join("report.incomplete/results.json");
+    assert!(stderr.contains(&kept.display().to_string()), "{stderr}");
+    let results = Results::read(&kept).unwrap();
+    assert!(results.steps.iter().any(|s| s.id == "npy_load_mmap" && s.status == Status::Ok));
+}
+
+/// Bytes free on the file system holding `dir`.
+fn fs_free(dir: &Path) -> u64 {
+    let out = StdCommand::new("df").args(["--output=avail", "-B1"]).arg(dir).output().unwrap();
+    String::from_utf8_lossy(&out.stdout).lines().nth(1).and_then(|l| l.trim().parse().ok()).unwrap()
 }

@@ -269,6 +269,23 @@ fn a_channel_the_array_does_not_have_is_refused_before_any_step() {
 }
 
 #[test]
+fn more_samples_than_the_array_has_are_refused_with_the_numbers_not_clamped() {
+    let root = tempfile::tempdir().unwrap();
+    let spec = root.path().join("first.toml");
+    let samples: usize = SHAPE.split('x').next().unwrap().parse().unwrap();
+    let asked = samples * 10;
+    std::fs::write(&spec, format!("{SPEC}[access]\npattern = \"first_n\"\nsamples = {asked}\n")).unwrap();
+    let data = root.path().join("data");
+    let asked_key = format!("access.samples = {asked}");
+    let numbers = format!("more than the {samples} samples");
+    refused(
+        &["run", s(&spec), "--shape", SHAPE, "--no-python", "--data-dir", s(&data)],
+        &["first.toml", &asked_key, &numbers, "clip = true"],
+    );
+    assert!(snapshot(&data).is_empty(), "nothing generated");
+}
+
+#[test]
 fn counts_that_cannot_fit_in_memory_are_refused_before_any_step() {
     let root = tempfile::tempdir().unwrap();
     let spec = root.path().join("count.toml");

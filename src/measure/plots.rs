@@ -3,19 +3,19 @@
 
 use anyhow::Result;
 use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, VPos};
 
 use super::record::{MeasureRecord, Sample};
 use crate::probe::tree::ProcessSnapshot;
 use crate::report::plots::Area;
-use crate::report::plots::style::{self, INK, LegendItem, MUTED, RSS_ANON, RSS_FILE, font};
+use crate::report::plots::axis::Axis;
+use crate::report::plots::style::{
+    self, INK, LegendItem, MUTED, PSS, RSS_ANON, RSS_FILE, RSS_SHMEM as SHMEM, font,
+};
 use crate::units::Bytes;
 
-/// Shared memory's colour (Okabe–Ito reddish purple).
-const SHMEM: RGBColor = RGBColor(0xCC, 0x79, 0xA7);
-/// Summed PSS's line.
-const PSS: RGBColor = RGBColor(0x00, 0x9E, 0x73);
 /// Phase marks.
-const PHASE: RGBColor = RGBColor(0x99, 0x99, 0x99);
+const PHASE: RGBColor = style::REFERENCE;
 const WIDTH: u32 = 1100;
 
 /// One stacked layer: its colour and its top edge at a sample.
@@ -48,26 +48,29 @@ fn svg(size: (u32, u32), title: &str, draw: impl FnOnce(&Area) -> Result<()>) ->
 }
 
 /// Vertical lines and names at the phase marks.
-fn draw_phases<DB: DrawingBackend>(
-    chart: &mut ChartContext<
-        '_,
-        DB,
-        Cartesian2d<plotters::coord::types::RangedCoordf64, plotters::coord::types::RangedCoordf64>,
-    >,
+fn draw_phases<DB: DrawingBackend, Y: Ranged<ValueType = f64>>(
+    chart: &mut ChartContext<'_, DB, Cartesian2d<plotters::coord::types::RangedCoordf64, Y>>,
     record: &MeasureRecord,
     top: f64,
 ) -> Result<()>
 where
     DB::ErrorType: 'static,
 {
+    // Names of marks close together go one line lower each, so that none overlaps the
+    // one before; the last fifth of the axis is labelled to the left of its mark.
+    let (mut previous, mut row) = (f64::NEG_INFINITY, 0u32);
     for s in record.samples.iter().filter(|s| s.phase.is_some()) {
         let x = seconds(s);
+        row = if x - previous < 0.15 * x_end(record) { (row + 1) % 4 } else { 0 };
+        previous = x;
         chart
             .draw_series(LineSeries::new([(x, 0.0), (x, top)], PHASE.stroke_width(1)))
             .map_err(|e| anyhow::anyhow!("{e}"))?;
         let name = s.phase.clone().unwrap_or_default();
+        let h = if x > 0.8 * x_end(record) { HPos::Right } else { HPos::Left };
+        let label = style::anchored(font(style::SMALL, MUTED), h, VPos::Top);
         chart
-            .draw_series([Text::new(name, (x, top * 0.98), font(style::SMALL, MUTED))])
+            .draw_series([Text::new(name, (x, top * (0.98 - 0.06 * f64::from(row))), label)])
             .map_err(|e| anyhow::anyhow!("{e}"))?;
     }
     Ok(())
@@ -93,11 +96,10 @@ pub fn memory(record: &MeasureRecord) -> Result<String> {
         let mut chart = ChartBuilder::on(&body)
             .x_label_area_size(45)
             .y_label_area_size(90)
-            .build_cartesian_2d(0.0..x_end(record), 0.0..top)?;
+            .build_cartesian_2d(0.0..x_end(record), Axis::linear(0.0, top, ticks))?;
         chart
             .configure_mesh()
             .disable_x_mesh()
-            .y_labels(ticks.len())
             .y_label_formatter(&|v| style::bytes_tick(*v))
             .x_desc("seconds since the start")
             .label_style(font(style::TICK, INK))
@@ -189,9 +191,20 @@ pub fn residency(record: &MeasureRecord) -> Result<String> {
     let title = "Page-cache residency of each mapped file over time";
     let band = 120;
     svg((WIDTH, 160 + band * files.len().max(1) as u32), title, |root| {
-        let notes = [
-            "Each strip is one file: time to the right, the file's start at the top and its end at the bottom; dark blue where its pages were in the page cache (cachestat, or mincore where the kernel lacks it).",
-        ];
+        let mut tools: Vec<&str> = record
+            .samples
+            .iter()
+            .flat_map(|s| s.tree.files.iter())
+            .filter(|f| files.contains(&f.path) && f.residency_method != "none")
+            .map(|f| f.residency_method.as_str())
+            .collect();
+        tools.sort_unstable();
+        tools.dedup();
+        let tool = if tools.is_empty() { "not measured".to_owned() } else { tools.join(" and ") };
+        let note = format!(
+            "Each strip is one file: time to the right, the file's start at the top and its end at the bottom; filled where its pages were in the page cache (asked with {tool} in this run)."
+        );
+        let notes = [note.as_str()];
         let body = style::header(root, title, &notes, &[])?.margin(0, 10, 10, 20);
         let rows = body.split_evenly((files.len().max(1), 1));
         for (row, path) in rows.iter().zip(&files) {

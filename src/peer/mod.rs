@@ -147,7 +147,7 @@ impl PeerPlan {
         let len = shape.len();
         let per = crate::step::sample_len_of(shape);
         match *access {
-            AccessSpec::FirstN { samples } => {
+            AccessSpec::FirstN { samples, .. } => {
                 self.samples = Some(samples);
                 self.count = Some(samples.saturating_mul(per).min(len));
             }

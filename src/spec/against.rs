@@ -69,15 +69,23 @@ fn misfit(access: &AccessSpec, shape: &Shape) -> Option<String> {
                 )
             })
         }
-        // `X[:n]` and a batch of `order[i:i + b]` clip to the samples there are, in NumPy
-        // as here (the step records how many it read); a count too large to plan is refused.
-        AccessSpec::FirstN { samples: n } => (n > samples && n.checked_mul(elements / samples.max(1)).is_none())
-            .then(|| {
+        // More samples than there are is refused with the numbers, unless the spec asks to
+        // clip as NumPy's `X[:n]` does (`clip = true`: the step records how many it read);
+        // a batch of `order[i:i + b]` clips as in NumPy.
+        AccessSpec::FirstN { samples: n, clip } => {
+            let countable = n.checked_mul(elements / samples.max(1)).is_some();
+            (n > samples && (!clip || !countable)).then(|| {
+                let hint = if countable {
+                    format!(", or add `clip = true` to read at most that many, as NumPy's X[:{n}] does")
+                } else {
+                    String::new()
+                };
                 format!(
-                    "access.samples = {n} cannot be counted in elements of the array it reads (shape {}): give 1 to {samples}",
+                    "access.samples = {n} is more than the {samples} samples of the array it reads (shape {}): give 1 to {samples}{hint}",
                     shape.python()
                 )
-            }),
+            })
+        }
         AccessSpec::RandomBatches { batch_size, batches, .. } => {
             let count = batches.unwrap_or(samples / batch_size.max(1)).max(1);
             memory("access.batch_size", batch_size.min(u64::MAX / 8), 8)
@@ -124,11 +132,17 @@ mod tests {
     }
 
     #[test]
-    fn more_samples_than_the_array_has_clip_as_numpy_slices_do_unless_they_overflow() {
-        assert!(misfit(&AccessSpec::FirstN { samples: 1000 }, &shape()).is_none());
+    fn more_samples_than_the_array_has_are_refused_unless_the_spec_clips() {
+        let strict = misfit(&AccessSpec::FirstN { samples: 1000, clip: false }, &shape()).unwrap_or_default();
         assert!(
-            misfit(&AccessSpec::FirstN { samples: u64::MAX }, &shape())
-                .is_some_and(|w| w.contains("1 to 40"))
+            strict.contains("1000 is more than the 40 samples") && strict.contains("clip = true"),
+            "{strict}"
+        );
+        assert!(misfit(&AccessSpec::FirstN { samples: 40, clip: false }, &shape()).is_none());
+        assert!(misfit(&AccessSpec::FirstN { samples: 1000, clip: true }, &shape()).is_none());
+        assert!(
+            misfit(&AccessSpec::FirstN { samples: u64::MAX, clip: true }, &shape())
+                .is_some_and(|w| w.contains("1 to 40") && !w.contains("clip"))
         );
         let batches = AccessSpec::RandomBatches { batch_size: u64::MAX, batches: None, seed: 0 };
         assert!(misfit(&batches, &shape()).is_some_and(|w| w.contains("batch_size")));

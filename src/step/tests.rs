@@ -44,11 +44,11 @@ fn full_pass_sums_every_element() {
 fn first_n_sums_the_first_samples_only() {
     let (_dir, data, samples) = setup();
     let want: f64 = samples[..3].iter().flatten().sum();
-    let got = read_sum(&data, AccessSpec::FirstN { samples: 3 });
+    let got = read_sum(&data, AccessSpec::FirstN { samples: 3, clip: false });
     assert!(close(got.sum.unwrap(), want));
     assert_eq!(got.elements, 3 * 90);
     // More samples than there are: all of them.
-    assert_eq!(read_sum(&data, AccessSpec::FirstN { samples: 99 }).elements, SAMPLES * 90);
+    assert_eq!(read_sum(&data, AccessSpec::FirstN { samples: 99, clip: true }).elements, SAMPLES * 90);
 }
 
 #[test]

@@ -4,7 +4,7 @@
 //! draws them side by side on the same scales. A plot whose data no run has is left out of
 //! the report (and the markdown says so) rather than drawn empty.
 
-mod axis;
+pub mod axis;
 mod bars;
 mod faults;
 mod folios;

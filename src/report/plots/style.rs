@@ -27,6 +27,9 @@ pub const SMALL: f64 = 14.0;
 pub const RSS_FILE: RGBColor = RGBColor(0x00, 0x9E, 0x73);
 /// The process's own memory (`RssAnon`).
 pub const RSS_ANON: RGBColor = RGBColor(0xCC, 0x79, 0xA7);
+/// Shared memory (`RssShmem`: tmpfs, SysV and `memfd` pages), own memory that several
+/// processes may map.
+pub const RSS_SHMEM: RGBColor = RGBColor(0xF0, 0xE4, 0x42);
 /// Resident memory as a whole (RSS, file and own together).
 pub const RSS: RGBColor = RGBColor(0x00, 0x72, 0xB2);
 /// Proportional set size: each shared page divided among the processes that map it.
