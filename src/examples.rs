@@ -93,10 +93,27 @@ Examples:
 /// `lab check`.
 pub const LAB_CHECK: &str = "\
 Examples:
-  # every lab at a tiny shape, in a temporary folder
+  # every lab at its smallest and largest supported shape, in a temporary folder
   mmap-lab lab check
-  # the lab you are writing
-  mmap-lab lab check 7";
+  # the lab you are writing, with its answer key
+  mmap-lab lab check 7 --answers-key
+  # one tiny run: does every quantity resolve?
+  mmap-lab lab check --shape 16x24x20x3";
+
+/// `lab grade`.
+pub const LAB_GRADE: &str = "\
+Examples:
+  # a folder of the class's answers files, one measurement, a CSV for the gradebook
+  mmap-lab lab grade 3 --answers collected/ --csv lab03-grades.csv
+  # against a measurement already made by `lab run` or `lab grade`
+  mmap-lab lab grade 3 --answers a.toml b.toml --results data/labs/lab03-report/results.json --json";
+
+/// `lab export`.
+pub const LAB_EXPORT: &str = "\
+Examples:
+  # the handout with its questions, and the answers template, for students
+  mmap-lab lab export 3 --student handouts/lab03
+  mmap-lab lab --labs my-labs export 8 --student handouts/lab08";
 
 /// `lab quantities`.
 pub const LAB_QUANTITIES: &str = "\

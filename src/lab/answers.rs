@@ -16,8 +16,8 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 
-use super::grade::wrap;
 use super::spec::{LabSpec, Question, QuestionKind};
+use super::text::wrap;
 use crate::error::input;
 
 /// One answer.
@@ -29,18 +29,10 @@ pub enum Answer {
     Choice(usize),
 }
 
-/// A student's answers, by question id; a question without an entry is not answered.
+/// A student's answers, by question id (a question without an entry is not answered), and
+/// the student's id from the file's `student = "..."`, if given.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct Answers(pub BTreeMap<String, Answer>);
-
-/// `yes`/`true` -> true, `no`/`false` -> false.
-pub fn bool_word(text: &str) -> Option<bool> {
-    match text.trim().to_ascii_lowercase().as_str() {
-        "yes" | "true" => Some(true),
-        "no" | "false" => Some(false),
-        _ => None,
-    }
-}
+pub struct Answers(pub BTreeMap<String, Answer>, pub Option<String>);
 
 /// What a question expects, in words: `a number, in bytes`, `a letter (a-d) or a choice's text`.
 pub fn expects(q: &Question) -> String {
@@ -103,15 +95,17 @@ pub fn read(path: &Path, lab: &LabSpec) -> Result<Answers> {
     parse(&text, path, lab)
 }
 
-/// [`read`] on text already read.
+/// [`read`] on text already read. Every problem in the file is reported at once, one per
+/// line, each naming the file and the question.
 pub fn parse(text: &str, path: &Path, lab: &LabSpec) -> Result<Answers> {
     let at = |why: String| input(format!("{}: {why}", path.display()));
     let doc: toml::Table = toml::from_str(text).map_err(|e| at(e.to_string().trim_end().to_owned()))?;
+    let mut problems: Vec<String> = Vec::new();
     for key in doc.keys() {
-        if key != "lab" && key != "answers" {
-            return Err(at(format!(
-                "unknown key '{key}': an answers file has `lab = \"...\"` and an [answers] table"
-            )));
+        if !["lab", "student", "answers"].contains(&key.as_str()) {
+            problems.push(format!(
+                "unknown key '{key}': an answers file has `lab = \"...\"`, `student = \"...\"` and an [answers] table"
+            ));
         }
     }
     match doc.get("lab") {
@@ -124,46 +118,120 @@ pub fn parse(text: &str, path: &Path, lab: &LabSpec) -> Result<Answers> {
             )));
         }
     }
-    let table = match doc.get("answers") {
-        None => return Err(at("no [answers] table: start from `mmap-lab lab init` to get one".to_owned())),
-        Some(toml::Value::Table(t)) => t,
-        Some(_) => return Err(at("`answers` must be a table: [answers]".to_owned())),
+    let student = match doc.get("student") {
+        None => None,
+        Some(toml::Value::String(s)) if s.trim().is_empty() => None,
+        Some(toml::Value::String(s)) => Some(s.trim().to_owned()),
+        Some(other) => {
+            problems.push(format!("student = {other}: give the student's id in quotes, student = \"s1234\""));
+            None
+        }
     };
-    let mut answers = Answers::default();
+    let empty = toml::Table::new();
+    let table = match doc.get("answers") {
+        None => {
+            problems.push("no [answers] table: start from `mmap-lab lab init` to get one".to_owned());
+            &empty
+        }
+        Some(toml::Value::Table(t)) => t,
+        Some(_) => {
+            problems.push("`answers` must be a table: [answers]".to_owned());
+            &empty
+        }
+    };
+    let mut answers = Answers(BTreeMap::new(), student);
     for (key, value) in table {
         let Some(q) = lab.questions.iter().find(|q| q.id == *key) else {
             let ids: Vec<&str> = lab.questions.iter().map(|q| q.id.as_str()).collect();
-            return Err(at(format!(
-                "[answers] {key}: lab {} has no question '{key}'; its questions are {}",
+            let hint = super::text::closest(key, &ids)
+                .map(|c| format!(" (did you mean '{c}'?)"))
+                .unwrap_or_default();
+            problems.push(format!(
+                "[answers] {key}: lab {} has no question '{key}'{hint}; its questions are {}",
                 lab.number,
                 ids.join(", ")
-            )));
+            ));
+            continue;
         };
         let answer = match (&q.kind, value) {
-            (_, toml::Value::String(s)) if s.trim().is_empty() => None,
-            (QuestionKind::Number { .. }, toml::Value::Integer(n)) => Some(Answer::Number(*n as f64)),
-            (QuestionKind::Number { .. }, toml::Value::Float(f)) if f.is_finite() => Some(Answer::Number(*f)),
-            (QuestionKind::Number { .. }, other) => {
-                return Err(at(format!(
-                    "[answers] {key} = {other}: this question takes {}, written without quotes (e.g. {key} = 128)",
-                    expects(q)
-                )));
+            (_, toml::Value::String(s)) if s.trim().is_empty() => Ok(None),
+            (QuestionKind::Number { .. }, toml::Value::Integer(n)) => Ok(Some(Answer::Number(*n as f64))),
+            (QuestionKind::Number { .. }, toml::Value::Float(f)) if f.is_finite() => {
+                Ok(Some(Answer::Number(*f)))
             }
+            // "147" in quotes reads as the terminal reads it.
+            (QuestionKind::Number { .. }, toml::Value::String(s)) => parse_text(q, s).map_err(|_| {
+                format!("[answers] {key} = \"{s}\": this question takes {}, e.g. {key} = 128", expects(q))
+            }),
+            (QuestionKind::Number { .. }, other) => Err(format!(
+                "[answers] {key} = {other}: this question takes {}, written without quotes (e.g. {key} = 128)",
+                expects(q)
+            )),
             (QuestionKind::Choice { .. }, toml::Value::String(s)) => {
-                parse_text(q, s).map_err(|why| at(format!("[answers] {key}: {why}")))?
+                parse_text(q, s).map_err(|why| format!("[answers] {key}: {why}"))
             }
-            (QuestionKind::Choice { .. }, other) => {
-                return Err(at(format!(
-                    "[answers] {key} = {other}: this question takes {}, in quotes (e.g. {key} = \"a\")",
-                    expects(q)
-                )));
-            }
+            (QuestionKind::Choice { .. }, other) => Err(format!(
+                "[answers] {key} = {other}: this question takes {}, in quotes (e.g. {key} = \"a\")",
+                expects(q)
+            )),
         };
-        if let Some(a) = answer {
-            answers.0.insert(key.clone(), a);
+        match answer {
+            Ok(Some(a)) => {
+                answers.0.insert(key.clone(), a);
+            }
+            Ok(None) => {}
+            Err(why) => problems.push(why),
         }
     }
-    Ok(answers)
+    match problems.len() {
+        0 => Ok(answers),
+        1 => Err(at(problems.remove(0))),
+        n => Err(at(format!("{n} problems:\n  {}", problems.join("\n  ")))),
+    }
+}
+
+/// The answers as an answers file: what `lab run` saves of answers typed at a terminal.
+pub fn to_toml(lab: &LabSpec, answers: &Answers) -> String {
+    let mut out = format!(
+        "# Answers for lab {}: {}, typed in at a terminal before measuring.\nlab = \"{}\"\n",
+        lab.number, lab.title, lab.id
+    );
+    if let Some(student) = &answers.1 {
+        out.push_str(&format!("student = {}\n", toml::Value::String(student.clone())));
+    }
+    out.push_str("\n[answers]\n");
+    for q in &lab.questions {
+        let value = match (answers.0.get(&q.id), &q.kind) {
+            (None, _) => "\"\"".to_owned(),
+            (Some(Answer::Number(n)), _) => format!("{n:?}"),
+            (Some(Answer::Choice(i)), QuestionKind::Choice { choices }) => {
+                format!("\"{}\"", choices.get(*i).map_or('?', |c| c.letter))
+            }
+            (Some(Answer::Choice(_)), _) => "\"\"".to_owned(),
+        };
+        out.push_str(&format!("{} = {value}\n", q.id));
+    }
+    out
+}
+
+/// Each answer as written, by question id: a lab record's predictions.
+pub fn as_written(lab: &LabSpec, answers: &Answers) -> BTreeMap<String, String> {
+    lab.questions
+        .iter()
+        .filter_map(|q| {
+            let a = answers.0.get(&q.id)?;
+            Some((
+                q.id.clone(),
+                match (a, &q.kind) {
+                    (Answer::Number(n), _) => super::text::format_number(*n),
+                    (Answer::Choice(i), QuestionKind::Choice { choices }) => {
+                        choices.get(*i).map(|c| c.letter.to_string()).unwrap_or_default()
+                    }
+                    (Answer::Choice(i), _) => i.to_string(),
+                },
+            ))
+        })
+        .collect()
 }
 
 /// The name of a lab's answers template: `lab01-answers.toml`.
@@ -188,6 +256,7 @@ pub fn template(lab: &LabSpec) -> String {
          # Then measure and grade:  mmap-lab lab run {n} --answers {name}\n\
          \n\
          lab = \"{id}\"\n\
+         student = \"\"   # your student id, for your instructor\n\
          \n\
          [answers]\n",
         n = lab.number,

@@ -7,23 +7,17 @@ use anyhow::Result;
 use clap::{Args, Subcommand};
 use serde::Serialize;
 
+use super::answers;
+pub use super::args::{CheckArgs, GradeArgs, WhereArgs};
 use super::fields::{DATASET_FIELDS, MACHINE_FIELDS, STEP_FIELDS};
 use super::grade::{self, LabGrade};
+pub use super::run::EXIT_NOT_GRADABLE;
+use super::run::{exit_code, measure_or_read, unexpected_steps};
 use super::spec::{LabSpec, QuestionKind};
-use super::{LabEntry, answers};
-use crate::dataset::{self, DatasetSpec};
-use crate::dtype::Dtype;
+use super::text::wrap;
 use crate::error::input;
-use crate::results::Results;
-use crate::runner::RunOptions;
-use crate::shape::Shape;
-use crate::suite::{self, SuiteOptions};
 
-/// The shape labs run at by default: about a minute per lab on a small machine.
-pub const DEFAULT_SHAPE: &str = "400x120x120x3";
-
-/// The shape `lab check` runs labs at: tiny, to show that every quantity resolves.
-pub const CHECK_SHAPE: &str = "16x24x20x3";
+pub use super::spec::DEFAULT_SHAPE;
 
 /// Options of `lab`.
 #[derive(Debug, Args)]
@@ -63,14 +57,36 @@ pub enum LabCommand {
     /// Measure a lab's experiments, then grade the answers against the measurement.
     ///
     /// Answers come from --answers FILE (see `lab init`), or, at a terminal, are asked one by
-    /// one before anything is measured: predict first, then measure.
+    /// one and saved to labNN-answers.toml before anything is measured: predict first, then
+    /// measure. Exit 0 when graded, 1 when a question could not be checked, 3 when a
+    /// question is not gradable on this machine (said before measuring), 130 interrupted.
     #[command(after_help = crate::cli::examples::LAB_RUN)]
     Run(RunLabArgs),
-    /// For instructors: run labs at a tiny shape and show that every question resolves.
+    /// For instructors: grade a class's answers files against one measurement.
     ///
-    /// Checks every lab's files, runs each lab (or those named) in a temporary folder, and
-    /// reports each question's measured value; exit 1 if a quantity has no value or fits
-    /// none of its choices, 2 if a lab's files are wrong.
+    /// Every answers file is read and checked first (all problems of all files at once),
+    /// then the lab is measured once and every file graded: a row per student and question
+    /// (--csv), a class summary with the most common wrong choice per question. Exit codes
+    /// as `lab run`.
+    #[command(after_help = crate::cli::examples::LAB_GRADE)]
+    Grade(GradeArgs),
+    /// For instructors: write a student edition of a lab, the handout with its questions and
+    /// an answers template, without explanations or answer keys.
+    #[command(after_help = crate::cli::examples::LAB_EXPORT)]
+    Export {
+        /// The lab, by number or id.
+        lab: String,
+        /// Folder to write the edition in (created; files in it are never replaced).
+        #[arg(long, value_name = "DIR")]
+        student: PathBuf,
+    },
+    /// For instructors: run labs and show that every question resolves and holds.
+    ///
+    /// Checks every lab's files, runs each lab (or those named) in a temporary folder at the
+    /// smallest and the largest shape it supports (`shapes` in its spec), and fails when a
+    /// question's right answer differs between them. With --shape, one run at that shape
+    /// only shows that every quantity resolves. Answers are printed only with --answers-key.
+    /// Exit 1 on a problem, 2 if a lab's files are wrong.
     #[command(after_help = crate::cli::examples::LAB_CHECK)]
     Check(CheckArgs),
     /// List the quantities questions may be checked against.
@@ -84,41 +100,18 @@ pub struct RunLabArgs {
     /// The lab, by number (1) or id (npy_header).
     pub lab: String,
     /// The answers file (`mmap-lab lab init N` writes a template).
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", conflicts_with = "ask")]
     pub answers: Option<PathBuf>,
-    /// Grade against an earlier run's results.json instead of measuring again.
-    #[arg(long, value_name = "FILE", conflicts_with_all = ["full", "shape", "data_dir", "out"])]
-    pub results: Option<PathBuf>,
-    /// Run at the tutorial's full size, 4002x120x120x3 (1.38 GB per file), with the data in
-    /// data/ that run-all uses.
-    #[arg(long, conflicts_with = "shape")]
-    pub full: bool,
-    /// Shape of the array (default 400x120x120x3: well under a minute per lab).
-    #[arg(long, value_parser = Shape::parse)]
-    pub shape: Option<Shape>,
-    /// Folder for the data (default data/labs, or data/ with --full).
+    /// Ask the questions on standard input even when it is not a terminal (answers are
+    /// saved to labNN-answers.toml, or a free name beside it, before measuring).
     #[arg(long)]
-    pub data_dir: Option<PathBuf>,
-    /// Folder for the lab's report (default labNN-report in the data folder).
-    #[arg(long)]
-    pub out: Option<PathBuf>,
+    pub ask: bool,
+    /// Where and how large to measure.
+    #[command(flatten)]
+    pub place: WhereArgs,
     /// Print the grades as JSON, for instructors collecting them.
     #[arg(long)]
     pub json: bool,
-}
-
-/// Options of `lab check`.
-#[derive(Debug, Args)]
-pub struct CheckArgs {
-    /// Labs to run, by number or id (default: all).
-    #[arg(value_name = "LAB")]
-    pub which: Vec<String>,
-    /// Shape to run them at.
-    #[arg(long, default_value = CHECK_SHAPE, value_parser = Shape::parse)]
-    pub shape: Shape,
-    /// Folder for the data and reports (default: a temporary folder, removed afterwards).
-    #[arg(long)]
-    pub data_dir: Option<PathBuf>,
 }
 
 /// Runs a `lab` subcommand; returns the exit code.
@@ -143,7 +136,18 @@ pub fn run(args: LabArgs) -> Result<u8> {
             Ok(0)
         }
         LabCommand::Run(run_args) => run_lab(labs_dir, experiments_dir, &run_args),
-        LabCommand::Check(check_args) => check(labs_dir, experiments_dir, &check_args),
+        LabCommand::Grade(grade_args) => {
+            let lab = load_one(labs_dir, experiments_dir, &grade_args.lab)?;
+            super::class::grade_class(&lab, &grade_args)
+        }
+        LabCommand::Export { lab, student } => {
+            let lab = load_one(labs_dir, experiments_dir, &lab)?;
+            for path in export(&lab, &student)? {
+                crate::outln!("{}", path.display());
+            }
+            Ok(0)
+        }
+        LabCommand::Check(check_args) => super::check::check(labs_dir, experiments_dir, &check_args),
         LabCommand::Quantities => {
             crate::out!("{}", quantities());
             Ok(0)
@@ -151,7 +155,8 @@ pub fn run(args: LabArgs) -> Result<u8> {
     }
 }
 
-fn load_one(labs_dir: &Path, experiments_dir: &Path, key: &str) -> Result<LabSpec> {
+/// The lab `key` names, loaded from the folders (one broken lab does not hide it).
+pub fn load_one(labs_dir: &Path, experiments_dir: &Path, key: &str) -> Result<LabSpec> {
     super::find(super::load_all(labs_dir, experiments_dir)?, key)
 }
 
@@ -178,7 +183,7 @@ pub fn show(lab: &LabSpec) -> Result<String> {
     out.push_str(&format!("\n\n## The questions of lab {}\n", lab.number));
     for (i, q) in lab.questions.iter().enumerate() {
         out.push('\n');
-        out.push_str(&grade::wrap(&q.text, &format!("{}. **{}** ", i + 1, q.id), "   ", 92));
+        out.push_str(&wrap(&q.text, &format!("{}. **{}** ", i + 1, q.id), "   ", 92));
         out.push('\n');
         match &q.kind {
             QuestionKind::Number { .. } => {
@@ -201,12 +206,14 @@ pub fn show(lab: &LabSpec) -> Result<String> {
     Ok(out)
 }
 
-/// The answers: from the file, or asked at a terminal; refused without either.
-fn gather_answers(lab: &LabSpec, path: Option<&Path>) -> Result<answers::Answers> {
-    if let Some(path) = path {
-        return answers::read(path, lab);
+/// The answers: from the file, or asked at a terminal (or with --ask) and saved to a file
+/// before anything is measured; refused without either. Returns them, the file and when
+/// they were read.
+fn gather_answers(lab: &LabSpec, args: &RunLabArgs) -> Result<(answers::Answers, PathBuf)> {
+    if let Some(path) = &args.answers {
+        return Ok((answers::read(path, lab)?, path.clone()));
     }
-    if !std::io::stdin().is_terminal() {
+    if !args.ask && !std::io::stdin().is_terminal() {
         return Err(input(format!(
             "no answers: there is no terminal to ask the questions on. Write them in a file first: \
              `mmap-lab lab init {n}` makes {file}; then `mmap-lab lab run {n} --answers {file}`",
@@ -214,64 +221,25 @@ fn gather_answers(lab: &LabSpec, path: Option<&Path>) -> Result<answers::Answers
             file = answers::template_name(lab)
         )));
     }
+    let target = free_answers_path(lab);
     let stdin = std::io::stdin();
-    answers::ask(lab, &mut stdin.lock(), &mut std::io::stderr())
+    let given = answers::ask(lab, &mut stdin.lock(), &mut std::io::stderr())?;
+    super::record::write_replacing(&target, answers::to_toml(lab, &given).as_bytes())?;
+    crate::errln!("Your answers are saved in {} (grade them again with --answers).", target.display());
+    Ok((given, target))
 }
 
-/// Where a lab measures, and at what size.
-struct Placement {
-    shape: Shape,
-    data_dir: PathBuf,
-    out: PathBuf,
-}
-
-fn placement(lab: &LabSpec, args: &RunLabArgs) -> Result<Placement> {
-    let root = Path::new(".");
-    let shape = match (&args.shape, args.full) {
-        (Some(shape), _) => shape.clone(),
-        (None, true) => Shape::tutorial(),
-        (None, false) => Shape::parse(DEFAULT_SHAPE).map_err(|e| input(e.to_string()))?,
-    };
-    let data_dir = args
-        .data_dir
-        .clone()
-        .unwrap_or_else(|| if args.full { root.join("data") } else { root.join("data").join("labs") });
-    let out = args.out.clone().unwrap_or_else(|| data_dir.join(format!("{}-report", lab.stem())));
-    Ok(Placement { shape, data_dir, out })
-}
-
-/// Runs `lab`'s experiments through the suite at `place`.
-fn measure(lab: &LabSpec, place: &Placement, command: String) -> Result<suite::SuiteOutcome> {
-    let options = SuiteOptions {
-        dataset: DatasetSpec { shape: place.shape.clone(), dtype: Dtype::F8, seed: 0 },
-        data_dir: place.data_dir.clone(),
-        out: place.out.clone(),
-        specs: lab.experiments.clone(),
-        regenerate: false,
-        files: dataset::Files::Both,
-        run: RunOptions {
-            caches: lab.cache.clone(),
-            step_timeout: crate::runner::DEFAULT_STEP_TIMEOUT,
-            numpy: crate::peer::PeerChoice::Without("a lab measures with mmap-lab alone".to_owned()),
-            rounds: 1,
-        },
-        command,
-    };
-    crate::errln!(
-        "lab {}: measuring {} step(s) on an array of {} float64 in {}",
-        lab.number,
-        lab.planned_steps().len(),
-        place.shape.python(),
-        place.data_dir.display()
-    );
-    suite::run(&options)
-}
-
-fn command_line() -> String {
-    std::env::args()
-        .map(|a| if a.contains(char::is_whitespace) { format!("'{a}'") } else { a })
-        .collect::<Vec<_>>()
-        .join(" ")
+/// labNN-answers.toml here, or labNN-answers-2.toml, ... when it is taken: typed answers
+/// never replace a file.
+fn free_answers_path(lab: &LabSpec) -> PathBuf {
+    let first = PathBuf::from(answers::template_name(lab));
+    if !first.exists() {
+        return first;
+    }
+    (2..)
+        .map(|i| PathBuf::from(format!("{}-answers-{i}.toml", lab.stem())))
+        .find(|p| !p.exists())
+        .unwrap_or(first)
 }
 
 /// The JSON `lab run --json` prints.
@@ -288,33 +256,21 @@ struct GradeJson<'a> {
 fn run_lab(labs_dir: &Path, experiments_dir: &Path, args: &RunLabArgs) -> Result<u8> {
     let lab = load_one(labs_dir, experiments_dir, &args.lab)?;
     // Everything is checked before measuring: the answers file first.
-    let answers = gather_answers(&lab, args.answers.as_deref())?;
-    let (results, results_path) = match &args.results {
-        Some(path) => (Results::read(path)?, path.clone()),
-        None => {
-            let place = placement(&lab, args)?;
-            crate::suite::check_paths(&place.data_dir, &place.out)?;
-            let outcome = measure(&lab, &place, command_line())?;
-            if !outcome.results.run.complete {
-                crate::errln!(
-                    "interrupted: nothing graded; what was measured is in {}",
-                    suite::incomplete_dir(&place.out).display()
-                );
-                return Ok(130);
-            }
-            (outcome.results, place.out.join("results.json"))
-        }
+    let (answers, answers_path) = gather_answers(&lab, args)?;
+    let predicted_at = super::run::now();
+    let Some(m) = measure_or_read(&lab, &args.place, Some(&answers), Some(predicted_at))? else {
+        return Ok(130);
     };
-    let graded = grade::grade(&lab, &results, &answers);
-    let unexpected = unexpected_steps(&lab, &results);
+    let graded = grade::grade(&lab, &m.results, &m.repeats, &answers, false);
+    let unexpected = unexpected_steps(&lab, &m.results);
     // What the run itself says about its measurements (a cold cache it could not establish,
     // a step that ended otherwise than expected) matters to how the numbers are read.
-    let notes: Vec<String> = results.run.notes.iter().cloned().chain(unexpected.iter().cloned()).collect();
+    let notes: Vec<String> = m.results.run.notes.iter().cloned().chain(unexpected.iter().cloned()).collect();
     if args.json {
         let json = GradeJson {
             grade: &graded,
-            answers: args.answers.clone(),
-            results: results_path,
+            answers: Some(answers_path),
+            results: m.results_path.clone(),
             unexpected_outcomes: unexpected.len(),
             notes,
         };
@@ -324,90 +280,30 @@ fn run_lab(labs_dir: &Path, experiments_dir: &Path, args: &RunLabArgs) -> Result
         for line in &notes {
             crate::outln!("note: {line}");
         }
-        crate::outln!("Measured results: {}", results_path.display());
+        crate::outln!("Measured results: {}", m.results_path.display());
     }
-    Ok(if graded.score.unchecked > 0 { 1 } else { 0 })
+    Ok(exit_code(&graded.score))
 }
 
-/// Steps of the lab that ended otherwise than their spec expects, in words.
-fn unexpected_steps(lab: &LabSpec, results: &Results) -> Vec<String> {
-    lab.planned_steps()
-        .iter()
-        .filter_map(|p| results.step(&p.result_id, p.cache))
-        .filter(|s| s.status != s.expected_status)
-        .map(|s| {
-            format!(
-                "step {} ended {} where its spec expects {}{}",
-                s.key(),
-                s.status.name(),
-                s.expected_status.name(),
-                s.error.as_deref().map(|e| format!(": {e}")).unwrap_or_default()
-            )
-        })
-        .collect()
-}
-
-fn check(labs_dir: &Path, experiments_dir: &Path, args: &CheckArgs) -> Result<u8> {
-    let entries = super::load_all(labs_dir, experiments_dir)?;
-    let mut broken = Vec::new();
-    let mut labs = Vec::new();
-    for entry in entries {
-        let LabEntry { number, lab, .. } = entry;
-        let wanted = args.which.is_empty()
-            || args.which.iter().any(|k| k.parse() == Ok(number) || lab.as_ref().is_ok_and(|l| l.id == *k));
-        match lab {
-            Err(e) if wanted => broken.push(format!("{e:#}")),
-            Ok(lab) if wanted => labs.push(lab),
-            _ => {}
+/// Writes the student edition of `lab` into `dir`: the handout with its questions, and the
+/// answers template. Neither holds an explanation or a key; no file is replaced.
+pub fn export(lab: &LabSpec, dir: &Path) -> Result<Vec<PathBuf>> {
+    let handout = dir.join(format!("{}.md", lab.stem()));
+    let template = dir.join(answers::template_name(lab));
+    for path in [&handout, &template] {
+        if path.exists() {
+            return Err(input(format!(
+                "{}: already exists; the student edition never replaces a file. Export into an empty folder",
+                path.display()
+            )));
         }
     }
-    // Every lab's files are checked before anything is measured.
-    if !broken.is_empty() {
-        return Err(input(format!("some labs are refused:\n  {}", broken.join("\n  "))));
-    }
-    let scratch = tempfile::Builder::new().prefix("mmap-lab-check-").tempdir()?;
-    let data_dir = args.data_dir.clone().unwrap_or_else(|| scratch.path().to_owned());
-    let mut problems = 0;
-    for lab in &labs {
-        let place = Placement {
-            shape: args.shape.clone(),
-            data_dir: data_dir.clone(),
-            out: data_dir.join(format!("{}-report", lab.stem())),
-        };
-        let outcome = measure(lab, &place, command_line())?;
-        let lines = check_lab(lab, &outcome.results);
-        problems += lines.iter().filter(|(ok, _)| !ok).count();
-        crate::outln!("lab {} ({}): {}", lab.number, lab.id, lab.title);
-        for (ok, line) in lines {
-            crate::outln!("  {} {line}", if ok { "ok     " } else { "PROBLEM" });
-        }
-    }
-    crate::outln!(
-        "{} lab(s) checked at shape {}: {}",
-        labs.len(),
-        args.shape.python(),
-        if problems == 0 { "every question resolves".to_owned() } else { format!("{problems} problem(s)") }
-    );
-    Ok(if problems == 0 { 0 } else { 1 })
-}
-
-/// One line per question (and per unexpected step): whether it resolves, and to what.
-fn check_lab(lab: &LabSpec, results: &Results) -> Vec<(bool, String)> {
-    let graded = grade::grade(lab, results, &answers::Answers::default());
-    let mut lines: Vec<(bool, String)> =
-        unexpected_steps(lab, results).into_iter().map(|l| (false, l)).collect();
-    for g in graded.questions {
-        let ok = g.verdict != grade::Verdict::Unchecked;
-        let detail = match (ok, &g.right_answer, &g.problem) {
-            (true, Some(right), _) => {
-                format!("{} = {} -> {right}", g.quantity, g.measured_text.unwrap_or_default())
-            }
-            (_, _, Some(problem)) => problem.clone(),
-            _ => String::new(),
-        };
-        lines.push((ok, format!("{}: {detail}", g.id)));
-    }
-    lines
+    let text = show(lab)?;
+    std::fs::create_dir_all(dir)
+        .map_err(|e| input(format!("{}: cannot create the folder: {e}", dir.display())))?;
+    super::record::write_replacing(&handout, text.as_bytes())?;
+    answers::write_template(lab, dir)?;
+    Ok(vec![handout, template])
 }
 
 /// The quantity reference, for `lab quantities`.

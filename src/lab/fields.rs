@@ -7,7 +7,7 @@
 //! element read), `after_access` (the access pattern done). Fault counts and byte counts are
 //! absolute in the snapshots, so a field of one phase is the difference of two snapshots.
 
-use super::quantity::{Dimension, Value};
+use super::value::{Dimension, Value};
 use crate::probe::{Phase, Snapshot};
 use crate::results::{Results, StepResult};
 use crate::spec::{AccessSpec, ExperimentSpec, Status};
@@ -262,13 +262,8 @@ fn batches(s: &StepResult) -> Result<&crate::results::BatchStats, Missing> {
 }
 
 fn median(values: &[u64]) -> Result<Value, Missing> {
-    let mut sorted = values.to_vec();
-    sorted.sort_unstable();
-    match sorted.len() {
-        0 => Err("no batches were recorded".to_owned()),
-        n if n % 2 == 1 => u(sorted[n / 2]),
-        n => num((sorted[n / 2 - 1] as f64 + sorted[n / 2] as f64) / 2.0),
-    }
+    let as_f64: Vec<f64> = values.iter().map(|&v| v as f64).collect();
+    super::stats::median(&as_f64).map(Value::Number).ok_or_else(|| "no batches were recorded".to_owned())
 }
 
 fn mean(values: impl Iterator<Item = u64>) -> Result<Value, Missing> {

@@ -3,9 +3,14 @@
 
 use serde::Serialize;
 
-use super::answers::{Answer, Answers, bool_word};
-use super::quantity::Value;
+use std::collections::BTreeMap;
+
+use super::answers::{Answer, Answers};
+use super::quantity::Quantity;
 use super::spec::{Choice, LabSpec, Question, QuestionKind};
+use super::stats::Repeated;
+use super::text::{bool_word, wrap};
+use super::value::Value;
 use crate::results::Results;
 
 /// The outcome of one question.
@@ -21,7 +26,30 @@ pub enum Verdict {
     /// The measurement has no value for the question (a step failed), or the value fits
     /// none of the choices: the lab's spec or the run needs attention, not the student.
     Unchecked,
+    /// The measurement lies within its noise of a choice's boundary (or of the tolerance):
+    /// neither right nor wrong, the measurement is shown.
+    TooClose,
+    /// The machine cannot give what the question's lesson needs (a cold cache on tmpfs).
+    NotGradable,
 }
+
+impl Verdict {
+    /// As written in CSV and JSON.
+    pub fn name(self) -> &'static str {
+        match self {
+            Verdict::Right => "right",
+            Verdict::Wrong => "wrong",
+            Verdict::Unanswered => "unanswered",
+            Verdict::Unchecked => "unchecked",
+            Verdict::TooClose => "too_close",
+            Verdict::NotGradable => "not_gradable",
+        }
+    }
+}
+
+/// How far around the runs' spread a boundary still counts as within the noise: this
+/// fraction of the median on either side.
+pub const NOISE_MARGIN: f64 = 0.1;
 
 /// One graded question.
 #[derive(Debug, Clone, Serialize)]
@@ -46,8 +74,13 @@ pub struct Graded {
     pub verdict: Verdict,
     /// Why the question could not be checked, for `unchecked`.
     pub problem: Option<String>,
-    /// The question's explanation (given for wrong and unanswered questions).
+    /// The explanation: the chosen choice's own feedback first, then the question's
+    /// (given for every answered question once the whole file is answered).
     pub explain: Option<String>,
+    /// A timed quantity's runs, median and spread, in the question's unit.
+    pub runs: Option<Repeated>,
+    /// The letter of the choice picked, for a class summary.
+    pub choice: Option<char>,
 }
 
 /// Counts of each verdict.
@@ -61,6 +94,10 @@ pub struct Score {
     pub unanswered: usize,
     /// Questions that could not be checked.
     pub unchecked: usize,
+    /// Questions too close to call.
+    pub too_close: usize,
+    /// Questions not gradable on this machine.
+    pub not_gradable: usize,
     /// All questions.
     pub total: usize,
 }
@@ -80,12 +117,34 @@ pub struct LabGrade {
     pub questions: Vec<Graded>,
     /// The counts.
     pub score: Score,
+    /// Whether right answers and explanations are shown: only once every question is
+    /// answered (predict first).
+    pub revealed: bool,
 }
 
-/// Grades `answers` against `results`.
-pub fn grade(lab: &LabSpec, results: &Results, answers: &Answers) -> LabGrade {
-    let questions: Vec<Graded> =
-        lab.questions.iter().map(|q| grade_one(q, results, answers.0.get(&q.id).copied())).collect();
+/// Grades `answers` against `results`; `repeats` are the timed questions' runs (by
+/// question id, in base units). Right answers and explanations are shown only when every
+/// question is answered, or when `reveal` (an instructor's key) asks for them.
+pub fn grade(
+    lab: &LabSpec,
+    results: &Results,
+    repeats: &BTreeMap<String, Repeated>,
+    answers: &Answers,
+    reveal: bool,
+) -> LabGrade {
+    let revealed = reveal || lab.questions.iter().all(|q| answers.0.contains_key(&q.id));
+    let questions: Vec<Graded> = lab
+        .questions
+        .iter()
+        .map(|q| {
+            let mut g = grade_one(q, results, repeats.get(&q.id), answers.0.get(&q.id).copied());
+            if !revealed {
+                g.right_answer = None;
+                g.explain = None;
+            }
+            g
+        })
+        .collect();
     let mut score = Score { total: questions.len(), ..Score::default() };
     for g in &questions {
         match g.verdict {
@@ -93,6 +152,8 @@ pub fn grade(lab: &LabSpec, results: &Results, answers: &Answers) -> LabGrade {
             Verdict::Wrong => score.wrong += 1,
             Verdict::Unanswered => score.unanswered += 1,
             Verdict::Unchecked => score.unchecked += 1,
+            Verdict::TooClose => score.too_close += 1,
+            Verdict::NotGradable => score.not_gradable += 1,
         }
     }
     LabGrade {
@@ -102,6 +163,7 @@ pub fn grade(lab: &LabSpec, results: &Results, answers: &Answers) -> LabGrade {
         dataset: format!("{} {}", results.dataset.shape.python(), results.dataset.dtype),
         questions,
         score,
+        revealed,
     }
 }
 
@@ -119,7 +181,7 @@ fn right_choice<'a>(choices: &'a [Choice], value: &Value, q: &Question) -> Optio
     })
 }
 
-fn grade_one(q: &Question, results: &Results, answer: Option<Answer>) -> Graded {
+fn grade_one(q: &Question, results: &Results, repeated: Option<&Repeated>, answer: Option<Answer>) -> Graded {
     let mut g = Graded {
         id: q.id.clone(),
         text: q.text.clone(),
@@ -132,24 +194,56 @@ fn grade_one(q: &Question, results: &Results, answer: Option<Answer>) -> Graded 
         verdict: Verdict::Unchecked,
         problem: None,
         explain: None,
+        runs: None,
+        choice: None,
     };
-    let value = match q.quantity.resolve(results) {
-        Ok(v) => v,
-        Err(why) => {
+    if let Some(a) = answer {
+        g.answer = Some(answer_text(q, a));
+        g.choice = match (a, &q.kind) {
+            (Answer::Choice(i), QuestionKind::Choice { choices }) => choices.get(i).map(|c| c.letter),
+            _ => None,
+        };
+    }
+    let steps = q.quantity.steps();
+    if let Some(why) = q.needs.iter().find_map(|n| n.unmet(results, &steps)) {
+        g.verdict = Verdict::NotGradable;
+        g.problem = Some(format!("not gradable here: {why}"));
+        return g;
+    }
+    let value = match (q.quantity.resolve(results), repeated) {
+        (Ok(_), Some(r)) => Value::Number(r.median),
+        (Ok(v), None) => v,
+        (Err(why), _) => {
             g.problem = Some(format!("not measured: {why}"));
             return g;
         }
     };
+    let runs = repeated
+        .filter(|r| r.runs.len() > 1)
+        .and_then(|r| Repeated::of(r.runs.iter().map(|v| q.unit.from_base(*v)).collect()));
     let (measured, measured_text) = match &value {
         Value::Number(n) => {
             let shown = q.unit.from_base(*n);
-            (serde_json::json!(shown), q.unit.show(shown))
+            let text = match &runs {
+                Some(r) => format!(
+                    "{} (median of {} runs, {} to {})",
+                    q.unit.show(shown),
+                    r.runs.len(),
+                    q.unit.show(r.min),
+                    q.unit.show(r.max)
+                ),
+                None => q.unit.show(shown),
+            };
+            (serde_json::json!(shown), text)
         }
         Value::Text(t) => (serde_json::json!(t), t.clone()),
         Value::Bool(b) => (serde_json::json!(b), value.to_string()),
     };
     g.measured = Some(measured);
     g.measured_text = Some(measured_text.clone());
+    g.runs = runs.clone();
+    let band = runs.as_ref().map(|r| r.band(NOISE_MARGIN));
+    let mut picked: Option<&Choice> = None;
     let right = match &q.kind {
         QuestionKind::Number { tolerance } => {
             let Value::Number(n) = value else {
@@ -163,14 +257,16 @@ fn grade_one(q: &Question, results: &Results, answer: Option<Answer>) -> Graded 
             } else {
                 format!("{measured_text}, within ±{}", q.unit.show(allowed))
             });
-            answer.map(|a| match a {
-                Answer::Number(x) => {
-                    g.answer = Some(q.unit.show(x));
-                    // A little slack for numbers printed rounded: 1e-9 of the value.
-                    (x - m).abs() <= allowed + 1e-9 * m.abs().max(1.0)
-                }
-                Answer::Choice(_) => false,
-            })
+            // A little slack for numbers printed rounded: 1e-9 of the value.
+            let near = |x: f64, m: f64| (x - m).abs() <= tolerance.allowed(m) + 1e-9 * m.abs().max(1.0);
+            match answer {
+                Some(Answer::Number(x)) => match band {
+                    Some((lo, hi)) if near(x, lo) != near(x, hi) || near(x, lo) != near(x, m) => Some(None),
+                    _ => Some(Some(near(x, m))),
+                },
+                Some(Answer::Choice(_)) => Some(Some(false)),
+                None => None,
+            }
         }
         QuestionKind::Choice { choices } => {
             let Some(correct) = right_choice(choices, &value, q) else {
@@ -180,53 +276,78 @@ fn grade_one(q: &Question, results: &Results, answer: Option<Answer>) -> Graded 
                 ));
                 return g;
             };
-            g.right_answer = Some(choice_text(correct));
-            answer.map(|a| match a {
-                Answer::Choice(i) => {
-                    g.answer = choices.get(i).map(choice_text);
-                    choices.get(i).is_some_and(|c| c.letter == correct.letter)
+            if let Some((lo, hi)) = band {
+                let at =
+                    |x: f64| right_choice(choices, &Value::Number(x * q.unit.scale), q).map(|c| c.letter);
+                if at(lo) != at(hi) {
+                    g.verdict = Verdict::TooClose;
+                    g.problem = Some(format!(
+                        "too close to call: measured {measured_text}, within its noise of the boundary between choices {} and {}; this answer is graded neither right nor wrong",
+                        at(lo).map_or('?', |c| c),
+                        at(hi).map_or('?', |c| c)
+                    ));
+                    g.explain = Some(q.explain.clone());
+                    return g;
                 }
-                Answer::Number(_) => false,
-            })
+            }
+            g.right_answer = Some(choice_text(correct));
+            match answer {
+                Some(Answer::Choice(i)) => {
+                    picked = choices.get(i);
+                    Some(Some(choices.get(i).is_some_and(|c| c.letter == correct.letter)))
+                }
+                Some(Answer::Number(_)) => Some(Some(false)),
+                None => None,
+            }
         }
     };
     g.verdict = match right {
-        Some(true) => Verdict::Right,
-        Some(false) => Verdict::Wrong,
+        Some(Some(true)) => Verdict::Right,
+        Some(Some(false)) => Verdict::Wrong,
+        Some(None) => {
+            g.problem = Some(format!(
+                "too close to call: measured {measured_text}; your answer is within the tolerance of some runs and not of others"
+            ));
+            Verdict::TooClose
+        }
         None => Verdict::Unanswered,
     };
-    if g.verdict != Verdict::Right {
-        g.explain = Some(q.explain.clone());
-    }
+    let own = picked.and_then(|c| c.explain.as_deref()).map(|e| fill(e, &measured_text, results));
+    g.explain = Some(match own {
+        Some(own) => format!("{own} {}", q.explain),
+        None => q.explain.clone(),
+    });
     g
 }
 
-/// Wraps `text` at `width` columns: the first line after `first`, the others after `rest`;
-/// blank lines keep paragraphs apart.
-pub fn wrap(text: &str, first: &str, rest: &str, width: usize) -> String {
-    let mut out: Vec<String> = Vec::new();
-    for paragraph in text.split("\n\n") {
-        let mut line = String::new();
-        for word in paragraph.split_whitespace() {
-            let prefix = if out.is_empty() { first } else { rest };
-            let len = prefix.chars().count() + line.chars().count() + 1 + word.chars().count();
-            if !line.is_empty() && len > width {
-                out.push(format!("{prefix}{line}"));
-                line.clear();
-            }
-            if !line.is_empty() {
-                line.push(' ');
-            }
-            line.push_str(word);
+fn answer_text(q: &Question, a: Answer) -> String {
+    match (a, &q.kind) {
+        (Answer::Number(x), _) => q.unit.show(x),
+        (Answer::Choice(i), QuestionKind::Choice { choices }) => {
+            choices.get(i).map(choice_text).unwrap_or_default()
         }
-        if !line.is_empty() {
-            let prefix = if out.is_empty() { first } else { rest };
-            out.push(format!("{prefix}{line}"));
-        }
-        out.push(String::new());
+        (Answer::Choice(i), _) => format!("choice {i}"),
     }
-    out.pop();
-    out.join("\n")
+}
+
+/// A choice's feedback with `{measured}` and `{dataset.<f>}` / `{machine.<f>}` filled in.
+pub fn fill(template: &str, measured: &str, results: &Results) -> String {
+    let mut out = String::new();
+    let mut rest = template;
+    while let Some(start) = rest.find('{') {
+        out.push_str(&rest[..start]);
+        let Some(len) = rest[start..].find('}') else { break };
+        let name = &rest[start + 1..start + len];
+        let value = if name == "measured" {
+            Some(measured.to_owned())
+        } else {
+            Quantity::parse(name).ok().and_then(|q| q.resolve(results).ok()).map(|v| v.to_string())
+        };
+        out.push_str(&value.unwrap_or_else(|| format!("{{{name}}}")));
+        rest = &rest[start + len + 1..];
+    }
+    out.push_str(rest);
+    out
 }
 
 const WIDTH: usize = 92;
@@ -246,15 +367,23 @@ impl LabGrade {
                     "WRONG",
                     format!("You answered {answer}; measured {measured}, so the right answer is {right}."),
                 ),
+                Verdict::Unanswered if !self.revealed => ("not answered", format!("Measured {measured}.")),
                 Verdict::Unanswered => {
                     ("not answered", format!("Measured {measured}, so the right answer is {right}."))
                 }
                 Verdict::Unchecked => ("NOT CHECKED", g.problem.clone().unwrap_or_default()),
+                Verdict::TooClose => ("too close to call", g.problem.clone().unwrap_or_default()),
+                Verdict::NotGradable => ("NOT GRADABLE HERE", g.problem.clone().unwrap_or_default()),
+            };
+            let body = match (g.verdict, self.revealed) {
+                (Verdict::Wrong, false) => format!("You answered {answer}; measured {measured}."),
+                (Verdict::Right, false) => format!("You answered {answer}; measured {measured}: right."),
+                _ => body,
             };
             out.push_str(&format!("\n{:>2}. {}: {verdict}\n", i + 1, g.id));
             out.push_str(&wrap(&body, "    ", "    ", WIDTH));
             out.push('\n');
-            if g.verdict != Verdict::Right && g.verdict != Verdict::Unchecked {
+            if matches!(g.verdict, Verdict::Wrong | Verdict::Unanswered) {
                 out.push_str(&wrap(&format!("(from {})", g.quantity), "    ", "      ", WIDTH));
                 out.push('\n');
             }
@@ -265,12 +394,29 @@ impl LabGrade {
         }
         let s = &self.score;
         out.push_str(&format!("\nScore: {} of {} right", s.right, s.total));
-        for (n, what) in [(s.wrong, "wrong"), (s.unanswered, "not answered"), (s.unchecked, "not checked")] {
+        for (n, what) in [
+            (s.wrong, "wrong"),
+            (s.unanswered, "not answered"),
+            (s.too_close, "too close to call"),
+            (s.not_gradable, "not gradable here"),
+            (s.unchecked, "not checked"),
+        ] {
             if n > 0 {
                 out.push_str(&format!(", {n} {what}"));
             }
         }
         out.push_str(".\n");
+        if !self.revealed {
+            out.push_str(&wrap(
+                "Predict first: the right answers and explanations are shown once every question \
+                 has an answer in your answers file (the measurement above is kept; grade it again \
+                 with --results).",
+                "",
+                "",
+                WIDTH,
+            ));
+            out.push('\n');
+        }
         out
     }
 }

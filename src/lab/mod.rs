@@ -14,12 +14,21 @@
 //! runs every lab at a tiny shape to show that each quantity resolves.
 
 pub mod answers;
+pub mod args;
+pub mod check;
+pub mod class;
 pub mod command;
 pub mod fields;
 pub mod grade;
+pub mod needs;
 pub mod quantity;
+pub mod record;
+pub mod run;
 pub mod spec;
+pub mod stats;
+pub mod text;
 pub mod unit;
+pub mod value;
 
 use std::path::{Path, PathBuf};
 

@@ -19,70 +19,10 @@
 use std::fmt;
 
 use super::fields::{DATASET_FIELDS, MACHINE_FIELDS, Missing, RunField, STEP_FIELDS, StepField};
-use super::unit::format_number;
+pub use super::value::{Dimension, Value};
 use crate::cache::CacheState;
 use crate::results::Results;
 use crate::spec::ExperimentSpec;
-
-/// What kind of value a quantity is, which decides the units and questions that fit it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Dimension {
-    /// A number of bytes (units: bytes, KiB, MiB, GiB, kB, MB, GB).
-    Bytes,
-    /// A duration in nanoseconds (units: ns, us, ms, s).
-    Nanos,
-    /// A count: faults, pages, elements.
-    Count,
-    /// A plain number: a value read from the array.
-    Number,
-    /// A ratio of two quantities (units: none, or percent).
-    Ratio,
-    /// A word: a dtype, a status, a signal's name.
-    Text,
-    /// Yes or no.
-    Bool,
-}
-
-impl Dimension {
-    /// Whether values are numbers (questions with a tolerance or with ranges as choices).
-    pub fn is_numeric(self) -> bool {
-        !matches!(self, Dimension::Text | Dimension::Bool)
-    }
-
-    /// The name used in messages.
-    pub fn name(self) -> &'static str {
-        match self {
-            Dimension::Bytes => "bytes",
-            Dimension::Nanos => "a duration",
-            Dimension::Count => "a count",
-            Dimension::Number => "a number",
-            Dimension::Ratio => "a ratio",
-            Dimension::Text => "text",
-            Dimension::Bool => "yes or no",
-        }
-    }
-}
-
-/// A measured value.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Value {
-    /// A number, in the quantity's base unit (bytes, nanoseconds, a count, a ratio).
-    Number(f64),
-    /// A word.
-    Text(String),
-    /// Yes or no.
-    Bool(bool),
-}
-
-impl fmt::Display for Value {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Value::Number(n) => f.write_str(&format_number(*n)),
-            Value::Text(t) => f.write_str(t),
-            Value::Bool(b) => f.write_str(if *b { "yes" } else { "no" }),
-        }
-    }
-}
 
 /// A step as a lab plans to run it: the id it has in results (with `_k{K}` for a sharing
 /// step), its cache state and its experiment.
@@ -145,7 +85,9 @@ fn find_run_field(
 ) -> Result<&'static RunField, String> {
     fields.iter().find(|f| f.name == name).ok_or_else(|| {
         let names: Vec<&str> = fields.iter().map(|f| f.name).collect();
-        format!("{prefix}.{name} does not exist: {prefix} has {}", names.join(", "))
+        let hint =
+            super::text::closest(name, &names).map(|c| format!(" (did you mean '{c}'?)")).unwrap_or_default();
+        format!("{prefix}.{name} does not exist{hint}: {prefix} has {}", names.join(", "))
     })
 }
 
@@ -180,10 +122,13 @@ impl Quantity {
                     "cold" => CacheState::Cold,
                     other => return Err(format!("'{t}': the cache state is '{other}'; use warm or cold")),
                 };
-                let field = STEP_FIELDS
-                    .iter()
-                    .find(|f| f.name == *field)
-                    .ok_or_else(|| format!("'{t}': a step has no field '{field}'; {HINT}"))?;
+                let field = STEP_FIELDS.iter().find(|f| f.name == *field).ok_or_else(|| {
+                    let names: Vec<&str> = STEP_FIELDS.iter().map(|f| f.name).collect();
+                    let hint = super::text::closest(field, &names)
+                        .map(|c| format!(" (did you mean '{c}'?)"))
+                        .unwrap_or_default();
+                    format!("'{t}': a step has no field '{field}'{hint}; {HINT}")
+                })?;
                 if id.is_empty() {
                     return Err(format!("'{t}': the step id is empty"));
                 }
@@ -224,6 +169,15 @@ impl Quantity {
                     ))
                 }
             }
+        }
+    }
+
+    /// Whether any field it reads is a time (measured over repeated runs).
+    pub fn reads_time(&self) -> bool {
+        match self {
+            Quantity::Dataset(f) | Quantity::Machine(f) => f.dimension == Dimension::Nanos,
+            Quantity::Step { field, .. } => field.dimension == Dimension::Nanos,
+            Quantity::Ratio(a, b) | Quantity::Difference(a, b) => a.reads_time() || b.reads_time(),
         }
     }
 

@@ -53,10 +53,14 @@ use std::path::{Path, PathBuf};
 use anyhow::Result;
 use serde::Deserialize;
 
-use super::quantity::{Dimension, PlannedStep, Quantity};
+use super::needs::Need;
+use super::quantity::{PlannedStep, Quantity};
+pub use super::text::reflow;
 use super::unit::Unit;
+use super::value::Dimension;
 use crate::cache::CacheState;
 use crate::error::input;
+use crate::shape::Shape;
 use crate::spec::LoadedSpec;
 
 /// Most choices a question may offer (one letter each).
@@ -72,6 +76,10 @@ struct LabFile {
     experiments: Vec<String>,
     #[serde(default)]
     cache: Option<Vec<CacheState>>,
+    #[serde(default)]
+    shapes: Option<Vec<String>>,
+    #[serde(default)]
+    repeats: Option<u32>,
     #[serde(default, rename = "question")]
     questions: Vec<QuestionFile>,
 }
@@ -88,6 +96,8 @@ struct QuestionFile {
     tolerance: Option<ToleranceFile>,
     #[serde(default)]
     choices: Option<Vec<toml::Value>>,
+    #[serde(default)]
+    needs: Vec<String>,
     explain: String,
 }
 
@@ -150,6 +160,9 @@ pub struct Choice {
     /// For a word or yes/no quantity: the value that makes this choice right, when it is
     /// not the text itself (`{ text = "the process dies of a signal", value = "crashed" }`).
     pub value: Option<String>,
+    /// Feedback for a student who picked this choice, with `{measured}` and
+    /// `{machine.<field>}` / `{dataset.<field>}` filled in from the measurement.
+    pub explain: Option<String>,
 }
 
 impl Choice {
@@ -187,8 +200,12 @@ pub struct Question {
     pub unit: Unit,
     /// Number or choice.
     pub kind: QuestionKind,
-    /// Shown when the answer is wrong.
+    /// Shown with every graded answer, right or wrong.
     pub explain: String,
+    /// What the lesson needs of the machine; unmet, the question is not gradable here.
+    pub needs: Vec<Need>,
+    /// Whether the quantity reads a time: measured over the lab's repeated runs.
+    pub timed: bool,
 }
 
 /// One checked lab.
@@ -208,9 +225,20 @@ pub struct LabSpec {
     pub experiments: Vec<LoadedSpec>,
     /// Only these cache states, if given.
     pub cache: Option<Vec<CacheState>>,
+    /// The shapes it supports, smallest first: every question's right answer must hold
+    /// from the first to the last (`lab check` runs both).
+    pub shapes: Vec<Shape>,
+    /// How many times the steps a timed question reads are measured (median and spread).
+    pub repeats: u32,
     /// The questions, in order.
     pub questions: Vec<Question>,
 }
+
+/// The shape labs run at by default: about a minute per lab on a small machine.
+pub const DEFAULT_SHAPE: &str = "400x120x120x3";
+
+/// How many runs a timed question's steps get unless the lab says otherwise.
+pub const DEFAULT_REPEATS: u32 = 5;
 
 fn valid_id(id: &str) -> bool {
     !id.is_empty() && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
@@ -269,6 +297,11 @@ impl LabSpec {
         if file.questions.is_empty() {
             return Err(at("the lab asks nothing: add [[question]] entries".to_owned()));
         }
+        let shapes = supported_shapes(file.shapes.as_deref()).map_err(at)?;
+        let repeats = file.repeats.unwrap_or(DEFAULT_REPEATS);
+        if !(1..=50).contains(&repeats) {
+            return Err(at(format!("repeats = {repeats}: give 1 to 50 runs (5 is usual)")));
+        }
         let mut seen = HashSet::new();
         let mut questions = Vec::with_capacity(file.questions.len());
         for q in file.questions {
@@ -288,6 +321,8 @@ impl LabSpec {
             handout,
             experiments,
             cache: file.cache,
+            shapes,
+            repeats,
             questions,
         })
     }
@@ -384,18 +419,18 @@ fn check_question(q: QuestionFile, planned: &[PlannedStep<'_>]) -> Result<Questi
             });
         }
     };
-    Ok(Question { id: q.id, text: reflow(&q.text), quantity, unit, kind, explain: reflow(&q.explain) })
-}
-
-/// Text as written in TOML, its line breaks only there for the source's sake: lines joined
-/// with single spaces, blank lines kept as paragraph breaks. Output wraps it again.
-pub fn reflow(text: &str) -> String {
-    text.trim()
-        .split("\n\n")
-        .map(|p| p.split_whitespace().collect::<Vec<_>>().join(" "))
-        .filter(|p| !p.is_empty())
-        .collect::<Vec<_>>()
-        .join("\n\n")
+    let needs = q.needs.iter().map(|n| Need::parse(n)).collect::<Result<Vec<_>, _>>()?;
+    let timed = quantity.reads_time();
+    Ok(Question {
+        id: q.id,
+        text: reflow(&q.text),
+        quantity,
+        unit,
+        kind,
+        explain: reflow(&q.explain),
+        needs,
+        timed,
+    })
 }
 
 fn tolerance(t: ToleranceFile) -> Result<Tolerance, String> {
@@ -406,6 +441,12 @@ fn tolerance(t: ToleranceFile) -> Result<Tolerance, String> {
     let relative = t.relative.unwrap_or(0.0);
     if !(absolute.is_finite() && absolute >= 0.0 && relative.is_finite() && relative >= 0.0) {
         return Err("tolerance values must be finite and not negative".to_owned());
+    }
+    if relative > 1.0 {
+        return Err(format!(
+            "tolerance relative = {relative} accepts answers {}% off: relative is a fraction (0.1 is 10 %); give at most 1",
+            relative * 100.0
+        ));
     }
     Ok(Tolerance { absolute, relative })
 }
@@ -447,24 +488,64 @@ fn choices(raw: &[toml::Value], dimension: Dimension) -> Result<Vec<Choice>, Str
         }
         out.push(choice);
     }
+    check_gaps(&out)?;
     Ok(out)
 }
 
+/// Ranges must meet: a value between two choices would be graded by no choice.
+fn check_gaps(choices: &[Choice]) -> Result<(), String> {
+    let mut ranged: Vec<(&Choice, Range)> = choices.iter().filter_map(|c| c.range.map(|r| (c, r))).collect();
+    ranged.sort_by(|a, b| {
+        a.1.min.unwrap_or(f64::NEG_INFINITY).total_cmp(&b.1.min.unwrap_or(f64::NEG_INFINITY))
+    });
+    for pair in ranged.windows(2) {
+        let ((a, ra), (b, rb)) = (pair[0], pair[1]);
+        if let (Some(hi), Some(lo)) = (ra.max, rb.min) {
+            if hi < lo {
+                return Err(format!(
+                    "choices {} and {} leave a gap: nothing answers a value from {hi} up to {lo}; let one range end where the next begins",
+                    a.letter, b.letter
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The shapes a lab supports, smallest first; by default the lab's default shape alone.
+fn supported_shapes(raw: Option<&[String]>) -> Result<Vec<Shape>, String> {
+    let Some(raw) = raw else {
+        return Ok(vec![Shape::parse(DEFAULT_SHAPE).map_err(|e| e.to_string())?]);
+    };
+    if raw.is_empty() {
+        return Err("shapes lists none: give the smallest and largest shape the lab supports, e.g. shapes = [\"40x120x120x3\", \"400x120x120x3\"]".to_owned());
+    }
+    let mut shapes = Vec::with_capacity(raw.len());
+    for s in raw {
+        shapes.push(Shape::parse(s).map_err(|e| format!("shapes: '{s}': {e}"))?);
+    }
+    shapes.sort_by_key(Shape::len);
+    Ok(shapes)
+}
+
 fn word_choice(value: &toml::Value, letter: char, dimension: Dimension) -> Result<Choice, String> {
+    let mut explain = None;
     let (text, matches) = match value {
         toml::Value::String(text) => (text.trim().to_owned(), None),
         toml::Value::Table(table) => {
             for key in table.keys() {
-                if key != "text" && key != "value" {
+                if !["text", "value", "explain"].contains(&key.as_str()) {
                     return Err(format!(
-                        "choice {letter}: unknown key '{key}'; a choice here has text and value"
+                        "choice {letter}: unknown key '{key}'; a choice here has text, value and explain"
                     ));
                 }
             }
+            explain = table.get("explain").and_then(toml::Value::as_str).map(reflow);
             let text = table.get("text").and_then(toml::Value::as_str);
             let matches = table.get("value").and_then(toml::Value::as_str);
             match (text, matches) {
                 (Some(t), Some(v)) => (t.trim().to_owned(), Some(v.trim().to_owned())),
+                (Some(t), None) if explain.is_some() => (t.trim().to_owned(), None),
                 _ => {
                     return Err(format!(
                         "choice {letter} must be a string, or a table {{ text = \"...\", value = \"...\" }} whose value is what the quantity measures"
@@ -479,8 +560,8 @@ fn word_choice(value: &toml::Value, letter: char, dimension: Dimension) -> Resul
             ));
         }
     };
-    let choice = Choice { letter, text, range: None, value: matches };
-    if dimension == Dimension::Bool && super::answers::bool_word(choice.matches()).is_none() {
+    let choice = Choice { letter, text, range: None, value: matches, explain };
+    if dimension == Dimension::Bool && super::text::bool_word(choice.matches()).is_none() {
         return Err(format!(
             "choice {letter} '{}': the quantity is yes or no; its value must be \"yes\" or \"no\"",
             choice.matches()
@@ -497,8 +578,10 @@ fn range_choice(value: &toml::Value, letter: char) -> Result<Choice, String> {
     };
     let table = value.as_table().ok_or_else(bad)?;
     for key in table.keys() {
-        if !["text", "min", "max"].contains(&key.as_str()) {
-            return Err(format!("choice {letter}: unknown key '{key}'; a choice has text, min and max"));
+        if !["text", "min", "max", "explain"].contains(&key.as_str()) {
+            return Err(format!(
+                "choice {letter}: unknown key '{key}'; a choice has text, min, max and explain"
+            ));
         }
     }
     let text = table.get("text").and_then(toml::Value::as_str).ok_or_else(bad)?;
@@ -519,7 +602,8 @@ fn range_choice(value: &toml::Value, letter: char) -> Result<Choice, String> {
             return Err(format!("choice {letter}: min {lo} is not below max {hi}"));
         }
     }
-    Ok(Choice { letter, text: text.trim().to_owned(), range: Some(range), value: None })
+    let explain = table.get("explain").and_then(toml::Value::as_str).map(reflow);
+    Ok(Choice { letter, text: text.trim().to_owned(), range: Some(range), value: None, explain })
 }
 
 #[cfg(test)]

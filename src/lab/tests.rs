@@ -168,7 +168,7 @@ fn bad_answers_files_name_the_file_the_question_and_the_fix() {
     let (_t, lab) = tutorial_lab();
     let cases = [
         ("[answers]\nheadr = 128\n", "no question 'headr'"),
-        ("[answers]\nheader = \"128\"\n", "without quotes"),
+        ("[answers]\nheader = \"lots\"\n", "takes a number"),
         ("[answers]\nheader = true\n", "takes a number"),
         ("[answers]\ndtype = 2\n", "in quotes"),
         ("[answers]\ndtype = \"int8\"\n", "not one of the choices"),
@@ -250,15 +250,27 @@ fn grading_compares_within_the_tolerance_and_picks_the_measured_choice() {
         ),
     )
     .unwrap();
-    let g = grade::grade(&lab, &r, &right);
+    let g = grade::grade(&lab, &r, &Default::default(), &right, false);
     assert!(g.questions.iter().all(|q| q.verdict == Verdict::Right), "{:#?}", g.questions);
     assert_eq!(g.score.right, 5);
-    assert!(g.questions.iter().all(|q| q.explain.is_none()), "no explanation for right answers");
+    assert!(g.questions.iter().all(|q| q.explain.is_some()), "right answers are explained too");
 
     let wrong =
         answers_from(&lab, &format!("[answers]\nheader = 100\ndtype = \"a\"\nsize = {}\n", kib * 1.2))
             .unwrap();
-    let g = grade::grade(&lab, &r, &wrong);
+    // Two questions unanswered: measured values, but no right answer and no explanation.
+    let g = grade::grade(&lab, &r, &Default::default(), &wrong, false);
+    assert!(!g.revealed);
+    assert!(
+        g.questions.iter().all(|q| q.right_answer.is_none() && q.explain.is_none()),
+        "{:#?}",
+        g.questions
+    );
+    let text = g.render_text();
+    assert!(!text.contains("so the right answer") && !text.contains("Why:"), "{text}");
+    assert!(text.contains("You answered 100 bytes; measured 128 bytes."), "{text}");
+    // The same answers, revealed (an instructor's key).
+    let g = grade::grade(&lab, &r, &Default::default(), &wrong, true);
     let by_id = |id: &str| g.questions.iter().find(|q| q.id == id).unwrap();
     assert_eq!(by_id("header").verdict, Verdict::Wrong);
     assert_eq!(by_id("header").measured_text.as_deref(), Some("128 bytes"));
@@ -292,17 +304,23 @@ fn a_value_no_choice_holds_or_a_missing_step_is_not_checked() {
     let lab = t
         .parse(&format!(
             "{LAB_HEAD}\n[[question]]\nid = \"gap\"\ntext = \"?\"\nquantity = \"dataset.npy_header_bytes\"\n\
-             choices = [{{ text = \"small\", max = 100 }}, {{ text = \"huge\", min = 1000 }}]\nexplain = \"e\"\n"
+             choices = [{{ text = \"small\", max = 100 }}, {{ text = \"middling\", min = 100, max = 120 }}]\nexplain = \"e\"\n"
         ))
         .unwrap();
     let mut r = fixture();
-    let g = grade::grade(&lab, &r, &answers_from(&lab, "[answers]\ngap = \"a\"\n").unwrap());
+    let g = grade::grade(
+        &lab,
+        &r,
+        &Default::default(),
+        &answers_from(&lab, "[answers]\ngap = \"a\"\n").unwrap(),
+        false,
+    );
     assert_eq!(g.questions[0].verdict, Verdict::Unchecked);
     assert!(g.questions[0].problem.as_deref().unwrap().contains("fits none of the choices"));
 
     let (_t, lab) = tutorial_lab();
     r.steps.retain(|s| s.id != "npy_memmap_default");
-    let g = grade::grade(&lab, &r, &Answers::default());
+    let g = grade::grade(&lab, &r, &Default::default(), &Answers::default(), false);
     let dtype = g.questions.iter().find(|q| q.id == "dtype").unwrap();
     assert_eq!(dtype.verdict, Verdict::Unchecked);
     assert!(dtype.problem.as_deref().unwrap().contains("no step npy_memmap_default/warm"));
@@ -312,8 +330,63 @@ fn a_value_no_choice_holds_or_a_missing_step_is_not_checked() {
 #[test]
 fn the_feedback_wraps_long_lines() {
     let text = "one two three four five six seven eight nine ten";
-    let wrapped = grade::wrap(text, "> ", "  ", 16);
+    let wrapped = super::text::wrap(text, "> ", "  ", 16);
     assert!(wrapped.lines().all(|l| l.chars().count() <= 16), "{wrapped}");
     assert!(wrapped.starts_with("> one"));
     assert_eq!(wrapped.split_whitespace().filter(|w| *w != ">").collect::<Vec<_>>().join(" "), text);
+}
+
+#[test]
+fn a_choice_carries_its_own_feedback_with_the_machine_filled_in() {
+    let t = TestLab::new();
+    let lab = t
+        .parse(&format!(
+            "{LAB_HEAD}\n[[question]]\nid = \"h\"\ntext = \"?\"\nquantity = \"dataset.npy_header_bytes\"\n\
+             choices = [{{ text = \"small\", max = 200, explain = \"You saw {{measured}}; a page is {{machine.page_size}} bytes.\" }}, \
+             {{ text = \"big\", min = 200 }}]\nexplain = \"General.\"\n"
+        ))
+        .unwrap();
+    let r = fixture();
+    let g = grade::grade(
+        &lab,
+        &r,
+        &Default::default(),
+        &answers_from(&lab, "[answers]\nh = \"a\"\n").unwrap(),
+        false,
+    );
+    let page = crate::lab::text::format_number(r.machine.page_size as f64);
+    assert_eq!(g.questions[0].verdict, Verdict::Right);
+    assert_eq!(
+        g.questions[0].explain.as_deref(),
+        Some(format!("You saw 128 bytes; a page is {page} bytes. General.").as_str()),
+        "a right answer is explained too, its own feedback first"
+    );
+}
+
+#[test]
+fn a_timed_measurement_near_a_boundary_is_too_close_to_call() {
+    let t = TestLab::new();
+    let lab = t
+        .parse(&format!(
+            "{LAB_HEAD}\n[[question]]\nid = \"slow\"\ntext = \"?\"\n\
+             quantity = \"ratio(step.npy_load_mmap.cold.time_access_ns, step.npy_load_mmap.warm.time_access_ns)\"\n\
+             choices = [{{ text = \"under 5\", max = 5 }}, {{ text = \"5 and up\", min = 5 }}]\nexplain = \"e\"\n"
+        ))
+        .unwrap();
+    assert!(lab.questions[0].timed, "a ratio of times is timed");
+    let r = fixture();
+    let answers = answers_from(&lab, "[answers]\nslow = \"b\"\n").unwrap();
+    let grade_with = |runs: Vec<f64>| {
+        let repeats = [("slow".to_owned(), crate::lab::stats::Repeated::of(runs).unwrap())].into();
+        grade::grade(&lab, &r, &repeats, &answers, false).questions.remove(0)
+    };
+    // The runs straddle 5: neither right nor wrong, and the measurement is shown.
+    let g = grade_with(vec![4.0, 9.0, 6.0, 8.0, 7.0]);
+    assert_eq!(g.verdict, Verdict::TooClose);
+    assert!(g.problem.as_deref().unwrap().contains("7 (median of 5 runs, 4 to 9)"), "{g:#?}");
+    // Every run well above 5: graded, on the median.
+    let g = grade_with(vec![8.0, 9.0, 12.0, 10.0, 11.0]);
+    assert_eq!(g.verdict, Verdict::Right);
+    // Within 10 % of the median of a boundary is still too close, however tight the runs.
+    assert_eq!(grade_with(vec![5.3, 5.3, 5.3]).verdict, Verdict::TooClose);
 }

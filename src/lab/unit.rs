@@ -1,30 +1,7 @@
 //! Units of numeric answers, and numbers written the way a student reads them.
 
-use super::quantity::Dimension;
-
-/// A number as a student reads it: whole numbers grouped (`1,383,091,200`), others with a
-/// precision that suits their size (`131.84`, `0.0289`, `0.000029`).
-pub fn format_number(n: f64) -> String {
-    if !n.is_finite() {
-        return n.to_string();
-    }
-    if n.fract() == 0.0 && n.abs() < 1e18 {
-        let grouped = crate::units::grouped(n.abs() as u64);
-        return if n < 0.0 { format!("-{grouped}") } else { grouped };
-    }
-    let a = n.abs();
-    if a >= 1000.0 {
-        format_number(n.round())
-    } else if a >= 100.0 {
-        format!("{n:.1}")
-    } else if a >= 1.0 {
-        format!("{n:.2}")
-    } else {
-        // Three significant digits for small values.
-        let digits = (-a.log10().floor()) as usize + 2;
-        format!("{n:.digits$}")
-    }
-}
+pub use super::text::format_number;
+use super::value::Dimension;
 
 /// The unit a question uses for a numeric quantity: a label and the size of one unit in
 /// the quantity's base unit (bytes, nanoseconds, 1).

@@ -69,6 +69,16 @@ fn numeric_and_choice_questions_are_checked_for_what_they_need() {
             "quantity = \"step.npy_load_mmap.warm.status\"\nchoices = [{ text = \"fine\", value = \"ok\" }, { text = \"also fine\", value = \"ok\" }]",
             "both stand for 'ok'",
         ),
+        ("quantity = \"dataset.npy_bytes\"\ntolerance = { relative = 50 }", "at most 1"),
+        (
+            "quantity = \"dataset.npy_bytes\"\nchoices = [{ text = \"a\", max = 10 }, { text = \"b\", min = 20 }]",
+            "leave a gap",
+        ),
+        ("quantity = \"dataset.npy_bytes\"\ntolerance = { absolute = 0 }\nneeds = [\"cold\"]", "cold_cache"),
+        (
+            "quantity = \"step.npy_load_mmap.warm.minor_fault_access\"\ntolerance = { absolute = 0 }",
+            "did you mean 'minor_faults_access'",
+        ),
     ];
     for (rest, says) in cases {
         let err = refused(&q(rest));
@@ -160,8 +170,8 @@ fn the_documented_example_is_a_valid_lab_and_names_real_fields() {
     let guide = docs.split("## For instructors").nth(1).expect("docs/labs.md has a guide for instructors");
     let example = guide.split("```toml\n").nth(1).unwrap().split("```").next().unwrap();
     let lab = TestLab::new();
-    let spec = lab.parse(&example.replace("07_my_lab.md", "07_test.md")).unwrap();
-    assert_eq!(spec.questions.len(), 3);
+    let spec = lab.parse(&example.replace("08_my_lab.md", "07_test.md")).unwrap();
+    assert_eq!(spec.questions.len(), 4);
     let fields = guide.split("Step fields include").nth(1).unwrap().split(';').next().unwrap();
     let names: Vec<&str> = fields.split('`').skip(1).step_by(2).collect();
     assert!(names.len() > 10, "{names:?}");

@@ -1,0 +1,64 @@
+//! The labs' one median and spread, for quantities measured over repeated runs.
+//!
+//! The median of an even count is the mean of the two middle values (as NumPy's
+//! `np.median`); the spread is the lowest and highest run. Every median a lab shows (a
+//! field's median over batches, a timing quantity's median over runs) is this one.
+
+/// The median of `values`, or none for no values.
+pub fn median(values: &[f64]) -> Option<f64> {
+    let mut sorted: Vec<f64> = values.iter().copied().filter(|v| !v.is_nan()).collect();
+    sorted.sort_by(f64::total_cmp);
+    match sorted.len() {
+        0 => None,
+        n if n % 2 == 1 => Some(sorted[n / 2]),
+        n => Some((sorted[n / 2 - 1] + sorted[n / 2]) / 2.0),
+    }
+}
+
+/// A quantity measured over repeated runs: each run's value, their median and their spread.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Repeated {
+    /// Each run's value, in the quantity's base unit, in the order measured.
+    pub runs: Vec<f64>,
+    /// Their median.
+    pub median: f64,
+    /// The lowest run.
+    pub min: f64,
+    /// The highest run.
+    pub max: f64,
+}
+
+impl Repeated {
+    /// The median and spread of `runs`; none for no runs.
+    pub fn of(runs: Vec<f64>) -> Option<Repeated> {
+        let median = median(&runs)?;
+        let min = runs.iter().copied().fold(f64::INFINITY, f64::min);
+        let max = runs.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        Some(Repeated { runs, median, min, max })
+    }
+
+    /// The band the measurement's noise allows: the spread of the runs, widened by
+    /// `margin` of the median on either side (a boundary this close is too close to call).
+    pub fn band(&self, margin: f64) -> (f64, f64) {
+        let pad = margin * self.median.abs();
+        (self.min.min(self.median - pad), self.max.max(self.median + pad))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    #[test]
+    fn one_median_for_odd_and_even_counts() {
+        assert_eq!(median(&[3.0, 1.0, 2.0]), Some(2.0));
+        assert_eq!(median(&[4.0, 1.0, 3.0, 2.0]), Some(2.5));
+        assert_eq!(median(&[]), None);
+        let r = Repeated::of(vec![5.0, 1.0, 9.0]).unwrap();
+        assert_eq!((r.median, r.min, r.max), (5.0, 1.0, 9.0));
+        assert_eq!(r.band(0.1), (1.0, 9.0));
+        assert_eq!(Repeated::of(vec![10.0]).unwrap().band(0.1), (9.0, 11.0));
+    }
+}
