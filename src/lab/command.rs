@@ -37,16 +37,16 @@ pub struct LabArgs {
 #[derive(Debug, Subcommand)]
 pub enum LabCommand {
     /// List the labs: number, id and title.
-    #[command(after_help = crate::cli::examples::LAB_LIST)]
+    #[command(after_help = crate::examples::LAB_LIST)]
     List,
     /// Print a lab's handout, then its questions.
-    #[command(after_help = crate::cli::examples::LAB_SHOW)]
+    #[command(after_help = crate::examples::LAB_SHOW)]
     Show {
         /// The lab, by number (1) or id (npy_header).
         lab: String,
     },
     /// Write an answers template for a lab (labNN-answers.toml); never replaces a file.
-    #[command(after_help = crate::cli::examples::LAB_INIT)]
+    #[command(after_help = crate::examples::LAB_INIT)]
     Init {
         /// The lab, by number or id.
         lab: String,
@@ -60,7 +60,7 @@ pub enum LabCommand {
     /// one and saved to labNN-answers.toml before anything is measured: predict first, then
     /// measure. Exit 0 when graded, 1 when a question could not be checked, 3 when a
     /// question is not gradable on this machine (said before measuring), 130 interrupted.
-    #[command(after_help = crate::cli::examples::LAB_RUN)]
+    #[command(after_help = crate::examples::LAB_RUN)]
     Run(RunLabArgs),
     /// For instructors: grade a class's answers files against one measurement.
     ///
@@ -68,11 +68,11 @@ pub enum LabCommand {
     /// then the lab is measured once and every file graded: a row per student and question
     /// (--csv), a class summary with the most common wrong choice per question. Exit codes
     /// as `lab run`.
-    #[command(after_help = crate::cli::examples::LAB_GRADE)]
+    #[command(after_help = crate::examples::LAB_GRADE)]
     Grade(GradeArgs),
     /// For instructors: write a student edition of a lab, the handout with its questions and
     /// an answers template, without explanations or answer keys.
-    #[command(after_help = crate::cli::examples::LAB_EXPORT)]
+    #[command(after_help = crate::examples::LAB_EXPORT)]
     Export {
         /// The lab, by number or id.
         lab: String,
@@ -87,10 +87,10 @@ pub enum LabCommand {
     /// question's right answer differs between them. With --shape, one run at that shape
     /// only shows that every quantity resolves. Answers are printed only with --answers-key.
     /// Exit 1 on a problem, 2 if a lab's files are wrong.
-    #[command(after_help = crate::cli::examples::LAB_CHECK)]
+    #[command(after_help = crate::examples::LAB_CHECK)]
     Check(CheckArgs),
     /// List the quantities questions may be checked against.
-    #[command(after_help = crate::cli::examples::LAB_QUANTITIES)]
+    #[command(after_help = crate::examples::LAB_QUANTITIES)]
     Quantities,
 }
 

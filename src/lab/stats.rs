@@ -1,18 +1,14 @@
 //! The labs' one median and spread, for quantities measured over repeated runs.
 //!
-//! The median of an even count is the mean of the two middle values (as NumPy's
-//! `np.median`); the spread is the lowest and highest run. Every median a lab shows (a
+//! The median is the crate's one median ([`crate::stats::median`]: the lower of the two
+//! middle values for an even count, always a value that was measured), so a lab's median
+//! is the report's; the spread is the lowest and highest run. Every median a lab shows (a
 //! field's median over batches, a timing quantity's median over runs) is this one.
 
 /// The median of `values`, or none for no values.
 pub fn median(values: &[f64]) -> Option<f64> {
-    let mut sorted: Vec<f64> = values.iter().copied().filter(|v| !v.is_nan()).collect();
-    sorted.sort_by(f64::total_cmp);
-    match sorted.len() {
-        0 => None,
-        n if n % 2 == 1 => Some(sorted[n / 2]),
-        n => Some((sorted[n / 2 - 1] + sorted[n / 2]) / 2.0),
-    }
+    let measured: Vec<f64> = values.iter().copied().filter(|v| !v.is_nan()).collect();
+    crate::stats::median(&measured)
 }
 
 /// A quantity measured over repeated runs: each run's value, their median and their spread.
@@ -54,7 +50,7 @@ mod tests {
     #[test]
     fn one_median_for_odd_and_even_counts() {
         assert_eq!(median(&[3.0, 1.0, 2.0]), Some(2.0));
-        assert_eq!(median(&[4.0, 1.0, 3.0, 2.0]), Some(2.5));
+        assert_eq!(median(&[4.0, 1.0, 3.0, 2.0]), Some(2.0), "the report's median: the lower middle");
         assert_eq!(median(&[]), None);
         let r = Repeated::of(vec![5.0, 1.0, 9.0]).unwrap();
         assert_eq!((r.median, r.min, r.max), (5.0, 1.0, 9.0));
