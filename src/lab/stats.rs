@@ -33,11 +33,17 @@ impl Repeated {
         Some(Repeated { runs, median, min, max })
     }
 
-    /// The band the measurement's noise allows: the spread of the runs, widened by
-    /// `margin` of the median on either side (a boundary this close is too close to call).
+    /// The band the measurement's noise allows: the median ± the median distance of the
+    /// runs from it (the noise of a typical run, as the report's headline gives it), and at
+    /// least ± `margin` of the median. A boundary inside it is too close to call. One stray
+    /// run (a cold read that hit a warm disk cache) does not widen it: the lowest and highest
+    /// run would, so that the same answers would flip between "right" and "too close".
     pub fn band(&self, margin: f64) -> (f64, f64) {
-        let pad = margin * self.median.abs();
-        (self.min.min(self.median - pad), self.max.max(self.median + pad))
+        let distances: Vec<f64> =
+            self.runs.iter().map(|r| (r - self.median).abs()).filter(|d| !d.is_nan()).collect();
+        let typical = crate::stats::median(&distances).unwrap_or(0.0);
+        let pad = typical.max(margin * self.median.abs());
+        (self.median - pad, self.median + pad)
     }
 }
 
@@ -56,5 +62,8 @@ mod tests {
         assert_eq!((r.median, r.min, r.max), (5.0, 1.0, 9.0));
         assert_eq!(r.band(0.1), (1.0, 9.0));
         assert_eq!(Repeated::of(vec![10.0]).unwrap().band(0.1), (9.0, 11.0));
+        // One stray run does not move the band: the typical distance does.
+        let stray = Repeated::of(vec![10.0, 11.0, 9.0, 10.5, 1.0]).unwrap();
+        assert_eq!(stray.band(0.1), (9.0, 11.0));
     }
 }
