@@ -288,3 +288,6 @@ pub fn run_child(plan: &StepPlan, timeout: Duration) -> Result<StepResult> {
     result.error = Some(failure.error);
     Ok(result)
 }
+
+#[cfg(test)]
+mod tests;

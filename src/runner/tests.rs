@@ -1,0 +1,45 @@
+#![allow(clippy::unwrap_used)]
+
+use std::path::Path;
+use std::time::Duration;
+
+use super::*;
+use crate::dataset::{self, DatasetSpec};
+use crate::dtype::Dtype;
+use crate::shape::Shape;
+
+fn plans(rounds: u32) -> (Vec<StepPlan>, RunOptions) {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = DatasetSpec { shape: Shape(vec![4, 5, 6, 3]), dtype: Dtype::F8, seed: 0 };
+    let data = dataset::ensure(&spec, dir.path()).unwrap().0;
+    let specs: Vec<ExperimentSpec> =
+        crate::spec::load_dir(&Path::new(env!("CARGO_MANIFEST_DIR")).join("experiments"))
+            .unwrap()
+            .into_iter()
+            .map(|l| l.spec)
+            .collect();
+    let options = RunOptions {
+        caches: None,
+        step_timeout: Duration::from_secs(60),
+        numpy: PeerChoice::Without("a unit test".to_owned()),
+        rounds,
+    };
+    (plan(&specs, &data, &options), options)
+}
+
+#[test]
+fn every_step_gets_two_rounds_the_headline_gets_rounds_and_sharing_or_long_steps_one() {
+    let (plans, options) = plans(7);
+    let quick = 1_000_000;
+    let long = VERY_LONG_ROUND.as_nanos() as Nanos + 1;
+    let headline = plans.iter().find(|p| crate::runner::rounds::is_headline(p)).unwrap();
+    assert_eq!(rounds_for(headline, &options, quick), 7, "the headline takes --rounds");
+    assert_eq!(rounds_for(headline, &options, long), 7, "however long it takes");
+    let other = plans.iter().find(|p| !crate::runner::rounds::is_headline(p) && p.workers.is_none()).unwrap();
+    assert_eq!(rounds_for(other, &options, quick), STEP_ROUNDS, "one round in each order");
+    assert_eq!(rounds_for(other, &options, long), 1, "too long to repeat");
+    let sharing = plans.iter().find(|p| p.workers.is_some()).unwrap();
+    assert_eq!(rounds_for(sharing, &options, quick), 1, "compared on memory, not time");
+    let (plans, once) = self::plans(1);
+    assert!(plans.iter().all(|p| rounds_for(p, &once, quick) == 1), "--rounds 1 runs every step once");
+}
