@@ -9,48 +9,15 @@
 
 #![allow(clippy::unwrap_used)] // a test helper that fails is a failed test
 
-use std::io::Write as _;
-use std::path::{Path, PathBuf};
-use std::process::Command as Process;
+mod common;
+use common::{python_with, run_python};
+use std::path::Path;
 
 use assert_cmd::Command;
 use mmap_lab::cache::CacheState;
 use mmap_lab::formats::verdict::{Mapping, Verdict};
 use mmap_lab::results::Results;
 use serde_json::Value;
-
-/// A Python that imports NumPy and `packages`, or `None` (after saying why) where tests may skip.
-fn python(packages: &[&str]) -> Option<PathBuf> {
-    let path = std::env::var_os("MMAP_LAB_PYTHON")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/python"));
-    let imports = std::iter::once("numpy").chain(packages.iter().copied()).collect::<Vec<_>>().join(", ");
-    let works = Process::new(&path)
-        .args(["-c", &format!("import {imports}")])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if works {
-        return Some(path);
-    }
-    let reason =
-        format!("{} cannot import {imports}; run `just venv` or set MMAP_LAB_PYTHON", path.display());
-    assert!(
-        std::env::var("CI").as_deref() != Ok("true"),
-        "CI=true: the formats interop tests must run, but {reason}"
-    );
-    let _ = writeln!(std::io::stderr(), "skipping a formats interop test: {reason}");
-    None
-}
-
-fn run_python(python: &Path, code: &str, args: &[&Path]) -> String {
-    let out = Process::new(python).arg("-c").arg(code).args(args).output().unwrap();
-    assert!(
-        out.status.success(),
-        "Python failed:\n{code}\n--- stderr ---\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
 
 fn inspect_json(path: &Path) -> Value {
     let out =
@@ -80,7 +47,7 @@ fn check_calls(python: &Path, report: &Value, loader: &str) -> usize {
 
 #[test]
 fn inspect_maps_the_stored_members_numpy_wrote_and_refuses_the_deflated_ones() {
-    let Some(python) = python(&[]) else { return };
+    let Some(python) = python_with(&[]) else { return };
     let dir = tempfile::tempdir().unwrap();
     let (stored, deflated) = (dir.path().join("s.npz"), dir.path().join("d.npz"));
     run_python(
@@ -128,7 +95,7 @@ fn inspect_maps_the_stored_members_numpy_wrote_and_refuses_the_deflated_ones() {
 
 #[test]
 fn inspect_maps_every_tensor_the_safetensors_package_wrote() {
-    let Some(python) = python(&["safetensors"]) else { return };
+    let Some(python) = python_with(&["safetensors"]) else { return };
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("m.safetensors");
     run_python(
@@ -228,7 +195,7 @@ fn npz_and_compressed_arrow_copy_while_safetensors_and_arrow_map() {
 
 #[test]
 fn numpy_safetensors_and_pyarrow_read_the_files_mmap_lab_writes() {
-    let Some(python) = python(&["safetensors", "pyarrow"]) else { return };
+    let Some(python) = python_with(&["safetensors", "pyarrow"]) else { return };
     let root = tempfile::tempdir().unwrap();
     let r = run_formats(root.path(), true);
     for s in &r.steps {
@@ -297,7 +264,7 @@ fn lab_7_grades_the_formats_predictions_against_the_measurements() {
 /// it; every step still runs, and the other peers agree.
 #[test]
 fn a_missing_python_package_is_named_by_its_peers_and_the_rest_go_on() {
-    let Some(python) = python(&["safetensors"]) else { return };
+    let Some(python) = python_with(&["safetensors"]) else { return };
     let root = tempfile::tempdir().unwrap();
     let fake = root.path().join("no-pyarrow");
     std::fs::create_dir(&fake).unwrap();

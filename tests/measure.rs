@@ -8,7 +8,8 @@
 
 #![allow(clippy::unwrap_used)] // a test helper that fails is a failed test
 
-use std::io::Write as _;
+mod common;
+use common::python;
 use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;
@@ -16,26 +17,6 @@ use mmap_lab::measure::record::{self, MeasureRecord, Sample};
 use mmap_lab::probe::tree::ProcessSnapshot;
 
 const MIB: u64 = 1 << 20;
-
-fn python() -> Option<PathBuf> {
-    let path = std::env::var_os("MMAP_LAB_PYTHON")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/python"));
-    let works = std::process::Command::new(&path)
-        .args(["-c", "import numpy"])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if works {
-        return Some(path);
-    }
-    let reason = format!("{} cannot import numpy; run `just venv` or set MMAP_LAB_PYTHON", path.display());
-    assert!(
-        std::env::var("CI").as_deref() != Ok("true"),
-        "CI=true: the measure tests must run, but {reason}"
-    );
-    let _ = writeln!(std::io::stderr(), "skipping a measure test: {reason}");
-    None
-}
 
 fn script() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/measure/share.py")

@@ -8,11 +8,10 @@
 #![allow(clippy::unwrap_used)] // a test helper that fails is a failed test
 
 mod common;
+use common::{python, run_python};
 
 use std::collections::BTreeMap;
-use std::io::Write as _;
-use std::path::{Path, PathBuf};
-use std::process::Command as Process;
+use std::path::Path;
 
 use assert_cmd::Command;
 use mmap_lab::cache::CacheState;
@@ -22,39 +21,6 @@ use mmap_lab::results::Results;
 use mmap_lab::shape::Shape;
 use mmap_lab::spec::Status;
 use serde::Deserialize;
-
-/// The Python to test against, or `None` (after saying why) when the tests may skip.
-fn python() -> Option<PathBuf> {
-    let path = std::env::var_os("MMAP_LAB_PYTHON")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/python"));
-    let works = Process::new(&path).args(["-c", "import numpy"]).output().is_ok_and(|o| o.status.success());
-    if works {
-        return Some(path);
-    }
-    let reason = format!(
-        "{} cannot import numpy; run `just venv` or set MMAP_LAB_PYTHON to a Python with NumPy",
-        path.display()
-    );
-    assert!(
-        std::env::var("CI").as_deref() != Ok("true"),
-        "CI=true: the NumPy interop tests must run, but {reason}"
-    );
-    // Straight to stderr, past the test harness's capture, so that a skip is always seen.
-    let _ = writeln!(std::io::stderr(), "skipping a NumPy interop test: {reason}");
-    None
-}
-
-/// Runs `code` in Python with `args` (as `sys.argv[1:]`); panics with its stderr if it fails.
-fn run_python(python: &Path, code: &str, args: &[&Path]) -> String {
-    let out = Process::new(python).arg("-c").arg(code).args(args).output().unwrap();
-    assert!(
-        out.status.success(),
-        "Python failed:\n{code}\n--- stderr ---\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
 
 fn mmap_lab() -> Command {
     Command::cargo_bin("mmap-lab").unwrap()

@@ -71,20 +71,41 @@ pub fn mkfifo(path: &Path) {
 /// The Python with NumPy to test against, or `None` (after saying why) when a test may
 /// skip; under `CI=true` a missing NumPy fails instead.
 pub fn python() -> Option<PathBuf> {
+    python_with(&[])
+}
+
+/// A Python that imports NumPy and `packages` (MMAP_LAB_PYTHON, else the project's .venv),
+/// or `None` (after saying why, straight to stderr past the harness's capture) when a test
+/// may skip; under `CI=true` a missing one fails instead.
+pub fn python_with(packages: &[&str]) -> Option<PathBuf> {
     let path = std::env::var_os("MMAP_LAB_PYTHON")
         .map(PathBuf::from)
         .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/python"));
+    let imports = std::iter::once("numpy").chain(packages.iter().copied()).collect::<Vec<_>>().join(", ");
     let works = std::process::Command::new(&path)
-        .args(["-c", "import numpy"])
+        .args(["-c", &format!("import {imports}")])
         .output()
         .is_ok_and(|o| o.status.success());
     if works {
         return Some(path);
     }
-    let reason = format!("{} cannot import numpy; run `just venv` or set MMAP_LAB_PYTHON", path.display());
-    assert!(std::env::var("CI").as_deref() != Ok("true"), "CI=true: NumPy is expected, but {reason}");
-    eprintln!("skipping a NumPy test: {reason}");
+    let reason =
+        format!("{} cannot import {imports}; run `just venv` or set MMAP_LAB_PYTHON", path.display());
+    assert!(std::env::var("CI").as_deref() != Ok("true"), "CI=true: these are expected, but {reason}");
+    use std::io::Write as _;
+    let _ = writeln!(std::io::stderr(), "skipping a Python test: {reason}");
     None
+}
+
+/// Runs `code` in `python` with `args` (as `sys.argv[1:]`); panics with its stderr if it fails.
+pub fn run_python(python: &Path, code: &str, args: &[&Path]) -> String {
+    let out = std::process::Command::new(python).arg("-c").arg(code).args(args).output().unwrap();
+    assert!(
+        out.status.success(),
+        "Python failed:\n{code}\n--- stderr ---\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
 }
 
 /// A temporary folder for the tests that evict files from the page cache (cold steps).
