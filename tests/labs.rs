@@ -27,8 +27,7 @@ fn bin() -> Command {
 }
 
 fn spec(n: u32) -> LabSpec {
-    let entries = lab::load_all(&project().join("experiments/labs"), &project().join("experiments")).unwrap();
-    lab::find(entries, &n.to_string()).unwrap()
+    common::lab_spec(n)
 }
 
 /// One lab measured once at the tiny shape; answers are then graded against its results.
@@ -551,64 +550,7 @@ fn the_command_line_is_consistent() {
 /// Runs `lab run N` with `answers` (TOML text) at the tiny shape in `root`; returns the exit
 /// code, the JSON grade and stderr.
 fn run_with(root: &Path, number: u32, answers: &str, data: &Path) -> (i32, serde_json::Value, String) {
-    run_at(root, number, answers, data, SHAPE)
-}
-
-/// [`run_with`] at `shape`.
-fn run_at(
-    root: &Path,
-    number: u32,
-    answers: &str,
-    data: &Path,
-    shape: &str,
-) -> (i32, serde_json::Value, String) {
-    let file = root.join("answers.toml");
-    std::fs::write(&file, answers).unwrap();
-    let output = bin()
-        .args(["lab", "run", &number.to_string(), "--json", "--shape", shape, "--answers"])
-        .arg(&file)
-        .arg("--data-dir")
-        .arg(data)
-        .arg("--out")
-        .arg(root.join("report"))
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
-    let json = serde_json::from_slice(&output.stdout).unwrap_or_else(|e| panic!("{e}: {stderr}"));
-    (output.status.code().unwrap_or(-1), json, stderr)
-}
-
-fn verdicts(json: &serde_json::Value) -> Vec<(String, String)> {
-    json["questions"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|q| (q["id"].as_str().unwrap().to_owned(), q["verdict"].as_str().unwrap().to_owned()))
-        .collect()
-}
-
-#[test]
-fn the_same_answers_graded_five_times_get_the_same_grades() {
-    // Lab 3 has a timing question (cold_over_warm_time); each grading measures afresh, at
-    // the smallest shape the lab supports: below it (a few hundred kB) a cold pass is served
-    // by the disk's own cache as often as not, and the ratio's median wanders to its boundary.
-    let smallest = spec(3).shapes.first().cloned().expect("lab 3 declares its shapes");
-    let shape = smallest.0.iter().map(ToString::to_string).collect::<Vec<_>>().join("x");
-    let root = tempfile::tempdir().unwrap();
-    let answers = "lab = \"page_cache\"\n[answers]\ncold_resident_before = 0\nwarm_major_faults = 0\n\
-                   cold_major_per_page = \"c\"\ncold_over_warm_time = \"c\"\nrandom_cached_per_needed = \"c\"\n\
-                   random_madv_major_per_page = 1\n";
-    let data = root.path().join("data");
-    let mut seen = Vec::new();
-    for _ in 0..5 {
-        let (code, json, stderr) = run_at(root.path(), 3, answers, &data, &shape);
-        assert!(code == 0 || code == 3, "{stderr}");
-        let timed =
-            json["questions"].as_array().unwrap().iter().find(|q| q["id"] == "cold_over_warm_time").unwrap();
-        assert_eq!(timed["runs"]["runs"].as_array().unwrap().len(), spec(3).repeats as usize, "{timed:#}");
-        seen.push(verdicts(&json));
-    }
-    assert!(seen.windows(2).all(|w| w[0] == w[1]), "the grades flipped between runs: {seen:#?}");
+    common::lab_run(root, number, answers, data, SHAPE)
 }
 
 #[test]

@@ -134,3 +134,48 @@ pub fn can_evict(dir: &Path) -> bool {
     }
     evicted
 }
+
+/// The shipped lab `n`, loaded from the project's experiments folder.
+pub fn lab_spec(n: u32) -> mmap_lab::lab::LabSpec {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("experiments");
+    let entries = mmap_lab::lab::load_all(&root.join("labs"), &root).unwrap();
+    mmap_lab::lab::find(entries, &n.to_string()).unwrap()
+}
+
+/// Runs `lab run N --json` with `answers` (TOML text) at `shape`, data in `data` and the
+/// report under `root`; returns the exit code, the JSON grade and stderr. Bounded by five
+/// times [`TIMEOUT`]: a lab measures several steps, cold and warm, five times over.
+pub fn lab_run(
+    root: &Path,
+    number: u32,
+    answers: &str,
+    data: &Path,
+    shape: &str,
+) -> (i32, serde_json::Value, String) {
+    let file = root.join("answers.toml");
+    std::fs::write(&file, answers).unwrap();
+    let output = assert_cmd::Command::cargo_bin("mmap-lab")
+        .unwrap()
+        .args(["lab", "run", &number.to_string(), "--json", "--shape", shape, "--answers"])
+        .arg(&file)
+        .arg("--data-dir")
+        .arg(data)
+        .arg("--out")
+        .arg(root.join("report"))
+        .timeout(TIMEOUT * 5)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    let json = serde_json::from_slice(&output.stdout).unwrap_or_else(|e| panic!("{e}: {stderr}"));
+    (output.status.code().unwrap_or(-1), json, stderr)
+}
+
+/// (question id, verdict) of every question of a `lab run --json` grade, in order.
+pub fn verdicts(json: &serde_json::Value) -> Vec<(String, String)> {
+    json["questions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|q| (q["id"].as_str().unwrap().to_owned(), q["verdict"].as_str().unwrap().to_owned()))
+        .collect()
+}
