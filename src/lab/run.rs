@@ -133,10 +133,15 @@ fn repeat_timed(
         let specs: Vec<crate::spec::ExperimentSpec> =
             lab.experiments.iter().map(|s| s.spec.clone()).collect();
         let options = run_options(lab);
-        let plans: Vec<crate::step::StepPlan> = crate::runner::plan(&specs, &data, &options)
+        let mut plans: Vec<crate::step::StepPlan> = crate::runner::plan(&specs, &data, &options)
             .into_iter()
             .filter(|p| wanted.iter().any(|(id, c)| *id == p.result_id() && *c == p.cache))
             .collect();
+        // Cold steps first: each warm step then finds the file cached as the cold pass just
+        // before it left it, the same in every run. After the suite's random steps and the
+        // data check it would find it in smaller folios, and a warm pass over those faults
+        // 10-20 times as often and takes 2-3 times as long (docs/labs.md, "Timed questions").
+        plans.sort_by_key(|p| p.cache != CacheState::Cold);
         crate::errln!(
             "lab {}: {} more run(s) of the {} step(s) its timed questions read",
             lab.number,
