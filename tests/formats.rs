@@ -239,21 +239,13 @@ fn lab_7_grades_the_formats_predictions_against_the_measurements() {
         assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
         serde_json::from_slice::<Value>(&out.stdout).unwrap()
     };
-    let verdicts = |json: &Value| -> Vec<(String, String)> {
-        json["questions"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|q| (q["id"].as_str().unwrap().to_owned(), q["verdict"].as_str().unwrap().to_owned()))
-            .collect()
-    };
     let right = "npz_anon_at_open = 100\nsafetensors_anon_after_pass = 0\nsafetensors_file_after_pass = 100\nlz4_anon_at_open = 100\n";
-    for (id, verdict) in verdicts(&run(right)) {
+    for (id, verdict) in common::verdicts(&run(right)) {
         let answered = right.contains(&id);
         assert_eq!(verdict, if answered { "right" } else { "unanswered" }, "{id}");
     }
     let wrong = "npz_anon_at_open = 0\nsafetensors_anon_after_pass = 100\nsafetensors_file_after_pass = 0\nlz4_anon_at_open = 0\n";
-    for (id, verdict) in verdicts(&run(wrong)) {
+    for (id, verdict) in common::verdicts(&run(wrong)) {
         if wrong.contains(&id) {
             assert_eq!(verdict, "wrong", "{id}");
         }
