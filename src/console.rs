@@ -3,11 +3,15 @@
 
 use std::path::Path;
 
+use crate::dataset::Provenance;
+use crate::observe::RunObserver;
 use crate::paths::absolute;
 use crate::peer::PeerChoice;
 use crate::peer::python::Python;
+use crate::progress::{BytesProgress, Progress};
 use crate::results::StepResult;
 use crate::spec::LoadedSpec;
+use crate::step::StepPlan;
 use crate::units::human_nanos;
 
 /// Where a Python was found, in words: the current folder's `.venv`, the `.venv` of the
@@ -75,6 +79,89 @@ fn plural(v: crate::report::claims::Verdict) -> String {
         Verdict::Holds => "hold".to_owned(),
         Verdict::DoesNotHold => "do not hold".to_owned(),
         other => other.name().to_owned(),
+    }
+}
+
+/// The terminal as a run's observer: the lines a run starts with, the dataset's line and
+/// its generation bar, a bar over the steps with the one under way and an estimate of the
+/// time left, one aligned line per finished step, and the headline. Bars are drawn only
+/// when stderr is a terminal; the lines always go to stderr.
+#[derive(Default)]
+pub struct Terminal {
+    generation: BytesProgress,
+    steps: Option<StepsBar>,
+}
+
+/// The bar over the steps and what its lines need.
+struct StepsBar {
+    bar: indicatif::ProgressBar,
+    /// What each plan is called while under way.
+    names: Vec<String>,
+    id_width: usize,
+}
+
+impl RunObserver for Terminal {
+    fn starting(&mut self, specs: &[LoadedSpec], data_dir: &Path, out: &Path, numpy: &PeerChoice) {
+        for line in announce(specs, data_dir, out, numpy) {
+            crate::errln!("{line}");
+        }
+    }
+
+    fn progress(&self) -> &dyn Progress {
+        &self.generation
+    }
+
+    fn dataset_ready(&mut self, data_dir: &Path, provenance: &Provenance) {
+        match provenance {
+            Provenance::Reused => {
+                crate::errln!("dataset: reusing {} (its manifest vouches for it)", data_dir.display())
+            }
+            Provenance::Generated { reason, elapsed } => {
+                crate::errln!("dataset: generated in {} ({reason})", human_nanos(elapsed.as_nanos() as u64))
+            }
+        }
+    }
+
+    fn writing_formats(&mut self, formats: &[crate::formats::Format]) {
+        let names: Vec<&str> = formats.iter().map(|f| f.file_name()).collect();
+        crate::errln!("formats: writing and checking {} in a child process", names.join(", "));
+    }
+
+    fn steps_planned(&mut self, plans: &[StepPlan]) {
+        let bar = crate::progress::items_bar(plans.len() as u64, "steps");
+        let names: Vec<String> =
+            plans.iter().map(|p| format!("{} {}", p.result_id(), p.cache.name())).collect();
+        if let Some(first) = names.first() {
+            bar.set_message(first.clone());
+        }
+        let id_width = plans.iter().map(|p| p.result_id().len()).max().unwrap_or(0);
+        self.steps = Some(StepsBar { bar, names, id_width });
+    }
+
+    fn step_finished(&mut self, index: usize, step: &StepResult) {
+        let Some(s) = &self.steps else { return };
+        let line = step_line(index, s.names.len(), s.id_width, step);
+        if s.bar.is_hidden() {
+            crate::errln!("{line}");
+        } else {
+            s.bar.println(line);
+        }
+        s.bar.inc(1);
+        if let Some(next) = s.names.get(index + 1) {
+            s.bar.set_message(next.clone());
+        }
+    }
+
+    fn steps_done(&mut self) {
+        if let Some(s) = self.steps.take() {
+            s.bar.finish_and_clear();
+        }
+    }
+
+    fn headline(&mut self, side: &crate::results::SideBySide) {
+        for line in headline(side) {
+            crate::errln!("{line}");
+        }
     }
 }
 

@@ -16,7 +16,7 @@
 //!  10 │ cli
 //!   9 │ lab
 //!   8 │ suite
-//!   7 │ report check measure console
+//!   7 │ report check measure observe console
 //!   6 │ runner peer
 //!   5 │ step child
 //!   4 │ results
@@ -35,7 +35,8 @@
 //! [`step::sharing`]) and the processes that carry it ([`child`], read from outside by
 //! [`child::outside`]); the runner that starts them with their NumPy peers ([`runner`],
 //! [`peer`]), and its headline rounds ([`runner::rounds`]); everything that reads results
-//! ([`report`], [`check`], [`measure`], [`console`]); the whole run ([`suite`]); the labs
+//! ([`report`], [`check`], [`measure`]), and what a run tells as it goes ([`observe`], shown on
+//! the terminal by [`console`]); the whole run ([`suite`], its stages); the labs
 //! ([`lab`], which run the suite and grade its results); the command line ([`cli`]); `main`.
 //!
 //! Where a new thing goes: a new experiment group is a spec file in `experiments/` (and, for
@@ -73,6 +74,7 @@ pub mod machine;
 pub mod marks;
 pub mod measure;
 pub mod npy;
+pub mod observe;
 pub mod open;
 pub mod paths;
 pub mod peer;

@@ -29,3 +29,17 @@ pub fn command_line() -> String {
         .collect::<Vec<_>>()
         .join(" ")
 }
+
+/// Names the mmap-lab executable that child processes (steps, workers, the formats writer)
+/// are started from, for programs that run the suite as a library (tests among them), whose
+/// own executable is not mmap-lab.
+pub const EXE_ENV: &str = "MMAP_LAB_EXE";
+
+/// The mmap-lab executable children are started from: `$MMAP_LAB_EXE` when set, else this
+/// program's own.
+pub fn own_exe() -> std::io::Result<std::path::PathBuf> {
+    match std::env::var_os(EXE_ENV) {
+        Some(exe) if !exe.is_empty() => Ok(exe.into()),
+        _ => std::env::current_exe(),
+    }
+}

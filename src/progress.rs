@@ -41,3 +41,49 @@ pub fn items_bar(total: u64, message: &str) -> ProgressBar {
 fn target() -> ProgressDrawTarget {
     if interactive() { ProgressDrawTarget::stderr() } else { ProgressDrawTarget::hidden() }
 }
+
+/// Where long work says how far it got. Threads share one, so it takes `&self`; every
+/// method does nothing by default.
+pub trait Progress: Sync {
+    /// Work of `total` units (bytes) named `what` begins.
+    fn start(&self, _what: &str, _total: u64) {}
+    /// `done` more units are done.
+    fn advance(&self, _done: u64) {}
+    /// The work ended, finished or not.
+    fn finish(&self) {}
+}
+
+/// Progress that says nothing.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Quiet;
+
+impl Progress for Quiet {}
+
+/// Progress as a bar over bytes on stderr, drawn only when stderr is a terminal
+/// ([`bytes_bar`]); a new bar at each [`Progress::start`].
+#[derive(Debug, Default)]
+pub struct BytesProgress(std::sync::Mutex<Option<ProgressBar>>);
+
+impl BytesProgress {
+    fn bar(&self) -> Option<ProgressBar> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+}
+
+impl Progress for BytesProgress {
+    fn start(&self, what: &str, total: u64) {
+        *self.0.lock().unwrap_or_else(|p| p.into_inner()) = Some(bytes_bar(total, what));
+    }
+
+    fn advance(&self, done: u64) {
+        if let Some(bar) = self.bar() {
+            bar.inc(done);
+        }
+    }
+
+    fn finish(&self) {
+        if let Some(bar) = self.0.lock().unwrap_or_else(|p| p.into_inner()).take() {
+            bar.finish_and_clear();
+        }
+    }
+}

@@ -166,10 +166,17 @@ pub struct StepTiming {
 /// One stage of a run and its wall time.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StageTime {
-    /// `dataset`, `formats`, `cold_read_limit`, `steps`, `headline_rounds`.
+    /// `dataset`, `formats`, `warm_steps`, `cold_read_limit`, `cold_steps`.
     pub stage: String,
     /// Its wall time.
     pub ns: Nanos,
+}
+
+impl StageTime {
+    /// The stage `stage`, begun at `began` and ending now.
+    pub fn since(stage: &str, began: std::time::Instant) -> StageTime {
+        StageTime { stage: stage.to_owned(), ns: began.elapsed().as_nanos() as Nanos }
+    }
 }
 
 /// One step run several times beside its NumPy peer, each time in fresh processes after

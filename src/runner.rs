@@ -258,7 +258,7 @@ fn nanos(since: Instant) -> Nanos {
 /// Runs `plan` in a child process, reading it from outside at each phase it marks
 /// ([`crate::child::outside`]); a crash or a broken answer becomes a result, not an error.
 pub fn run_child(plan: &StepPlan, timeout: Duration) -> Result<StepResult> {
-    let exe = std::env::current_exe().context("cannot find mmap-lab's own executable to start a step")?;
+    let exe = crate::paths::own_exe().context("cannot find mmap-lab's own executable to start a step")?;
     let mut command = Command::new(exe);
     command.arg(STEP_COMMAND);
     let observer = crate::child::outside::observer(&plan.path);

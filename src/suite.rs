@@ -1,4 +1,6 @@
-//! `run-all` and `run`: specs -> dataset -> runner -> results -> report.
+//! `run-all` and `run`, as the stages of the diagram: check -> dataset -> plan -> steps
+//! (each with its NumPy peer and rounds) -> headline rounds -> results -> report. Each stage
+//! is one function below, in that order; none prints: they tell a [`RunObserver`].
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -8,11 +10,12 @@ use anyhow::Result;
 use crate::cache::CacheState;
 use crate::dataset::{self, DatasetSpec, Provenance};
 use crate::machine::Machine;
+use crate::observe::RunObserver;
 use crate::peer::PeerChoice;
-use crate::results::{DatasetInfo, Results, RunInfo, SCHEMA_VERSION, StageTime, StepResult};
+use crate::results::{DatasetInfo, Results, RunInfo, SCHEMA_VERSION, SideBySide, StageTime, StepResult};
 use crate::runner::{self, RunOptions};
 use crate::spec::{ExperimentSpec, LoadedSpec};
-use crate::units::human_nanos;
+use crate::step::StepPlan;
 
 /// Everything a run needs, checked before anything is measured.
 #[derive(Debug, Clone)]
@@ -51,89 +54,130 @@ pub fn check_paths(data_dir: &Path, out: &Path) -> Result<()> {
     Ok(())
 }
 
-/// Runs the suite: dataset, steps, results, report.
-pub fn run(options: &SuiteOptions) -> Result<SuiteOutcome> {
-    let started = Instant::now();
-    let started_at = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
+/// Runs the suite as its stages: check, dataset, plan, steps (with their NumPy peers),
+/// headline rounds, results, report. The stages print nothing: they tell `observer`.
+pub fn run(options: &SuiteOptions, observer: &mut dyn RunObserver) -> Result<SuiteOutcome> {
+    let clock = Clock::start();
+    check(options)?;
+    crate::interrupt::install();
+    observer.starting(&options.specs, &options.data_dir, &options.out, &options.run.numpy);
+    let data_lock = dataset::lock(&options.data_dir)?;
+    let _out_lock = crate::fsio::FolderLock::acquire(&options.out, "--out")?;
+    let mut stages = Vec::new();
+    let t = Instant::now();
+    let (data, provenance) = prepare_dataset(options, &data_lock, observer)?;
+    stages.push(StageTime::since("dataset", t));
+    let specs: Vec<ExperimentSpec> = options.specs.iter().map(|s| s.spec.clone()).collect();
+    let t = Instant::now();
+    let formats = crate::child::formats::ensure_in_child(&data, &crate::spec::formats_of(&specs), |f| {
+        observer.writing_formats(f)
+    })?;
+    stages.push(StageTime::since("formats", t));
+    let plans = plan(&specs, &data, options)?;
+    observer.steps_planned(&plans);
+    let ran = run_steps(&plans, &data, options, observer, &mut stages)?;
+    let side_by_side = headline_rounds(&plans, &ran, options, observer);
+    let results = assemble(
+        options,
+        &clock,
+        Assembly { plans: &plans, data, provenance, formats, stages, ran, side_by_side },
+    );
+    let written = write_report(&results, options)?;
+    Ok(SuiteOutcome { results, written })
+}
+
+/// When the run began, by the clock and the calendar.
+struct Clock {
+    started: Instant,
+    started_at: String,
+}
+
+impl Clock {
+    fn start() -> Clock {
+        let started_at = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
+        Clock { started: Instant::now(), started_at }
+    }
+}
+
+/// Stage 0: everything that can refuse, before anything is written or measured.
+fn check(options: &SuiteOptions) -> Result<()> {
     if options.specs.is_empty() {
         return Err(crate::error::input(
             "no experiment to run (no spec given, or none with run_all = true in --experiments); nothing was measured and the old report is kept",
         ));
     }
     crate::spec::check_against(&options.specs, &options.dataset)?;
-    check_paths(&options.data_dir, &options.out)?;
-    crate::interrupt::install();
-    for line in crate::console::announce(&options.specs, &options.data_dir, &options.out, &options.run.numpy)
-    {
-        crate::errln!("{line}");
-    }
+    check_paths(&options.data_dir, &options.out)
+}
 
-    let _data_lock = dataset::lock(&options.data_dir)?;
-    let dataset_began = Instant::now();
-    let _out_lock = crate::fsio::FolderLock::acquire(&options.out, "--out")?;
+/// Stage 1: the dataset, reused when its manifest vouches for it, generated otherwise.
+fn prepare_dataset(
+    options: &SuiteOptions,
+    held: &crate::fsio::FolderLock,
+    observer: &mut dyn RunObserver,
+) -> Result<(dataset::Dataset, Provenance)> {
+    let (spec, dir, files) = (&options.dataset, &options.data_dir, options.files);
     let (data, provenance) = if options.regenerate {
         let t = Instant::now();
-        let d = dataset::regenerate_held(&options.dataset, &options.data_dir, options.files, &_data_lock)?;
-        (d, Provenance::Generated { reason: "--regenerate".to_owned(), elapsed: t.elapsed() })
+        let data = dataset::regenerate_held(spec, dir, files, held, observer.progress())?;
+        (data, Provenance::Generated { reason: "--regenerate".to_owned(), elapsed: t.elapsed() })
     } else {
-        dataset::ensure_held(&options.dataset, &options.data_dir, options.files, &_data_lock)?
+        dataset::ensure_held(spec, dir, files, held, observer.progress())?
     };
-    match &provenance {
-        Provenance::Reused => {
-            crate::errln!("dataset: reusing {} (its manifest vouches for it)", options.data_dir.display())
-        }
-        Provenance::Generated { reason, elapsed } => {
-            crate::errln!("dataset: generated in {} ({reason})", human_nanos(elapsed.as_nanos() as u64))
-        }
-    }
+    observer.dataset_ready(dir, &provenance);
+    Ok((data, provenance))
+}
 
-    let specs: Vec<ExperimentSpec> = options.specs.iter().map(|s| s.spec.clone()).collect();
-    let mut stages = vec![StageTime { stage: "dataset".to_owned(), ns: nanos(dataset_began) }];
-    let formats_began = Instant::now();
-    let formats = crate::child::formats::ensure_in_child(&data, &crate::spec::formats_of(&specs))?;
-    stages.push(StageTime { stage: "formats".to_owned(), ns: nanos(formats_began) });
-    let plans = runner::plan(&specs, &data, &options.run);
+/// Stage 2: one plan per step, warm steps first.
+fn plan(specs: &[ExperimentSpec], data: &dataset::Dataset, options: &SuiteOptions) -> Result<Vec<StepPlan>> {
+    let plans = runner::plan(specs, data, &options.run);
     if plans.is_empty() {
         return Err(crate::error::input(format!(
             "the {} experiment(s) asked for have no step under the chosen --cache; nothing was measured and the old report is kept",
             specs.len()
         )));
     }
-    let id_width = plans.iter().map(|p| p.result_id().len()).max().unwrap_or(0);
-    let bar = crate::progress::items_bar(plans.len() as u64, "steps");
-    let under_way = |p: &crate::step::StepPlan| format!("{} {}", p.result_id(), p.cache.name());
-    if let Some(first) = plans.first() {
-        bar.set_message(under_way(first));
-    }
-    let mut report = |i: usize, step: &StepResult| {
-        let line = crate::console::step_line(i, plans.len(), id_width, step);
-        if bar.is_hidden() {
-            crate::errln!("{line}");
-        } else {
-            bar.println(line);
-        }
-        bar.inc(1);
-        if let Some(next) = plans.get(i + 1) {
-            bar.set_message(under_way(next));
-        }
-    };
-    // Warm steps first, then the cold ones; between them the file is evicted anyway, and a
-    // plain sequential read of it gives the cold passes their limit.
+    Ok(plans)
+}
+
+/// What the steps stage ran.
+struct Ran {
+    /// One result per plan run, in the plans' order.
+    steps: Vec<StepResult>,
+    /// Every plan ran (no Ctrl-C before the last).
+    all_ran: bool,
+    /// The file the cold passes are judged against.
+    file: PathBuf,
+    /// Its plain sequential reads, before and after the cold steps.
+    cold_reads: Vec<crate::cache::SequentialRead>,
+}
+
+/// Stage 3: every step in a child process, with its NumPy peer and rounds. Warm steps
+/// first, then the cold ones; between them the file is evicted anyway, and a plain
+/// sequential read of it, before and after the cold steps (the disk's speed drifts; the
+/// limit is the faster), gives the cold passes their limit.
+fn run_steps(
+    plans: &[StepPlan],
+    data: &dataset::Dataset,
+    options: &SuiteOptions,
+    observer: &mut dyn RunObserver,
+    stages: &mut Vec<StageTime>,
+) -> Result<Ran> {
     let split = plans.iter().position(|p| p.cache == CacheState::Cold).unwrap_or(plans.len());
     let t = Instant::now();
-    let (mut steps, mut complete) = runner::run_steps(&plans[..split], &options.run, &mut report)?;
-    stages.push(StageTime { stage: "warm_steps".to_owned(), ns: nanos(t) });
-    let mut cold_reads = Vec::new();
+    let (mut steps, mut complete) =
+        runner::run_steps(&plans[..split], &options.run, |i, s| observer.step_finished(i, s))?;
+    stages.push(StageTime::since("warm_steps", t));
     let file = data.dir.join(crate::spec::FileKind::Npy.file_name());
+    let mut cold_reads = Vec::new();
     if complete && split < plans.len() {
-        // Timed before and after the cold steps: the disk's speed drifts, and the limit is
-        // the faster of the two.
         let t = Instant::now();
         cold_reads.push(crate::cache::sequential_read(&file)?);
         let mut reading = nanos(t);
         let t = Instant::now();
-        let (cold, done) = runner::run_steps(&plans[split..], &options.run, |i, s| report(split + i, s))?;
-        stages.push(StageTime { stage: "cold_steps".to_owned(), ns: nanos(t) });
+        let (cold, done) =
+            runner::run_steps(&plans[split..], &options.run, |i, s| observer.step_finished(split + i, s))?;
+        stages.push(StageTime::since("cold_steps", t));
         if done {
             let t = Instant::now();
             cold_reads.push(crate::cache::sequential_read(&file)?);
@@ -143,18 +187,68 @@ pub fn run(options: &SuiteOptions) -> Result<SuiteOutcome> {
         steps.extend(cold);
         complete = done;
     }
-    bar.finish_and_clear();
+    observer.steps_done();
+    Ok(Ran { steps, all_ran: complete, file, cold_reads })
+}
 
+/// Stage 4: the headline comparison, from the rounds its step ran with NumPy.
+fn headline_rounds(
+    plans: &[StepPlan],
+    ran: &Ran,
+    options: &SuiteOptions,
+    observer: &mut dyn RunObserver,
+) -> Option<SideBySide> {
     let with_numpy = matches!(options.run.numpy, PeerChoice::Use(_));
-    let side_by_side =
-        if complete && with_numpy { crate::runner::rounds::side_by_side(&plans, &steps) } else { None };
-    for line in side_by_side.iter().flat_map(crate::console::headline) {
-        crate::errln!("{line}");
+    let side = (ran.all_ran && with_numpy).then(|| runner::rounds::side_by_side(plans, &ran.steps)).flatten();
+    if let Some(side) = &side {
+        observer.headline(side);
     }
-    let limits = crate::report::limits::measure(&steps, Some(&file), &cold_reads);
+    side
+}
 
+/// What the stages produced, for [`assemble`].
+struct Assembly<'a> {
+    plans: &'a [StepPlan],
+    data: dataset::Dataset,
+    provenance: Provenance,
+    formats: Vec<crate::formats::FormatFile>,
+    stages: Vec<StageTime>,
+    ran: Ran,
+    side_by_side: Option<SideBySide>,
+}
+
+/// Stage 5: the record of the run, `results.json`'s content.
+fn assemble(options: &SuiteOptions, clock: &Clock, a: Assembly) -> Results {
+    let Ran { steps, all_ran, file, cold_reads } = a.ran;
+    let limits = crate::report::limits::measure(&steps, Some(&file), &cold_reads);
+    let notes = notes(options, a.plans, all_ran, &steps);
+    let complete = all_ran && !crate::interrupt::interrupted();
+    Results {
+        schema_version: SCHEMA_VERSION,
+        run: RunInfo {
+            mmap_lab_version: env!("CARGO_PKG_VERSION").to_owned(),
+            command: options.command.clone(),
+            started_at: clock.started_at.clone(),
+            wall_ns: nanos(clock.started),
+            complete,
+            parent_peak_rss_bytes: crate::probe::peak_rss(),
+            stages: a.stages,
+            unexpected_outcomes: steps.iter().filter(|s| !as_expected(s)).count(),
+            notes,
+        },
+        machine: Machine::detect(&options.data_dir),
+        dataset: DatasetInfo { formats: a.formats, ..dataset_info(&a.data, &a.provenance) },
+        steps,
+        side_by_side: a.side_by_side,
+        limits,
+    }
+}
+
+/// The run's notes: an interruption, caches that could not be established, the NumPy
+/// column's own.
+fn notes(options: &SuiteOptions, plans: &[StepPlan], all_ran: bool, steps: &[StepResult]) -> Vec<String> {
     let mut notes = Vec::new();
-    if !complete {
+    if !all_ran {
         notes.push(format!(
             "The run was interrupted after {} of {} steps: the results are incomplete.",
             steps.len(),
@@ -166,9 +260,8 @@ pub fn run(options: &SuiteOptions) -> Result<SuiteOutcome> {
                 .to_owned(),
         );
     }
-    let complete = complete && !crate::interrupt::interrupted();
-    for s in steps.iter().filter(|s| s.cache_report.is_some_and(|c| !c.verified)) {
-        if let Some(c) = s.cache_report {
+    for s in steps {
+        if let Some(c) = s.cache_report.filter(|c| !c.verified) {
             notes.push(format!(
                 "{}: the {} cache could not be fully established ({} of {} bytes resident when the step started).",
                 s.key(),
@@ -178,33 +271,15 @@ pub fn run(options: &SuiteOptions) -> Result<SuiteOutcome> {
             ));
         }
     }
-    notes.extend(crate::peer::notes(&options.run.numpy, &plans, &steps));
-    let results = Results {
-        schema_version: SCHEMA_VERSION,
-        run: RunInfo {
-            mmap_lab_version: env!("CARGO_PKG_VERSION").to_owned(),
-            command: options.command.clone(),
-            started_at,
-            wall_ns: started.elapsed().as_nanos() as u64,
-            complete,
-            parent_peak_rss_bytes: crate::probe::peak_rss(),
-            stages,
-            unexpected_outcomes: steps.iter().filter(|s| !as_expected(s)).count(),
-            notes,
-        },
-        machine: Machine::detect(&options.data_dir),
-        dataset: DatasetInfo { formats, ..dataset_info(&data, &provenance) },
-        steps,
-        side_by_side,
-        limits,
-    };
-    let out = if complete { options.out.clone() } else { incomplete_dir(&options.out) };
-    let written = crate::report::write_keeping(
-        std::slice::from_ref(&results),
-        &out,
-        Some(&incomplete_dir(&options.out)),
-    )?;
-    Ok(SuiteOutcome { results, written })
+    notes.extend(crate::peer::notes(&options.run.numpy, plans, steps));
+    notes
+}
+
+/// Stage 6: the report, written whole or not at all; an incomplete run's beside it.
+fn write_report(results: &Results, options: &SuiteOptions) -> Result<Vec<PathBuf>> {
+    let keep = incomplete_dir(&options.out);
+    let out = if results.run.complete { options.out.clone() } else { keep.clone() };
+    crate::report::write_keeping(std::slice::from_ref(results), &out, Some(&keep))
 }
 
 fn nanos(since: Instant) -> u64 {

@@ -44,8 +44,13 @@ pub struct LiveOptions {
 /// Measures the steps now, on this machine.
 pub fn live(options: &LiveOptions) -> Result<Measurement> {
     let held = dataset::lock(&options.data_dir)?;
-    let (data, provenance) =
-        dataset::ensure_held(&options.dataset, &options.data_dir, dataset::Files::Both, &held)?;
+    let (data, provenance) = dataset::ensure_held(
+        &options.dataset,
+        &options.data_dir,
+        dataset::Files::Both,
+        &held,
+        &crate::progress::BytesProgress::default(),
+    )?;
     if let Provenance::Generated { elapsed, .. } = &provenance {
         crate::errln!(
             "check: generated {} of {} in {} ({})",

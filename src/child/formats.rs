@@ -17,16 +17,17 @@ struct FormatsPlan {
 /// [`ensure`] in a child process (this binary, re-executed), so that the runner never holds
 /// what writing and checking the files hold (the Arrow writer's encoded batch, the checks'
 /// read-back copies): its peak RSS stays the runner's own. Files already vouched for are
-/// taken without starting a child.
-pub fn ensure_in_child(dataset: &Dataset, formats: &[Format]) -> Result<Vec<FormatFile>> {
+/// taken without starting a child; `writing` hears of the formats before a child writes them.
+pub fn ensure_in_child(
+    dataset: &Dataset,
+    formats: &[Format],
+    writing: impl FnOnce(&[Format]),
+) -> Result<Vec<FormatFile>> {
     if all_vouched(dataset, formats) {
         return ensure(dataset, formats);
     }
-    eprintln!(
-        "formats: writing and checking {} in a child process",
-        formats.iter().map(|f| f.file_name()).collect::<Vec<_>>().join(", ")
-    );
-    let exe = std::env::current_exe().context("cannot find mmap-lab's own executable")?;
+    writing(formats);
+    let exe = crate::paths::own_exe().context("cannot find mmap-lab's own executable")?;
     let mut command = std::process::Command::new(exe);
     command.arg("__formats");
     let plan = serde_json::to_vec(&FormatsPlan { dir: dataset.dir.clone(), formats: formats.to_vec() })?;

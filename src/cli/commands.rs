@@ -126,7 +126,7 @@ fn run_suite_files(
         run: run_options(steps)?,
         command: crate::paths::command_line(),
     };
-    let outcome = suite::run(&options)?;
+    let outcome = suite::run(&options, &mut crate::console::Terminal::default())?;
     let r = &outcome.results;
     let report_dir = outcome.written.first().and_then(|p| p.parent()).unwrap_or(Path::new("."));
     crate::outln!(
@@ -151,10 +151,13 @@ fn run_suite_files(
 fn generate(args: &GenerateArgs) -> Result<u8> {
     let spec = args.data.spec();
     let started = std::time::Instant::now();
+    let held = dataset::lock(&args.data.data_dir)?;
+    let progress = crate::progress::BytesProgress::default();
+    let files = dataset::Files::Both;
     let data = if args.regenerate {
-        dataset::regenerate(&spec, &args.data.data_dir)?
+        dataset::regenerate_held(&spec, &args.data.data_dir, files, &held, &progress)?
     } else {
-        let (data, provenance) = dataset::ensure(&spec, &args.data.data_dir)?;
+        let (data, provenance) = dataset::ensure_held(&spec, &args.data.data_dir, files, &held, &progress)?;
         if provenance == dataset::Provenance::Reused {
             crate::outln!(
                 "valid data already in {} (use --regenerate to write them again)",

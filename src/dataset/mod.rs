@@ -23,6 +23,7 @@ use serde::{Deserialize, Serialize};
 
 pub use self::manifest::{FileEntry, Manifest, checksum_of_bytes};
 use crate::dtype::Dtype;
+use crate::progress::{Progress, Quiet};
 use crate::shape::Shape;
 use crate::units::Bytes;
 
@@ -112,7 +113,7 @@ pub enum Provenance {
 }
 
 /// Returns a valid dataset for `spec` in `dir`: the existing one if its manifest vouches
-/// for it, a freshly generated one otherwise.
+/// for it, a freshly generated one otherwise (quietly: [`ensure_held`] reports progress).
 pub fn ensure(spec: &DatasetSpec, dir: &Path) -> Result<(Dataset, Provenance)> {
     ensure_files(spec, dir, Files::Both)
 }
@@ -128,45 +129,44 @@ pub fn lock(dir: &Path) -> Result<crate::fsio::FolderLock> {
 /// [`ensure`] for a choice of files.
 pub fn ensure_files(spec: &DatasetSpec, dir: &Path, files: Files) -> Result<(Dataset, Provenance)> {
     let held = lock(dir)?;
-    ensure_held(spec, dir, files, &held)
+    ensure_held(spec, dir, files, &held, &Quiet)
 }
 
-/// [`ensure_files`] with the folder's lock already held by the caller.
+/// [`ensure_files`] with the folder's lock already held by the caller; a generation
+/// reports to `progress`.
 pub fn ensure_held(
     spec: &DatasetSpec,
     dir: &Path,
     files: Files,
     held: &crate::fsio::FolderLock,
+    progress: &dyn Progress,
 ) -> Result<(Dataset, Provenance)> {
     match verify::validate(spec, dir, files)? {
         Ok(manifest) => Ok((Dataset { dir: dir.to_owned(), manifest }, Provenance::Reused)),
         Err(reason) => {
             let started = Instant::now();
-            let dataset = regenerate_held(spec, dir, files, held)?;
+            let dataset = regenerate_held(spec, dir, files, held, progress)?;
             Ok((dataset, Provenance::Generated { reason, elapsed: started.elapsed() }))
         }
     }
 }
 
-/// Generates the dataset even if a valid one exists.
+/// Generates the dataset even if a valid one exists (quietly).
 pub fn regenerate(spec: &DatasetSpec, dir: &Path) -> Result<Dataset> {
-    regenerate_files(spec, dir, Files::Both)
-}
-
-/// [`regenerate`] for a choice of files.
-pub fn regenerate_files(spec: &DatasetSpec, dir: &Path, files: Files) -> Result<Dataset> {
     let held = lock(dir)?;
-    regenerate_held(spec, dir, files, &held)
+    regenerate_held(spec, dir, Files::Both, &held, &Quiet)
 }
 
-/// [`regenerate_files`] with the folder's lock already held by the caller.
+/// [`regenerate`] for a choice of files, with the folder's lock already held by the
+/// caller; reports to `progress`.
 pub fn regenerate_held(
     spec: &DatasetSpec,
     dir: &Path,
     files: Files,
     _held: &crate::fsio::FolderLock,
+    progress: &dyn Progress,
 ) -> Result<Dataset> {
-    let manifest = writer::generate(spec, dir, files)
+    let manifest = writer::generate(spec, dir, files, progress)
         .with_context(|| format!("generating {} of {} in {}", spec.shape, spec.dtype, dir.display()))?;
     Ok(Dataset { dir: dir.to_owned(), manifest })
 }

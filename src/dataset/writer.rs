@@ -1,6 +1,6 @@
-//! Drawing and writing, on every core: each thread takes the next 4 MiB block of the
-//! array, draws it, hashes it and writes it at its place in both files (`pwrite`), so
-//! drawing and writing overlap without any ordering between threads. Large writes let the
+//! Drawing and writing, on every core: rayon's threads take the 4 MiB blocks of the array,
+//! draw each, hash it and write it at its place in both files (`pwrite`), so drawing and
+//! writing overlap without any ordering between threads. Large writes let the
 //! page cache build large folios (DESIGN.md: a full pass then takes ~900 faults instead of
 //! ~21,000).
 
@@ -8,15 +8,15 @@ use std::fs::{File, OpenOptions};
 use std::io::ErrorKind;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Instant;
 
 use anyhow::{Context, Result, anyhow};
+use rayon::prelude::*;
 
 use super::image::{SampleLayout, draw_elements};
 use super::manifest::{BLOCK_BYTES, combine};
 use super::{DatasetSpec, Files, MANIFEST_NAME, Manifest, NPY_NAME, PARTIAL_SUFFIX, RAW_NAME, free_space};
+use crate::progress::Progress;
 use crate::units::{Bytes, human_bytes};
 
 /// Set to `1` to skip the free-space check, for file systems that misreport their free
@@ -181,7 +181,12 @@ impl BlockPieces {
 }
 
 /// Writes both files of `spec` into `dir` and returns their manifest.
-pub(super) fn generate(spec: &DatasetSpec, dir: &Path, files: Files) -> Result<Manifest> {
+pub(super) fn generate(
+    spec: &DatasetSpec,
+    dir: &Path,
+    files: Files,
+    progress: &dyn Progress,
+) -> Result<Manifest> {
     let started = Instant::now();
     // Every check that can refuse comes first: the old data survives a refusal.
     check_space(spec, dir, files)?;
@@ -190,7 +195,7 @@ pub(super) fn generate(spec: &DatasetSpec, dir: &Path, files: Files) -> Result<M
     let handles = partials.create()?;
     let header = spec.npy_header();
     handles[0].write_all_at(&header, 0).map_err(|e| write_error(e, &partials.paths[0].0, &partials.paths))?;
-    let checksum = write_blocks(spec, &handles, header.len() as u64, &partials.paths)?;
+    let checksum = write_blocks(spec, &handles, header.len() as u64, &partials.paths, progress)?;
     for (file, (path, _)) in handles.iter().zip(&partials.paths) {
         let len = file.metadata().with_context(|| format!("{}: cannot read its size", path.display()))?.len();
         let want = if path.ends_with(partial_name(NPY_NAME)) {
@@ -209,83 +214,56 @@ pub(super) fn generate(spec: &DatasetSpec, dir: &Path, files: Files) -> Result<M
     Ok(manifest)
 }
 
-/// Draws every block of the array on all cores and writes each at its place in both files
-/// (`files[0]` after a header of `header_len` bytes). Returns the data's checksum.
+/// Draws every block of the array on all cores (rayon's pool) and writes each at its place
+/// in both files (`files[0]` after a header of `header_len` bytes). Returns the data's
+/// checksum; the first error (a write, or Ctrl-C) stops the other blocks.
 fn write_blocks(
     spec: &DatasetSpec,
     files: &[File],
     header_len: u64,
     paths: &[(PathBuf, PathBuf)],
+    progress: &dyn Progress,
 ) -> Result<u64> {
     let layout = SampleLayout::of(&spec.shape);
     let total = spec.data_bytes();
-    let raw_blocks = total.div_ceil(BLOCK_BYTES);
-    let blocks = raw_blocks.max((total + header_len).div_ceil(BLOCK_BYTES));
+    let blocks = total.div_ceil(BLOCK_BYTES).max((total + header_len).div_ceil(BLOCK_BYTES));
     let item = spec.dtype.itemsize();
-    let next = AtomicU64::new(0);
-    let failed = AtomicBool::new(false);
-    let digests = Mutex::new(vec![0u64; raw_blocks as usize]);
-    let first_error: Mutex<Option<anyhow::Error>> = Mutex::new(None);
-    let workers = std::thread::available_parallelism().map_or(2, |n| n.get()).clamp(1, 8);
-    let bar = crate::progress::bytes_bar(total, "generate");
-
-    std::thread::scope(|scope| {
-        for worker in 0..workers {
-            let (next, failed, digests, first_error, bar) = (&next, &failed, &digests, &first_error, &bar);
-            scope.spawn(move || {
-                let mut buf = Vec::new();
-                let mut scratch = Vec::new();
+    progress.start("generate", total);
+    let digests = (0..blocks)
+        .into_par_iter()
+        .map_init(
+            || (Vec::new(), Vec::new()),
+            |(buf, scratch), block| -> Result<Option<u64>> {
+                if crate::interrupt::interrupted() {
+                    return Err(anyhow!("interrupted: the partial files are removed"));
+                }
+                let pieces = BlockPieces::new(block, total, header_len);
+                buf.resize((pieces.drawn.end - pieces.drawn.start) as usize, 0);
+                draw_elements(spec.seed, layout, spec.dtype, pieces.drawn.start / item, buf, scratch);
+                let slice = |data: &std::ops::Range<u64>| {
+                    &buf[(data.start - pieces.drawn.start) as usize..(data.end - pieces.drawn.start) as usize]
+                };
                 // Threads take the files in opposite orders, so they seldom wait on one
                 // file's lock at the same time.
-                let order: Vec<usize> =
-                    if files.len() == 1 || worker % 2 == 0 { (0..files.len()).collect() } else { vec![1, 0] };
-                let fail = |error: anyhow::Error| {
-                    failed.store(true, Ordering::Relaxed);
-                    let mut slot = first_error.lock().unwrap_or_else(|p| p.into_inner());
-                    slot.get_or_insert(error);
-                };
-                loop {
-                    let block = next.fetch_add(1, Ordering::Relaxed);
-                    if block >= blocks || failed.load(Ordering::Relaxed) {
-                        return;
-                    }
-                    if crate::interrupt::interrupted() {
-                        return fail(anyhow!("interrupted: the partial files are removed"));
-                    }
-                    let pieces = BlockPieces::new(block, total, header_len);
-                    buf.resize((pieces.drawn.end - pieces.drawn.start) as usize, 0);
-                    draw_elements(
-                        spec.seed,
-                        layout,
-                        spec.dtype,
-                        pieces.drawn.start / item,
-                        &mut buf,
-                        &mut scratch,
-                    );
-                    for &f in order.iter() {
-                        let Some((data, at)) = pieces.write(f, header_len) else { continue };
-                        let bytes = &buf[(data.start - pieces.drawn.start) as usize
-                            ..(data.end - pieces.drawn.start) as usize];
-                        if let Err(e) = files[f].write_all_at(bytes, at) {
-                            return fail(write_error(e, &paths[f].0, paths));
-                        }
-                    }
-                    if let Some(raw) = pieces.raw.clone() {
-                        let bytes = &buf[(raw.start - pieces.drawn.start) as usize
-                            ..(raw.end - pieces.drawn.start) as usize];
-                        digests.lock().unwrap_or_else(|p| p.into_inner())[block as usize] =
-                            xxhash_rust::xxh3::xxh3_64(bytes);
-                        bar.inc(raw.end - raw.start);
-                    }
+                let mut order = [0, 1];
+                if rayon::current_thread_index().is_some_and(|t| t % 2 == 1) {
+                    order.reverse();
                 }
-            });
-        }
-    });
-    bar.finish_and_clear();
-    if let Some(error) = first_error.into_inner().unwrap_or_else(|p| p.into_inner()) {
-        return Err(error);
-    }
-    Ok(combine(&digests.into_inner().unwrap_or_else(|p| p.into_inner())))
+                for f in order.into_iter().filter(|&f| f < files.len()) {
+                    let Some((data, at)) = pieces.write(f, header_len) else { continue };
+                    files[f]
+                        .write_all_at(slice(&data), at)
+                        .map_err(|e| write_error(e, &paths[f].0, paths))?;
+                }
+                Ok(pieces.raw.as_ref().map(|raw| {
+                    progress.advance(raw.end - raw.start);
+                    xxhash_rust::xxh3::xxh3_64(slice(raw))
+                }))
+            },
+        )
+        .collect::<Result<Vec<Option<u64>>>>();
+    progress.finish();
+    Ok(combine(&digests?.into_iter().flatten().collect::<Vec<u64>>()))
 }
 
 fn write_error(error: std::io::Error, path: &Path, all: &[(PathBuf, PathBuf)]) -> anyhow::Error {

@@ -104,7 +104,7 @@ pub fn measure(lab: &LabSpec, place: &Placement, command: String) -> Result<Opti
         place.shape.python(),
         place.data_dir.display()
     );
-    let outcome = suite::run(&options)?;
+    let outcome = suite::run(&options, &mut crate::console::Terminal::default())?;
     if !outcome.results.run.complete {
         return Ok(None);
     }
@@ -128,8 +128,13 @@ fn repeat_timed(
         timed.iter().flat_map(|q| q.quantity.steps().into_iter().map(|(id, c)| (id.to_owned(), c))).collect();
     if !wanted.is_empty() && lab.repeats > 1 {
         let lock = dataset::lock(&place.data_dir)?;
-        let (data, _) =
-            dataset::ensure_held(&dataset_spec(place), &place.data_dir, dataset::Files::Both, &lock)?;
+        let (data, _) = dataset::ensure_held(
+            &dataset_spec(place),
+            &place.data_dir,
+            dataset::Files::Both,
+            &lock,
+            &crate::progress::BytesProgress::default(),
+        )?;
         let specs: Vec<crate::spec::ExperimentSpec> =
             lab.experiments.iter().map(|s| s.spec.clone()).collect();
         let options = run_options(lab);

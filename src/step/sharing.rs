@@ -87,7 +87,7 @@ pub fn coordinate(
     started: Instant,
 ) -> Result<StepResult> {
     let count = plan.workers.unwrap_or(1).max(1);
-    let exe = std::env::current_exe().context("cannot find mmap-lab's own executable to start workers")?;
+    let exe = crate::paths::own_exe().context("cannot find mmap-lab's own executable to start workers")?;
     let line = serde_json::to_string(plan)?;
     let mut children: Vec<Child> = Vec::new();
     for _ in 0..count {
