@@ -203,11 +203,46 @@ impl ChildOutput {
 pub fn describe_signal(signal: i32, timed_out: bool, timeout: Duration) -> String {
     match signal {
         _ if timed_out => format!("killed after the step timeout of {} s", timeout.as_secs()),
-        libc::SIGBUS => "killed by SIGBUS (signal 7): the file changed under the mapping; it was truncated while mapped, and a page past its new end has no data to give".to_owned(),
-        libc::SIGKILL => "killed by SIGKILL (signal 9): most likely the out-of-memory killer; the step needed more memory than the machine had".to_owned(),
-        libc::SIGSEGV => "killed by SIGSEGV (signal 11): an invalid memory access".to_owned(),
         libc::SIGINT | libc::SIGTERM => format!("interrupted (signal {signal}) before it finished"),
-        libc::SIGABRT => "killed by SIGABRT (signal 6): it aborted".to_owned(),
-        other => format!("killed by signal {other}"),
+        _ => {
+            let why = match signal {
+                libc::SIGBUS => {
+                    ": the file changed under the mapping; it was truncated while mapped, and a page past its new end has no data to give"
+                }
+                libc::SIGKILL => {
+                    ": most likely the out-of-memory killer; the step needed more memory than the machine had"
+                }
+                libc::SIGSEGV => ": an invalid memory access",
+                libc::SIGABRT => ": it aborted",
+                _ => "",
+            };
+            match signal_name(signal) {
+                name if name.starts_with("SIG") => format!("killed by {name} (signal {signal}){why}"),
+                _ => format!("killed by signal {signal}{why}"),
+            }
+        }
     }
+}
+
+/// A signal's name: `SIGKILL`, or `signal 42` for one without a common name (the one
+/// spelling for steps, `measure` and the labs).
+pub fn signal_name(signal: i32) -> String {
+    let name = match signal {
+        libc::SIGHUP => "SIGHUP",
+        libc::SIGINT => "SIGINT",
+        libc::SIGQUIT => "SIGQUIT",
+        libc::SIGILL => "SIGILL",
+        libc::SIGABRT => "SIGABRT",
+        libc::SIGBUS => "SIGBUS",
+        libc::SIGFPE => "SIGFPE",
+        libc::SIGKILL => "SIGKILL",
+        libc::SIGSEGV => "SIGSEGV",
+        libc::SIGPIPE => "SIGPIPE",
+        libc::SIGALRM => "SIGALRM",
+        libc::SIGTERM => "SIGTERM",
+        libc::SIGUSR1 => "SIGUSR1",
+        libc::SIGUSR2 => "SIGUSR2",
+        _ => return format!("signal {signal}"),
+    };
+    name.to_owned()
 }

@@ -1,22 +1,21 @@
 //! Ctrl-C during a run: stop starting steps, keep what was measured, mark it incomplete.
 
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, LazyLock};
 
-static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+/// Set by SIGINT or SIGTERM once [`install`] ran.
+static INTERRUPTED: LazyLock<Arc<AtomicBool>> = LazyLock::new(|| Arc::new(AtomicBool::new(false)));
 
-extern "C" fn on_signal(_: libc::c_int) {
-    INTERRUPTED.store(true, Ordering::SeqCst);
-}
-
-/// Catches SIGINT and SIGTERM from now on; [`interrupted`] then reports them.
+/// Catches SIGINT and SIGTERM from now on (signal-hook sets a flag and nothing else);
+/// [`interrupted`] then reports them.
 pub fn install() {
-    let handler = on_signal as extern "C" fn(libc::c_int) as libc::sighandler_t;
-    for signal in [libc::SIGINT, libc::SIGTERM] {
-        // SAFETY: the handler only stores to an atomic, which is async-signal-safe.
-        unsafe {
-            libc::signal(signal, handler);
+    static INSTALLED: std::sync::Once = std::sync::Once::new();
+    INSTALLED.call_once(|| {
+        for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+            // Registering fails only for signals that cannot be caught; these two can.
+            let _ = signal_hook::flag::register(signal, Arc::clone(&INTERRUPTED));
         }
-    }
+    });
 }
 
 /// Whether SIGINT or SIGTERM arrived since [`install`].

@@ -20,7 +20,7 @@ use std::time::Duration;
 
 use anyhow::Result;
 
-pub use self::session::{default_interval, signal_name};
+pub use self::session::default_interval;
 pub use crate::marks::{self, MARK_ENV};
 use crate::units::Bytes;
 use record::MeasureRecord;

@@ -213,30 +213,12 @@ fn ended(measured: &Measured) -> Option<ExitRecord> {
 fn exit_record(status: libc::c_int) -> ExitRecord {
     if libc::WIFSIGNALED(status) {
         let signal = libc::WTERMSIG(status);
-        ExitRecord { signal: Some(signal), signal_name: Some(signal_name(signal)), ..ExitRecord::default() }
+        ExitRecord {
+            signal: Some(signal),
+            signal_name: Some(crate::child::signal_name(signal)),
+            ..ExitRecord::default()
+        }
     } else {
         ExitRecord { code: Some(libc::WEXITSTATUS(status)), ..ExitRecord::default() }
     }
-}
-
-/// A signal's name: `SIGKILL`, or `signal 42`.
-pub fn signal_name(signal: i32) -> String {
-    let name = match signal {
-        libc::SIGHUP => "SIGHUP",
-        libc::SIGINT => "SIGINT",
-        libc::SIGQUIT => "SIGQUIT",
-        libc::SIGILL => "SIGILL",
-        libc::SIGABRT => "SIGABRT",
-        libc::SIGBUS => "SIGBUS",
-        libc::SIGFPE => "SIGFPE",
-        libc::SIGKILL => "SIGKILL",
-        libc::SIGSEGV => "SIGSEGV",
-        libc::SIGPIPE => "SIGPIPE",
-        libc::SIGALRM => "SIGALRM",
-        libc::SIGTERM => "SIGTERM",
-        libc::SIGUSR1 => "SIGUSR1",
-        libc::SIGUSR2 => "SIGUSR2",
-        _ => return format!("signal {signal}"),
-    };
-    name.to_owned()
 }

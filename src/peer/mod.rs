@@ -45,7 +45,7 @@ pub struct PeerPlan {
     /// memmap: `shape=`.
     pub shape: Option<Vec<usize>>,
     /// memmap: `order=` (`"C"` or `"F"`).
-    pub order: Option<&'static str>,
+    pub order: Option<Order>,
     /// `X._mmap.madvise(mmap.<this>)` right after opening (`MADV_RANDOM`, ...).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub advice: Option<&'static str>,
@@ -53,9 +53,8 @@ pub struct PeerPlan {
     /// MAP_POPULATE)` under an ndarray: NumPy has no keyword for it).
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub populate: bool,
-    /// `none`, `first`, `full_pass` (`X.sum()`), `first_n`, `channel`, `random_elements`
-    /// or `random_batches`.
-    pub access: &'static str,
+    /// What to read after opening.
+    pub access: PeerAccess,
     /// How many leading values to report.
     pub first_values: usize,
     /// first_n: the samples asked for (for the call's text).
@@ -82,6 +81,27 @@ pub struct PeerPlan {
     pub workers: Option<u32>,
 }
 
+/// What the NumPy peer reads after opening, as `tutorial.py` names it (`"full_pass"`, ...):
+/// the access patterns of [`AccessSpec`] that the script knows, their parameters in the plan.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PeerAccess {
+    /// Nothing.
+    None,
+    /// The first element.
+    First,
+    /// `X.sum()`.
+    FullPass,
+    /// The first `count` elements in memory order.
+    FirstN,
+    /// One channel of every image.
+    Channel,
+    /// Values at the plan's flat `indices`.
+    RandomElements,
+    /// The plan's `batches` of samples.
+    RandomBatches,
+}
+
 impl PeerPlan {
     /// The NumPy equivalent of `plan`, or why it has none (sharing steps, `r+` on scratch
     /// copies, passes that truncate the file or trace memory along the way).
@@ -100,13 +120,13 @@ impl PeerPlan {
             return Err("MAP_POPULATE is compared for np.load's mapping only".to_owned());
         }
         let access = match spec.access {
-            AccessSpec::None => "none",
-            AccessSpec::First => "first",
-            AccessSpec::FullPass => "full_pass",
-            AccessSpec::FirstN { .. } => "first_n",
-            AccessSpec::Channel { .. } => "channel",
-            AccessSpec::RandomElements { .. } => "random_elements",
-            AccessSpec::RandomBatches { .. } => "random_batches",
+            AccessSpec::None => PeerAccess::None,
+            AccessSpec::First => PeerAccess::First,
+            AccessSpec::FullPass => PeerAccess::FullPass,
+            AccessSpec::FirstN { .. } => PeerAccess::FirstN,
+            AccessSpec::Channel { .. } => PeerAccess::Channel,
+            AccessSpec::RandomElements { .. } => PeerAccess::RandomElements,
+            AccessSpec::RandomBatches { .. } => PeerAccess::RandomBatches,
             ref other => {
                 return Err(format!("the tutorial's script has no '{}' access pattern", other.name()));
             }
@@ -135,7 +155,7 @@ impl PeerPlan {
             peer.dtype = spec.open.dtype.as_ref().map(|_| o.dtype.to_string());
             peer.offset = spec.open.offset.map(|_| o.offset);
             peer.shape = spec.open.shape.as_ref().and(o.shape.map(|s| s.0));
-            peer.order = spec.open.order.map(|order| if order == Order::F { "F" } else { "C" });
+            peer.order = spec.open.order;
         }
         Ok(peer)
     }

@@ -41,7 +41,7 @@ pub struct PeerResult {
     /// `X.dtype`.
     pub dtype: Option<Dtype>,
     /// `X.flat[:24]`.
-    #[serde(serialize_with = "super::finite_or_null", deserialize_with = "super::null_as_nan")]
+    #[serde(serialize_with = "super::json::finite_or_null", deserialize_with = "super::json::null_as_nan")]
     pub first_values: Vec<f64>,
     /// The object size, as for the Rust step: here `sys.getsizeof(X)` itself.
     pub object_bytes: Option<Bytes>,
