@@ -74,7 +74,7 @@ fn metric_names_round_trip_and_unknown_ones_are_refused() {
 #[test]
 fn median_takes_the_middle_value() {
     assert_eq!(median(&[5, 1, 3]), Some(3));
-    assert_eq!(median(&[4, 1, 3, 2]), Some(2));
+    assert_eq!(median(&[4, 1, 3, 2]), Some(2), "the mean of 2 and 3, rounded down");
     assert_eq!(median(&[]), None);
 }
 

@@ -1,8 +1,7 @@
 //! The labs' one median and spread, for quantities measured over repeated runs.
 //!
-//! The median is the crate's one median ([`crate::stats::median`]: the lower of the two
-//! middle values for an even count, always a value that was measured), so a lab's median
-//! is the report's; the spread is the lowest and highest run. Every median a lab shows (a
+//! The median is the crate's one median ([`crate::stats::median`], NumPy's `np.median`: the
+//! mean of the two middle values for an even count), so a lab's median is the report's; the spread is the lowest and highest run. Every median a lab shows (a
 //! field's median over batches, a timing quantity's median over runs) is this one.
 
 /// The median of `values`, or none for no values.
@@ -56,7 +55,7 @@ mod tests {
     #[test]
     fn one_median_for_odd_and_even_counts() {
         assert_eq!(median(&[3.0, 1.0, 2.0]), Some(2.0));
-        assert_eq!(median(&[4.0, 1.0, 3.0, 2.0]), Some(2.0), "the report's median: the lower middle");
+        assert_eq!(median(&[4.0, 1.0, 3.0, 2.0]), Some(2.5), "the report's median: np.median");
         assert_eq!(median(&[]), None);
         let r = Repeated::of(vec![5.0, 1.0, 9.0]).unwrap();
         assert_eq!((r.median, r.min, r.max), (5.0, 1.0, 9.0));

@@ -9,6 +9,7 @@ use std::path::PathBuf;
 use crate::cache::{CacheState, SequentialRead};
 use crate::results::{Limits, PairedRound, RoundTimes, SpanLimit, StepResult, rate};
 use crate::spec::Status;
+use crate::stats::{median, median_spread};
 use crate::units::Nanos;
 
 /// The access patterns that read their bytes from start to end: the passes a limit judges.
@@ -35,8 +36,7 @@ pub fn measure(steps: &[StepResult], file: Option<&Path>, cold_reads: &[Sequenti
         .map(|s| {
             s.memory_passes
                 .iter()
-                .filter(|m| !m.passes_ns.is_empty())
-                .map(|m| SpanLimit { bytes: m.bytes, pass_ns: middle(&mut m.passes_ns.clone()) })
+                .filter_map(|m| Some(SpanLimit { bytes: m.bytes, pass_ns: median(&m.passes_ns)? }))
                 .collect()
         })
         .unwrap_or_default();
@@ -70,16 +70,9 @@ fn rounds_or_first(step: &StepResult) -> Vec<PairedRound> {
     }
 }
 
-/// The median (the mean of the two middle ones for an even count) of the picked times.
+/// The median of the picked times ([`crate::stats::median`]).
 fn median_of(rounds: &[PairedRound], pick: impl Fn(&PairedRound) -> Option<Nanos>) -> Option<Nanos> {
-    let mut v: Vec<Nanos> = rounds.iter().filter_map(pick).collect();
-    v.sort_unstable();
-    let n = v.len();
-    match n {
-        0 => None,
-        _ if n % 2 == 1 => Some(v[n / 2]),
-        _ => Some((v[n / 2 - 1] + v[n / 2]) / 2),
-    }
+    median(&rounds.iter().filter_map(pick).collect::<Vec<Nanos>>())
 }
 
 /// A pass's speed on each side as a share of the limit for its cache state.
@@ -150,39 +143,16 @@ pub fn paired(step: &StepResult) -> Option<Paired> {
     }
     let ratios: Vec<f64> = both.iter().map(|(_, r, n)| *n as f64 / *r as f64).collect();
     let (ratio, spread) = median_spread(&ratios)?;
-    let mut rust: Vec<Nanos> = both.iter().map(|b| b.1).collect();
-    let mut numpy: Vec<Nanos> = both.iter().map(|b| b.2).collect();
+    let rust: Vec<Nanos> = both.iter().map(|b| b.1).collect();
+    let numpy: Vec<Nanos> = both.iter().map(|b| b.2).collect();
     Some(Paired {
         rounds: both.len(),
         alternated: both.iter().any(|b| b.0.rust_first) && both.iter().any(|b| !b.0.rust_first),
         ratio,
         spread,
-        rust_ns: middle(&mut rust),
-        numpy_ns: middle(&mut numpy),
+        rust_ns: median(&rust)?,
+        numpy_ns: median(&numpy)?,
     })
-}
-
-fn middle(v: &mut [Nanos]) -> Nanos {
-    v.sort_unstable();
-    let n = v.len();
-    if n % 2 == 1 { v[n / 2] } else { (v[n / 2 - 1] + v[n / 2]) / 2 }
-}
-
-/// The median of `values` (the mean of the two middle ones for an even count) and the
-/// median distance from it.
-pub fn median_spread(values: &[f64]) -> Option<(f64, f64)> {
-    fn median(v: &mut [f64]) -> Option<f64> {
-        v.sort_by(f64::total_cmp);
-        let n = v.len();
-        match n {
-            0 => None,
-            _ if n % 2 == 1 => Some(v[n / 2]),
-            _ => Some((v[n / 2 - 1] + v[n / 2]) / 2.0),
-        }
-    }
-    let mid = median(&mut values.to_vec())?;
-    let spread = median(&mut values.iter().map(|v| (v - mid).abs()).collect::<Vec<_>>())?;
-    Some((mid, spread))
 }
 
 #[cfg(test)]
@@ -192,13 +162,6 @@ mod tests {
     fn round(rust_first: bool, rust: Nanos, numpy: Nanos) -> PairedRound {
         let t = |ns| RoundTimes { open_first_ns: Some(10), pass_ns: Some(ns), open_ns: Some(5) };
         PairedRound { rust_first, rust: t(rust), numpy: t(numpy), agrees: true }
-    }
-
-    #[test]
-    fn the_median_of_an_even_count_is_the_mean_of_the_middle_two() {
-        assert_eq!(median_spread(&[1.0, 3.0]), Some((2.0, 1.0)));
-        assert_eq!(median_spread(&[1.0, 2.0, 9.0]), Some((2.0, 1.0)));
-        assert_eq!(median_spread(&[]), None);
     }
 
     #[test]

@@ -9,7 +9,7 @@ pub use self::csv::PeersCsv;
 use crate::probe::{Phase, Snapshot};
 use crate::results::{PeerResult, Results, RoundTimes, SideBySide, StepResult};
 use crate::spec::Status;
-use crate::stats::{median, median_range};
+use crate::stats::{median_range, median_spread};
 use crate::units::{Bytes, Nanos, grouped, human_bytes, human_delta, human_nanos};
 
 /// One side's figures for a step, taken from its snapshots the same way for Rust and NumPy.
@@ -344,14 +344,6 @@ pub fn goals(side: &SideBySide) -> Vec<GoalCheck> {
 /// Each round's NumPy ÷ Rust, for the rounds where both sides have the time.
 fn paired_ratios(side: &SideBySide, pick: fn(&RoundTimes) -> Option<Nanos>) -> Vec<f64> {
     side.rust.iter().zip(&side.numpy).filter_map(|(r, n)| ratio(pick(r), pick(n))).collect()
-}
-
-/// The median of `values` (the lower middle one for an even count) and the median of the
-/// distances from it: a spread that one outlying round does not move.
-fn median_spread(values: &[f64]) -> Option<(f64, f64)> {
-    let mid = median(values)?;
-    let spread = median(&values.iter().map(|v| (v - mid).abs()).collect::<Vec<_>>())?;
-    Some((mid, spread))
 }
 
 fn faster(numpy_over_rust: f64) -> String {
