@@ -2,6 +2,7 @@ use super::csv::{COLUMNS, quote};
 use super::*;
 use crate::cache::CacheState;
 use crate::report::Output as _;
+use crate::results::{RoundTimes, SideBySide};
 
 /// The fixture run, every step given a NumPy peer that agrees and whose phases each took
 /// ten times as long, with the same memory figures.

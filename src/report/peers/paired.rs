@@ -1,0 +1,175 @@
+//! The paired-rounds table: Rust ÷ NumPy per step as the median of alternating rounds ±
+//! the median distance, each pass's share of the machine's limit, and what the numbers say
+//! where Rust is behind.
+
+use std::fmt::Write as _;
+
+use super::*;
+
+/// The side-by-side table of the paired rounds: every step with a NumPy peer, its rounds,
+/// Rust ÷ NumPy as the median of the rounds ± the median distance, each pass's share of the
+/// machine's limit measured in this run, and where Rust is behind, what the numbers say.
+pub(super) fn paired_section(md: &mut String, run: &Results) {
+    use crate::report::limits::{paired, share};
+    if run.steps.iter().all(|s| s.rounds.is_empty()) {
+        // Results from before rounds were recorded: nothing to pair.
+        return;
+    }
+    let limits = run.limits.as_ref();
+    md.push_str(
+        "### Paired rounds: Rust ÷ NumPy, and the share of the machine's limit
+
+",
+    );
+    let warm = limits.and_then(|l| Some((l.in_memory_step.clone()?, l.warm_rate()?)));
+    let cold = limits.and_then(|l| Some((l.cold_read_file.clone()?, l.cold_read_ns?, l.cold_rate()?)));
+    md.push_str(
+        "Each step with a NumPy peer ran in rounds, Rust first in one round and NumPy first in the next, \
+         each side in a fresh process after the same cache preparation. **Rust ÷ NumPy** is speed: each \
+         round's NumPy time ÷ Rust time on the step's own work (its access pattern, or open plus first \
+         element when it reads nothing more; for `load` and the formats, which read the file at open, open \
+         plus pass), the median of the rounds ± the median distance from it; \
+         above 1, Rust is faster. ",
+    );
+    match &warm {
+        Some((step, rate)) => {
+            let _ = write!(
+                md,
+                "The **limit** of a warm pass is the in-memory pass of `{step}` (the array in the process's \
+                 own memory, summed by the same loop; median of its rounds): {}/s. ",
+                human_bytes(*rate as u64)
+            );
+        }
+        None => md.push_str("No in-memory pass was measured in this run: warm passes have no limit. "),
+    }
+    match &cold {
+        Some((file, ns, rate)) => {
+            let _ = write!(
+                md,
+                "The limit of a cold pass is a plain sequential read of `{file}` after the same eviction \
+                 (8 MiB `read`s), timed in this run just before the cold steps: {} in {}, {}/s. ",
+                human_bytes(limits.and_then(|l| l.cold_read_bytes).unwrap_or(0)),
+                human_nanos(*ns),
+                human_bytes(*rate as u64)
+            );
+        }
+        None => md.push_str(
+            "No sequential read after an eviction was timed in this run: cold passes have no limit. ",
+        ),
+    }
+    md.push_str("A share is a pass's speed (bytes of its span ÷ its median time) ÷ the limit's.\n\n");
+    md.push_str("| step | cache | rounds | Rust (median) | NumPy (median) | Rust ÷ NumPy | limit share (Rust · NumPy) | reading |\n");
+    md.push_str("|---|---|---|---|---|---|---|---|\n");
+    let mut behind = Vec::new();
+    for step in run.steps.iter().filter(|s| s.peer.is_some()) {
+        let p = paired(step);
+        let s = share(step, limits);
+        let pct = |v: Option<f64>| v.map_or("–".to_owned(), |v| format!("{:.0}%", v * 100.0));
+        let shares = s.map_or("–".to_owned(), |s| format!("{} · {}", pct(s.rust), pct(s.numpy)));
+        let reading = reading(step, p.as_ref(), s, limits);
+        let Some(p) = p else {
+            let _ = writeln!(
+                md,
+                "| `{}` | {} | – | – | – | – | {shares} | {reading} |",
+                step.id,
+                step.cache.name()
+            );
+            continue;
+        };
+        let rounds = format!("{}{}", p.rounds, if p.alternated { ", alternating" } else { ", not paired" });
+        if p.ratio + p.spread < 1.0 {
+            behind.push(step.key());
+        }
+        let _ = writeln!(
+            md,
+            "| `{}` | {} | {rounds} | {} | {} | {} ± {:.2}× | {shares} | {reading} |",
+            step.id,
+            step.cache.name(),
+            human_nanos(p.rust_ns),
+            human_nanos(p.numpy_ns),
+            show_ratio(Some(p.ratio)),
+            p.spread,
+        );
+    }
+    let paired_steps = run.steps.iter().filter_map(paired).filter(|p| p.alternated).count();
+    let _ = writeln!(
+        md,
+        "\n{paired_steps} of {} steps with a NumPy peer were paired in alternating order. {}\n",
+        run.steps.iter().filter(|s| s.peer.is_some()).count(),
+        if behind.is_empty() {
+            "No step has Rust behind NumPy by more than its rounds' spread.".to_owned()
+        } else {
+            format!("Rust is behind NumPy beyond the rounds' spread in: {}.", behind.join(", "))
+        }
+    );
+}
+
+/// What the numbers of one step say, in a few words computed from them: why a step was not
+/// paired, and where Rust is behind, whether both sides did the same system work.
+fn reading(
+    step: &StepResult,
+    p: Option<&crate::report::limits::Paired>,
+    s: Option<crate::report::limits::Share>,
+    limits: Option<&crate::results::Limits>,
+) -> String {
+    let Some(p) = p else {
+        if step.workers.is_some() {
+            return "compared on memory (PSS), not time; one round".to_owned();
+        }
+        return "NumPy disagrees or has no time: not compared".to_owned();
+    };
+    if !p.alternated {
+        let t = step.timing.map_or(0, |t| t.wall_ns);
+        return format!(
+            "one round only (it took {}): too long to repeat within the time budget",
+            human_nanos(t)
+        );
+    }
+    if p.ratio + p.spread >= 1.0 {
+        return String::new();
+    }
+    let both = s.and_then(|s| Some((s.rust?, s.numpy?)));
+    let faults = |snaps: &[Snapshot]| Figures::of(snaps, None).major_faults;
+    let majors = faults(&step.snapshots).zip(step.peer.as_ref().and_then(|x| faults(&x.snapshots)));
+    if step.cache == crate::cache::CacheState::Cold && step.open != "load" {
+        // Counts this small say nothing of who did the work (a file read at open).
+        let same = |(r, n): (u64, u64)| r.max(n) >= 100 && r.abs_diff(n) * 10 <= r.max(n);
+        let faults_text = match majors {
+            Some(m) if same(m) => {
+                format!("the same system work ({} and {} major faults)", grouped(m.0), grouped(m.1))
+            }
+            Some((r, n)) => format!("{} major faults for Rust, {} for NumPy", grouped(r), grouped(n)),
+            None => "no fault counts".to_owned(),
+        };
+        let open = |snaps: &[Snapshot]| Figures::of(snaps, None).open;
+        let opens = match (open(&step.snapshots), step.peer.as_ref().and_then(|x| open(&x.snapshots))) {
+            (Some(r), Some(n)) => format!("; open {} for Rust, {} for NumPy", human_nanos(r), human_nanos(n)),
+            _ => String::new(),
+        };
+        if let (Some((r, n)), Some(rate)) = (both, limits.and_then(|l| l.cold_rate())) {
+            return format!(
+                "both read from the disk: Rust's pass at {:.0}%, NumPy's at {:.0}% of the sequential read ({}/s); {faults_text}{opens}",
+                r * 100.0,
+                n * 100.0,
+                human_bytes(rate as u64)
+            );
+        }
+        return format!("both read from the disk: {faults_text}");
+    }
+    if step.open == "load" {
+        let open = |snaps: &[Snapshot]| Figures::of(snaps, None).open;
+        if let (Some(r), Some(n)) =
+            (open(&step.snapshots), step.peer.as_ref().and_then(|x| open(&x.snapshots)))
+        {
+            return format!(
+                "both copy the file with read(): open {} for Rust, {} for NumPy",
+                human_nanos(r),
+                human_nanos(n)
+            );
+        }
+    }
+    if let Some((r, n)) = both {
+        return format!("Rust at {:.0}%, NumPy at {:.0}% of the limit", r * 100.0, n * 100.0);
+    }
+    "NumPy faster: no explanation from the numbers".to_owned()
+}
