@@ -8,8 +8,8 @@ mod paired;
 use std::fmt::Write as _;
 
 pub use self::csv::PeersCsv;
-pub use self::goals::{GoalCheck, GoalVerdict, goals};
 use self::goals::rounds_headline;
+pub use self::goals::{GoalCheck, GoalVerdict, goals};
 use self::paired::paired_section;
 use crate::probe::{Phase, Snapshot};
 use crate::results::{PeerResult, Results, StepResult};

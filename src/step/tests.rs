@@ -5,6 +5,7 @@ use rand::SeedableRng;
 use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
 
+use super::access::Access;
 use super::*;
 use crate::dataset::{self, image};
 use crate::dtype::Dtype;
