@@ -315,8 +315,12 @@ fn read_process(pid: i32, files: bool) -> Option<(ProcessSnapshot, Vec<(PathBuf,
         entry.rss_bytes += rss;
         entry.pss_bytes += field("Pss").unwrap_or(0);
         // Written pages of a private file mapping are anonymous copies (in Pss_Anon); only a
-        // shared mapping's dirty pages are dirty file pages.
-        if map.perms.contains(procfs::process::MMPermissions::SHARED) {
+        // shared, writable mapping's dirty pages are file pages this process dirtied. A
+        // read-only mapping of a file just written (`tofile`, `np.save`) shows the page
+        // cache's dirty pages too: they are written back without the process, and are not
+        // its own memory.
+        use procfs::process::MMPermissions as P;
+        if map.perms.contains(P::SHARED | P::WRITE) {
             entry.dirty_bytes += dirty;
         }
     }
@@ -372,6 +376,34 @@ mod tests {
         assert!(row.resident_bytes > 0, "{row:?}");
         assert!(snap.processes[0].rss_file_bytes >= 4 << 20);
         drop(map);
+    }
+
+    #[test]
+    fn only_pages_written_through_a_writable_shared_mapping_count_as_dirty() {
+        use std::io::Write;
+        let me = std::process::id() as i32;
+        // A file just written and not synced: its page-cache pages are dirty, but a
+        // read-only mapping of it did not dirty them.
+        let mut fresh = tempfile::NamedTempFile::new().unwrap();
+        fresh.write_all(&vec![1u8; 1 << 20]).unwrap();
+        // SAFETY: a private temporary file nobody truncates while it is mapped.
+        let read_only = unsafe { memmap2::Mmap::map(fresh.as_file()) }.unwrap();
+        assert_eq!(read_only.iter().step_by(4096).map(|&b| u64::from(b)).sum::<u64>(), 256);
+        // A file written through a shared, writable mapping: those pages are its own.
+        let written = tempfile::NamedTempFile::new().unwrap();
+        written.as_file().set_len(1 << 20).unwrap();
+        // SAFETY: as above.
+        let mut map = unsafe { memmap2::MmapMut::map_mut(written.as_file()) }.unwrap();
+        map.iter_mut().step_by(4096).for_each(|b| *b = 7);
+        let snap = TreeProbe::new(vec![me]).snapshot();
+        let row = |f: &tempfile::NamedTempFile| {
+            let path = std::fs::canonicalize(f.path()).unwrap();
+            snap.files.iter().find(|r| r.path == path).cloned().expect("a row per mapped file")
+        };
+        assert_eq!(row(&fresh).dirty_bytes(), 0, "the read-only mapping dirtied nothing");
+        assert!(row(&written).dirty_bytes() > 0, "{:?}", row(&written));
+        assert!(snap.processes[0].file_dirty_bytes >= row(&written).dirty_bytes());
+        drop((read_only, map));
     }
 
     #[test]
