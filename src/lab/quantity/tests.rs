@@ -168,7 +168,7 @@ fn a_quantity_is_checked_against_the_steps_a_lab_runs() {
             spec: spec("access_random_batches"),
         },
     ];
-    let check = |t: &str| Quantity::parse(t).unwrap().check(&steps);
+    let check = |t: &str| Quantity::parse(t).unwrap().check(&steps, None);
     assert!(check("step.npy_load_mmap.warm.time_access_ns").is_ok());
     assert!(check("step.sharing_mapped_k2.warm.total_pss_bytes").is_ok());
     assert!(check("step.access_random_batches.cold.batch_median_ns").is_ok());
@@ -194,7 +194,7 @@ fn access_fields_need_an_access_pattern() {
     )
     .unwrap();
     let steps = vec![PlannedStep { result_id: "f".to_owned(), cache: CacheState::Warm, spec: &first }];
-    assert!(Quantity::parse("step.f.warm.time_first_ns").unwrap().check(&steps).is_ok());
-    let err = Quantity::parse("step.f.warm.minor_faults_access").unwrap().check(&steps).unwrap_err();
+    assert!(Quantity::parse("step.f.warm.time_first_ns").unwrap().check(&steps, None).is_ok());
+    let err = Quantity::parse("step.f.warm.minor_faults_access").unwrap().check(&steps, None).unwrap_err();
     assert!(err.contains("\"first\""), "{err}");
 }
