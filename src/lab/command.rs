@@ -85,8 +85,10 @@ pub enum LabCommand {
     ///
     /// Checks every lab's files, runs each lab (or those named) in a temporary folder at the
     /// smallest and the largest shape it supports (`shapes` in its spec), and fails when a
-    /// question's right answer differs between them. With --shape, one run at that shape
-    /// only shows that every quantity resolves. Answers are printed only with --answers-key.
+    /// question's right answer differs between them, or contradicts what the question's
+    /// explanation argues for (`explains`). With --shape, one run at that shape only shows
+    /// that every quantity resolves (and, within the supported shapes, that no right answer
+    /// contradicts its explanation). Answers are printed only with --answers-key.
     /// Exit 1 on a problem, 2 if a lab's files are wrong.
     #[command(after_help = crate::examples::LAB_CHECK)]
     Check(CheckArgs),
