@@ -204,3 +204,84 @@ fn without_python_the_program_questions_are_not_gradable_here_and_say_why() {
     );
     assert!(!other.join("X_train.npy").exists(), "nothing measured");
 }
+
+/// A labs folder with one lab whose program marks `start`, then does `how` (`fail`: exits 1;
+/// `hang`: sleeps far past the lab's timeout of 3 s).
+fn lab_with_a_bad_program(dir: &Path, how: &str) {
+    std::fs::create_dir_all(dir.join("programs")).unwrap();
+    std::fs::write(
+        dir.join("programs/bad.py"),
+        "import sys, time\nfrom mmap_lab_mark import mark\nmark('start')\n\
+         if sys.argv[1] == 'hang':\n    time.sleep(600)\nprint('giving up', file=sys.stderr)\nsys.exit(1)\n",
+    )
+    .unwrap();
+    std::fs::write(dir.join("01_bad.md"), "# A program that fails\n").unwrap();
+    std::fs::write(
+        dir.join("01_bad.toml"),
+        format!(
+            r#"
+id = "bad"
+title = "A program that does not end well"
+handout = "01_bad.md"
+experiments = ["npy_load_mmap"]
+cache = ["warm"]
+shapes = ["16x24x20x3"]
+
+[program]
+script = "programs/bad.py"
+args = ["{how}"]
+phases = ["start", "done"]
+timeout = 3
+
+[[question]]
+id = "started"
+text = "How many processes at start?"
+quantity = "program.start.processes"
+tolerance = {{ absolute = 0 }}
+explain = "One: the program alone."
+
+[[question]]
+id = "done"
+text = "How many processes when done?"
+quantity = "program.done.processes"
+tolerance = {{ absolute = 0 }}
+explain = "It never gets there."
+"#
+        ),
+    )
+    .unwrap();
+}
+
+#[test]
+fn a_program_that_fails_or_hangs_is_reported_and_never_hangs_the_lab() {
+    let Some(python) = common::python() else { return };
+    for (how, says) in
+        [("fail", "exited with status 1: giving up"), ("hang", "killed after its timeout of 3 s")]
+    {
+        let root = tempfile::tempdir().unwrap();
+        let labs = root.path().join("labs");
+        lab_with_a_bad_program(&labs, how);
+        let answers = root.path().join("a.toml");
+        std::fs::write(&answers, "lab = \"bad\"\n[answers]\nstarted = 1\ndone = 1\n").unwrap();
+        let output = bin()
+            .args(["lab", "--labs", common::s(&labs), "run", "1", "--json", "--answers", common::s(&answers)])
+            .args(["--data-dir", common::s(&root.path().join("data")), "--python", common::s(&python)])
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        let json: serde_json::Value =
+            serde_json::from_slice(&output.stdout).unwrap_or_else(|e| panic!("{e}: {stderr}"));
+        assert_eq!(output.status.code(), Some(1), "a question could not be checked: {stderr}");
+        let verdicts = common::verdicts(&json);
+        assert_eq!(
+            verdicts[0],
+            ("started".to_owned(), "right".to_owned()),
+            "the phase it marked is kept: {json:#}"
+        );
+        assert_eq!(verdicts[1], ("done".to_owned(), "unchecked".to_owned()), "{json:#}");
+        let problem = json["questions"][1]["problem"].as_str().unwrap();
+        assert!(problem.contains("no phase 'done'") && problem.contains("it marked start"), "{problem}");
+        let notes = json["notes"].to_string();
+        assert!(notes.contains(says), "{how}: {notes}");
+    }
+}

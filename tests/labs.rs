@@ -1,4 +1,4 @@
-//! The coursework labs through the real binary, at a tiny shape: each of the six labs
+//! The coursework labs through the real binary, at a tiny shape: each of labs 1 to 6
 //! measures, then grades right answers (derived from the same run's results.json, or facts
 //! that cannot vary) as right and wrong ones as wrong, with an explanation naming the
 //! measured value. Broken labs and bad answers files are refused before anything runs.
