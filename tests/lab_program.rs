@@ -285,3 +285,30 @@ fn a_program_that_fails_or_hangs_is_reported_and_never_hangs_the_lab() {
         assert!(notes.contains(says), "{how}: {notes}");
     }
 }
+
+#[test]
+fn on_tmpfs_the_own_memory_of_a_mapped_file_is_not_gradable_here() {
+    let Some(python) = common::python() else { return };
+    let shm = Path::new("/dev/shm");
+    if mmap_lab::machine::Machine::detect(shm).filesystem.as_deref() != Some("tmpfs") {
+        assert!(std::env::var("CI").is_err(), "CI runs on Linux, where /dev/shm is tmpfs");
+        eprintln!("skipped: /dev/shm is not tmpfs here");
+        return;
+    }
+    let root = tempfile::tempdir().unwrap();
+    let data = tempfile::Builder::new().prefix("mmap-lab-lab8-").tempdir_in(shm).unwrap();
+    let blank = answers_file(root.path(), "blank.toml", &[]);
+    let args =
+        ["--shape", "16x24x20x3", "--data-dir", common::s(data.path()), "--python", common::s(&python)];
+    let out = root.path().join("report");
+    let (code, json, stderr) = run(&[&args[..], &["--out", common::s(&out)]].concat(), &blank);
+    assert_eq!(code, 3, "{stderr}");
+    for (id, verdict) in common::verdicts(&json) {
+        let expected = if id == "read_own" { "not_gradable" } else { "unanswered" };
+        assert_eq!(verdict, expected, "{id}: {json:#}");
+    }
+    assert!(
+        stderr.contains("question read_own is not gradable here: the data folder is on tmpfs"),
+        "{stderr}"
+    );
+}

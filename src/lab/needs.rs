@@ -100,7 +100,12 @@ impl Need {
         match self {
             Need::ColdCache | Need::EvictableFileSystem => match fs {
                 Some(fs) if UNEVICTABLE.contains(&fs) => Some(format!(
-                    "the data folder is on {fs}, which keeps every page of a file in memory: a cold cache cannot be established; pass --data-dir on a disk"
+                    "the data folder is on {fs}, which keeps every page of a file in memory: {}; pass --data-dir on a disk",
+                    if self == Need::ColdCache {
+                        "a cold cache cannot be established"
+                    } else {
+                        "its pages cannot be evicted, and a mapping of it counts them as shared memory, not as clean file pages"
+                    }
                 )),
                 _ => None,
             },
