@@ -149,6 +149,33 @@ fn lab8_grades_predictions_against_the_program_measured_at_its_phases() {
             assert!(!q["explain"].as_str().unwrap().is_empty(), "explained, right or wrong: {q:#}");
         }
     }
+    // A class graded against the same measurement: a CSV row per student and question.
+    let class = root.path().join("class");
+    std::fs::create_dir(&class).unwrap();
+    answers_file(&class, "s-right.toml", &right);
+    answers_file(&class, "s-wrong.toml", &wrong);
+    let csv = root.path().join("grades.csv");
+    let output = bin()
+        .args(["lab", "grade", "8", "--answers", common::s(&class), "--csv", common::s(&csv)])
+        .args(results)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", String::from_utf8_lossy(&output.stderr));
+    let rows: Vec<csv::StringRecord> =
+        csv::Reader::from_path(&csv).unwrap().records().map(Result::unwrap).collect();
+    assert_eq!(rows.len(), 2 * lab.questions.len());
+    for row in &rows {
+        assert_eq!(&row[4], if &row[0] == "s-right" { "right" } else { "wrong" }, "{row:?}");
+    }
+    // The student edition: the handout and the questions, no explanation, no key.
+    let edition = root.path().join("edition");
+    bin().args(["lab", "export", "8", "--student", common::s(&edition)]).assert().success();
+    let text = std::fs::read_to_string(edition.join("lab08.md")).unwrap();
+    for q in &lab.questions {
+        assert!(text.contains(&format!("**{}**", q.id)), "{} is asked", q.id);
+        let first_words: String = q.explain.split_whitespace().take(8).collect::<Vec<_>>().join(" ");
+        assert!(!text.contains(&first_words) && !text.contains("explains"), "{} keeps its explanation", q.id);
+    }
     // The program's phases are under the record's checksum: edited, they are refused.
     let path = report.join("lab-record.json");
     let text = std::fs::read_to_string(&path).unwrap();
