@@ -157,6 +157,69 @@ fn kill_group(pgid: i32) {
     unsafe { libc::kill(-pgid, libc::SIGKILL) };
 }
 
+/// How the wait for `measure` ended.
+enum Ended {
+    /// It exited.
+    Exited,
+    /// It ran past the timeout: its process group was killed.
+    TimedOut,
+    /// mmap-lab was interrupted: its process group was killed.
+    Interrupted,
+}
+
+/// Writes the script and the mark helper into `dir`, removes an earlier run's records, and
+/// writes the data file's pages back to the disk; returns the script and the data file.
+fn stage(spec: &ProgramSpec, dir: &Path, data_dir: &Path) -> Result<(PathBuf, PathBuf)> {
+    std::fs::create_dir_all(dir).with_context(|| format!("{}: cannot create", dir.display()))?;
+    let name = spec.script.file_name().context("the program's script has no file name")?;
+    let script = dir.join(name);
+    let text = crate::assets::read_input_text(&spec.script, "the lab's program", "check the lab's files")?;
+    std::fs::write(&script, text).with_context(|| format!("{}: cannot write", script.display()))?;
+    std::fs::write(dir.join("mmap_lab_mark.py"), MARK_HELPER)?;
+    for old in ["measure.json", "measure.jsonl"] {
+        match std::fs::remove_file(dir.join(old)) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                return Err(e)
+                    .with_context(|| format!("{}: cannot remove the last run's", dir.join(old).display()));
+            }
+            _ => {}
+        }
+    }
+    let data_file = std::fs::canonicalize(spec.file.path(data_dir))
+        .with_context(|| format!("{}: the lab's data file is missing", spec.file.path(data_dir).display()))?;
+    // Data generated moments ago sits in the page cache as dirty pages until written back,
+    // and a dirty page is memory the kernel cannot drop: measured, the program would seem
+    // to own the file it only maps. A training script reads a dataset written long before.
+    std::fs::File::open(&data_file)
+        .and_then(|f| f.sync_all())
+        .with_context(|| format!("{}: cannot write its pages back to the disk", data_file.display()))?;
+    Ok((script, data_file))
+}
+
+/// Waits for `child` (the leader of its own process group) at most `timeout`, or until
+/// mmap-lab is interrupted; then kills the whole group.
+fn wait_for(child: &mut std::process::Child, timeout: Duration) -> Result<Ended> {
+    let pgid = child.id() as i32;
+    let deadline = Instant::now() + timeout;
+    loop {
+        if child.try_wait()?.is_some() {
+            return Ok(Ended::Exited);
+        }
+        let ended = if crate::interrupt::interrupted() {
+            Ended::Interrupted
+        } else if Instant::now() >= deadline {
+            Ended::TimedOut
+        } else {
+            std::thread::sleep(Duration::from_millis(50));
+            continue;
+        };
+        // Killed before it is reaped, so that the group's id is still its own.
+        kill_group(pgid);
+        child.wait()?;
+        return Ok(ended);
+    }
+}
+
 /// Runs `spec` with `python` under `mmap-lab measure` on the data in `data_dir`, its files
 /// in `out`/program; `None` when interrupted (the program is killed).
 pub fn run(
@@ -170,20 +233,7 @@ pub fn run(
         PeerChoice::Without(why) => return Ok(Some(ProgramRecord::not_run(why.clone()))),
     };
     let dir = out.join("program");
-    std::fs::create_dir_all(&dir).with_context(|| format!("{}: cannot create", dir.display()))?;
-    let name = spec.script.file_name().context("the program's script has no file name")?;
-    let script = dir.join(name);
-    let text = crate::assets::read_input_text(&spec.script, "the lab's program", "check the lab's files")?;
-    std::fs::write(&script, text).with_context(|| format!("{}: cannot write", script.display()))?;
-    std::fs::write(dir.join("mmap_lab_mark.py"), MARK_HELPER)?;
-    let data_file = std::fs::canonicalize(spec.file.path(data_dir))
-        .with_context(|| format!("{}: the lab's data file is missing", spec.file.path(data_dir).display()))?;
-    // Data generated moments ago sits in the page cache as dirty pages until written back,
-    // and a dirty page is memory the kernel cannot drop: measured, the program would seem
-    // to own the file it only maps. A training script reads a dataset written long before.
-    std::fs::File::open(&data_file)
-        .and_then(|f| f.sync_all())
-        .with_context(|| format!("{}: cannot write its pages back to the disk", data_file.display()))?;
+    let (script, data_file) = stage(spec, &dir, data_dir)?;
     let mut command_line = vec![python.path.display().to_string(), script.display().to_string()];
     command_line.extend(spec.arguments(data_dir));
     let output_path = dir.join("output.txt");
@@ -195,37 +245,22 @@ pub fn run(
     std::os::unix::process::CommandExt::process_group(&mut command, 0);
     command.stdin(Stdio::null()).stdout(output.try_clone()?).stderr(output);
     let mut child = command.spawn().context("cannot start `mmap-lab measure` for the lab's program")?;
-    let pgid = child.id() as i32;
-    let deadline = Instant::now() + spec.timeout;
-    let mut timed_out = false;
-    loop {
-        if child.try_wait()?.is_some() {
-            break;
-        }
-        if crate::interrupt::interrupted() {
-            kill_group(pgid);
-            child.wait()?;
-            return Ok(None);
-        }
-        if Instant::now() >= deadline {
-            timed_out = true;
-            kill_group(pgid);
-            child.wait()?;
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    let timed_out = match wait_for(&mut child, spec.timeout)? {
+        Ended::Interrupted => return Ok(None),
+        Ended::TimedOut => Some(spec.timeout),
+        Ended::Exited => None,
+    };
+    // measure.json at the end; measure.jsonl, written as it goes, when measure was killed.
     let measured = [dir.join("measure.json"), dir.join("measure.jsonl")]
         .iter()
         .find(|p| p.exists())
         .map(|p| crate::measure::record::load(p))
         .transpose()?
         .unwrap_or_default();
-    let failed = failure(&measured, timed_out.then_some(spec.timeout), &output_path);
     Ok(Some(ProgramRecord {
         command: command_line,
         not_run: None,
-        failed,
+        failed: failure(&measured, timed_out, &output_path),
         phases: ProgramRecord::phases_of(&measured, &data_file),
         explained: crate::measure::explain::explain(&measured),
         data_file,
@@ -257,4 +292,56 @@ fn failure(
         if said.is_empty() { String::new() } else { format!(": {said}") },
         output.display()
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check(table: &str) -> Result<ProgramSpec, String> {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("programs")).unwrap();
+        std::fs::write(dir.path().join("programs/p.py"), "print()\n").unwrap();
+        let file: ProgramFile = toml::from_str(table).unwrap();
+        ProgramSpec::check(file, dir.path())
+    }
+
+    #[test]
+    fn a_program_table_is_checked_before_anything_runs() {
+        let good =
+            check("script = \"programs/p.py\"\nargs = [\"{npy}\", \"-k\", \"4\"]\nphases = [\"a\", \"b\"]")
+                .unwrap();
+        assert_eq!((good.file, good.timeout, good.phases.len()), (DataFile::Npy, DEFAULT_TIMEOUT, 2));
+        assert_eq!(good.arguments(Path::new("/d"))[0], "/d/X_train.npy");
+        for (table, says) in [
+            ("script = \"programs/q.py\"\nphases = [\"a\"]", "not a Python file"),
+            ("script = \"programs/p.py\"\nphases = []", "phases is empty"),
+            ("script = \"programs/p.py\"\nphases = [\"a\", \"a\"]", "listed twice"),
+            ("script = \"programs/p.py\"\nphases = [\"a b\"]", "letters, digits"),
+            ("script = \"programs/p.py\"\nphases = [\"a\"]\nargs = [\"{data}\"]", "only {npy}"),
+            ("script = \"programs/p.py\"\nphases = [\"a\"]\nfile = \"csv\"", "\"npy\" or \"raw\""),
+            ("script = \"programs/p.py\"\nphases = [\"a\"]\ntimeout = 0", "1 to 3600"),
+        ] {
+            let err = check(table).unwrap_err();
+            assert!(err.starts_with("program: ") && err.contains(says), "{table}: {err}");
+        }
+    }
+
+    #[test]
+    fn without_python_the_program_is_not_run_and_says_why() {
+        let why = "no Python with NumPy was found".to_owned();
+        let spec = check("script = \"programs/p.py\"\nphases = [\"a\"]").unwrap();
+        let record = run(
+            &spec,
+            &PeerChoice::Without(why.clone()),
+            Path::new("/nonexistent"),
+            Path::new("/nonexistent"),
+        )
+        .unwrap()
+        .unwrap();
+        assert_eq!(record.not_run, Some(why));
+        assert!(record.phases.is_empty());
+        let off = choose_python(None, true).unwrap();
+        assert!(matches!(off, PeerChoice::Without(w) if w.contains("--no-python")));
+    }
 }
