@@ -1,8 +1,7 @@
 //! Grading: each answer against the measured value of its question's quantity, and the
 //! feedback a student reads (text) or an instructor collects (JSON).
-
 //!
-//! [`one`] grades a question against its measured value; [`render`] writes the feedback.
+//! [`one`] grades a question against its measured value; `render` writes the feedback.
 
 pub mod one;
 mod render;
