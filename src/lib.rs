@@ -43,7 +43,7 @@
 //! a new access pattern, a variant of [`spec::AccessSpec`] and its reading in [`step`]); a
 //! new plot is one file in `report/plots/`; a new probe field is a field of
 //! [`probe::Snapshot`], filled in [`child::outside`]; a new lab question is a field in
-//! `lab/fields.rs`.
+//! `lab/fields/`.
 //!
 //! Linux only: the measurements read `/proc`, ask the page cache with `cachestat` or
 //! `mincore`, and advise mappings with Linux's `madvise` flags.

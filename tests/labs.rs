@@ -1,4 +1,4 @@
-//! The coursework labs through the real binary, at a tiny shape: each of the six labs
+//! The coursework labs through the real binary, at a tiny shape: each of labs 1 to 6
 //! measures, then grades right answers (derived from the same run's results.json, or facts
 //! that cannot vary) as right and wrong ones as wrong, with an explanation naming the
 //! measured value. Broken labs and bad answers files are refused before anything runs.
@@ -776,4 +776,72 @@ fn every_shipped_lab_holds_at_its_smallest_and_largest_shape() {
         }
     }
     assert!(!stdout.contains("PROBLEM") && !stdout.contains(" -> "), "no problem, no answer key: {stdout}");
+}
+
+#[test]
+fn check_fails_on_a_question_whose_right_answer_contradicts_its_own_explanation() {
+    // The header is 128 bytes at every shape: an explanation that argues for "more than a
+    // page" is contradicted by every measurement, one that argues for "under a page" holds.
+    for (explains, code) in [("b", 1), ("a", 0)] {
+        let root = tempfile::tempdir().unwrap();
+        std::fs::write(root.path().join("01_header.md"), "# Header\n").unwrap();
+        std::fs::write(
+            root.path().join("01_header.toml"),
+            format!(
+                r#"
+id = "header"
+title = "How long is the header?"
+handout = "01_header.md"
+experiments = ["npy_load_mmap"]
+cache = ["warm"]
+shapes = ["16x24x20x3", "32x24x20x3"]
+
+[[question]]
+id = "header"
+text = "How long is the .npy header?"
+quantity = "dataset.npy_header_bytes"
+choices = [{{ text = "under a page", max = 4096 }}, {{ text = "a page or more", min = 4096 }}]
+explains = "{explains}"
+explain = "The header is padded to a multiple of 64 bytes and holds a short dict."
+"#
+            ),
+        )
+        .unwrap();
+        for key in [false, true] {
+            let mut cmd = bin();
+            cmd.args(["lab", "check", "--labs"])
+                .arg(root.path())
+                .arg("--data-dir")
+                .arg(root.path().join("data"));
+            if key {
+                cmd.arg("--answers-key");
+            }
+            let output = cmd.output().unwrap();
+            let stdout = String::from_utf8_lossy(&output.stdout);
+            assert_eq!(
+                output.status.code(),
+                Some(code),
+                "{stdout}{}",
+                String::from_utf8_lossy(&output.stderr)
+            );
+            assert_eq!(
+                stdout.matches("contradicts the question's own explanation").count(),
+                2 * code as usize,
+                "{stdout}"
+            );
+            // The answers only with the key.
+            assert_eq!(stdout.contains("under a page"), key, "{stdout}");
+        }
+    }
+    // An explains that names no choice is refused when the lab is loaded.
+    let root = tempfile::tempdir().unwrap();
+    shape_dependent_lab(root.path(), 500_000);
+    let spec = root.path().join("01_size.toml");
+    let text = std::fs::read_to_string(&spec).unwrap();
+    std::fs::write(&spec, text.replace("explain = ", "explains = \"z\"\nexplain = ")).unwrap();
+    let stderr = common::refused(
+        &["lab", "list", "--labs", common::s(root.path())],
+        &["01_size.toml", "question 'big'", "explains"],
+    );
+    assert!(stderr.contains("not one of the choices"), "{stderr}");
 }

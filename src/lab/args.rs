@@ -27,6 +27,13 @@ pub struct WhereArgs {
     /// Folder for the lab's report (default labNN-report in the data folder).
     #[arg(long)]
     pub out: Option<PathBuf>,
+    /// The Python (with NumPy) that runs a lab's program (default: .venv/bin/python here,
+    /// the .venv of the project mmap-lab was built in, then python3).
+    #[arg(long, value_name = "PATH", conflicts_with = "no_python")]
+    pub python: Option<PathBuf>,
+    /// Run no program: its questions are not gradable here.
+    #[arg(long)]
+    pub no_python: bool,
 }
 
 /// Options of `lab grade`.

@@ -8,9 +8,9 @@ use anyhow::Result;
 
 use super::LabEntry;
 use super::args::CheckArgs;
-use super::grade::{self, Verdict};
+use super::grade::{self, Graded, Verdict};
 use super::run::{Measurement, Placement, command_line, unexpected_steps};
-use super::spec::{LabSpec, QuestionKind};
+use super::spec::{LabSpec, Question, QuestionKind};
 use crate::error::input;
 use crate::shape::Shape;
 
@@ -73,6 +73,11 @@ pub fn check(labs_dir: &Path, experiments_dir: &Path, args: &CheckArgs) -> Resul
     let scratch = tempfile::Builder::new().prefix("mmap-lab-check-").tempdir()?;
     let data_dir = args.data_dir.clone().unwrap_or_else(|| scratch.path().to_owned());
     let mut problems = 0;
+    let python = if labs.iter().any(|l| l.program.is_some()) {
+        super::program::choose_python(None, false)?
+    } else {
+        crate::peer::PeerChoice::Without("no lab runs a program".to_owned())
+    };
     for lab in &labs {
         let shapes: Vec<Shape> = match &args.shape {
             Some(shape) => vec![shape.clone()],
@@ -94,11 +99,15 @@ pub fn check(labs_dir: &Path, experiments_dir: &Path, args: &CheckArgs) -> Resul
                 data_dir: dir.clone(),
                 out: dir.join(format!("{}-report", lab.stem())),
             };
-            let Some(m) = super::run::measure(lab, &place, command_line())? else {
+            let Some(m) = super::run::measure(lab, &place, command_line(), &python)? else {
                 return Ok(130);
             };
             crate::outln!("  at shape {}:", shape.python());
-            for line in check_lab(lab, &m, args.answers_key) {
+            // Explanations are written for the shapes the lab supports: outside them, a run
+            // only shows that every quantity resolves.
+            let supported =
+                (lab.shapes[0].len()..=lab.shapes[lab.shapes.len() - 1].len()).contains(&shape.len());
+            for line in check_lab(lab, &m, args.answers_key, supported) {
                 problems += usize::from(!line.ok);
                 crate::outln!("    {} {}", if line.ok { "ok     " } else { "PROBLEM" }, line.text);
                 if let (Some(id), Some(right)) = (line.id, line.right) {
@@ -133,9 +142,10 @@ pub fn check(labs_dir: &Path, experiments_dir: &Path, args: &CheckArgs) -> Resul
     Ok(if problems == 0 { 0 } else { 1 })
 }
 
-/// One line per question (and per unexpected step): whether it resolves, and to what.
-fn check_lab(lab: &LabSpec, m: &Measurement, key: bool) -> Vec<Line> {
-    let graded = grade::grade(lab, &m.results, &m.repeats, &super::answers::Answers::default(), true);
+/// One line per question (and per unexpected step): whether it resolves, and to what; at a
+/// `supported` shape, also where the right answer contradicts the question's explanation.
+fn check_lab(lab: &LabSpec, m: &Measurement, key: bool, supported: bool) -> Vec<Line> {
+    let graded = grade::grade(lab, &m.evidence(), &m.repeats, &super::answers::Answers::default(), true);
     let mut lines: Vec<Line> = unexpected_steps(lab, &m.results)
         .into_iter()
         .map(|l| Line { ok: false, text: l, id: None, right: None })
@@ -160,10 +170,35 @@ fn check_lab(lab: &LabSpec, m: &Measurement, key: bool) -> Vec<Line> {
                 } else {
                     format!("{} = {measured}", g.quantity)
                 };
+                if let Some(why) = q.filter(|_| supported).and_then(|q| contradiction(q, &g, key)) {
+                    lines.push(Line { ok: false, text: format!("{}: {why}", g.id), id: None, right: None });
+                }
                 (true, text, Some(compared))
             }
         };
         lines.push(Line { ok, text: format!("{}: {text}", g.id), id: Some(g.id), right });
     }
     lines
+}
+
+/// Why the measured right answer of `g` contradicts what `q`'s explanation argues for
+/// (`explains`), if it does; the answers themselves only with the key.
+fn contradiction(q: &Question, g: &Graded, key: bool) -> Option<String> {
+    let explains = q.explains?;
+    let value = g.measured.as_ref().and_then(serde_json::Value::as_f64);
+    if explains.agrees(g.right_letter, value) {
+        return None;
+    }
+    let detail = if key {
+        format!(
+            " (it argues for {}, the measurement picks {})",
+            explains.show(),
+            g.right_answer.as_deref().unwrap_or("?")
+        )
+    } else {
+        String::new()
+    };
+    Some(format!(
+        "the measured right answer contradicts the question's own explanation{detail}: the explanation is written for another outcome (`explains`); correct the explanation or the choices, or declare the shapes where it holds"
+    ))
 }

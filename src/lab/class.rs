@@ -100,7 +100,7 @@ pub fn grade_class(lab: &LabSpec, args: &GradeArgs) -> Result<u8> {
         .into_iter()
         .map(|(file, a)| StudentGrade {
             student: student_of(&file, &a),
-            grade: grade::grade(lab, &m.results, &m.repeats, &a, true),
+            grade: grade::grade(lab, &m.evidence(), &m.repeats, &a, true),
             file,
         })
         .collect();

@@ -9,8 +9,9 @@ use serde::Serialize;
 
 use super::answers;
 pub use super::args::{CheckArgs, GradeArgs, WhereArgs};
-use super::fields::{DATASET_FIELDS, MACHINE_FIELDS, STEP_FIELDS};
+use super::fields::{DATASET_FIELDS, MACHINE_FIELDS, PROGRAM_FIELDS, step_fields};
 use super::grade::{self, LabGrade};
+use super::program::record::ProgramRecord;
 pub use super::run::EXIT_NOT_GRADABLE;
 use super::run::{exit_code, measure_or_read, unexpected_steps};
 use super::spec::{LabSpec, QuestionKind};
@@ -84,8 +85,10 @@ pub enum LabCommand {
     ///
     /// Checks every lab's files, runs each lab (or those named) in a temporary folder at the
     /// smallest and the largest shape it supports (`shapes` in its spec), and fails when a
-    /// question's right answer differs between them. With --shape, one run at that shape
-    /// only shows that every quantity resolves. Answers are printed only with --answers-key.
+    /// question's right answer differs between them, or contradicts what the question's
+    /// explanation argues for (`explains`). With --shape, one run at that shape only shows
+    /// that every quantity resolves (and, within the supported shapes, that no right answer
+    /// contradicts its explanation). Answers are printed only with --answers-key.
     /// Exit 1 on a problem, 2 if a lab's files are wrong.
     #[command(after_help = crate::examples::LAB_CHECK)]
     Check(CheckArgs),
@@ -261,11 +264,13 @@ fn run_lab(labs_dir: &Path, experiments_dir: &Path, args: &RunLabArgs) -> Result
     let Some(m) = measure_or_read(&lab, &args.place, Some(&answers), Some(predicted_at))? else {
         return Ok(130);
     };
-    let graded = grade::grade(&lab, &m.results, &m.repeats, &answers, false);
+    let graded = grade::grade(&lab, &m.evidence(), &m.repeats, &answers, false);
     let unexpected = unexpected_steps(&lab, &m.results);
     // What the run itself says about its measurements (a cold cache it could not establish,
     // a step that ended otherwise than expected) matters to how the numbers are read.
-    let notes: Vec<String> = m.results.run.notes.iter().cloned().chain(unexpected.iter().cloned()).collect();
+    let mut notes: Vec<String> =
+        m.results.run.notes.iter().cloned().chain(unexpected.iter().cloned()).collect();
+    notes.extend(program_notes(m.program.as_ref(), graded.revealed));
     if args.json {
         let json = GradeJson {
             grade: &graded,
@@ -283,6 +288,26 @@ fn run_lab(labs_dir: &Path, experiments_dir: &Path, args: &RunLabArgs) -> Result
         crate::outln!("Measured results: {}", m.results_path.display());
     }
     Ok(exit_code(&graded.score))
+}
+
+/// What a run says about the lab's program: how it ended, where measure's report is, and
+/// (once the answers are revealed) what measure says about its memory.
+fn program_notes(program: Option<&ProgramRecord>, revealed: bool) -> Vec<String> {
+    let Some(p) = program else { return Vec::new() };
+    let mut notes = Vec::new();
+    if let Some(failed) = &p.failed {
+        notes.push(format!("the lab's program did not end well: {failed}"));
+    }
+    if let Some(report) = &p.report {
+        notes.push(format!(
+            "the program was measured by `mmap-lab measure`; its report: {}",
+            report.join("measure.md").display()
+        ));
+    }
+    if revealed {
+        notes.extend(p.explained.iter().map(|s| format!("measure says: {s}")));
+    }
+    notes
 }
 
 /// Writes the student edition of `lab` into `dir`: the handout with its questions, and the
@@ -310,7 +335,7 @@ pub fn export(lab: &LabSpec, dir: &Path) -> Result<Vec<PathBuf>> {
 pub fn quantities() -> String {
     let mut out = String::from(
         "Quantities a lab's questions can be checked against:\n\
-         \n  dataset.<field>, machine.<field>, step.<id>.<warm|cold>.<field>,\n  \
+         \n  dataset.<field>, machine.<field>, step.<id>.<warm|cold>.<field>, program.<phase>.<field>,\n  \
          ratio(a, b) = a / b, difference(a, b) = a - b\n\
          \n<id> is an experiment's id (with _k<K> for each worker count of a sharing experiment).\n",
     );
@@ -324,7 +349,7 @@ pub fn quantities() -> String {
         out.push_str(&format!("  {:<22} {:<10} {}\n", f.name, kind(f.dimension), f.doc));
     }
     out.push_str("\nstep.<id>.<cache>.<field>   (needs: what the experiment must do to have the field)\n");
-    for f in STEP_FIELDS {
+    for f in step_fields() {
         out.push_str(&format!(
             "  {:<22} {:<10} {:<19} {}\n",
             f.name,
@@ -332,6 +357,10 @@ pub fn quantities() -> String {
             f.needs.describe(),
             f.doc
         ));
+    }
+    out.push_str("\nprogram.<phase>.<field>   (a lab with a [program]: the phases it marks)\n");
+    for f in PROGRAM_FIELDS {
+        out.push_str(&format!("  {:<22} {:<10} {}\n", f.name, kind(f.dimension), f.doc));
     }
     out
 }

@@ -8,6 +8,10 @@
 //! run N` runs the lab's experiments through the suite, resolves every quantity in the
 //! results and [`grade`]s each answer, explaining the ones that missed.
 //!
+//! A lab may also run a [`program`]: a short Python + NumPy script the student reads and
+//! predicts, run under `mmap-lab measure` on the lab's data and graded at the phases it
+//! marks (`program.<phase>.<field>`, read through [`evidence`]).
+//!
 //! Experiments only labs use live in `experiments/labs/specs/`, out of `run-all`'s way;
 //! a lab names experiments by id, from there or from `experiments/`. Instructors add a lab
 //! by adding files: everything is checked when labs are loaded, and `mmap-lab lab check`
@@ -18,9 +22,11 @@ pub mod args;
 pub mod check;
 pub mod class;
 pub mod command;
+pub mod evidence;
 pub mod fields;
 pub mod grade;
 pub mod needs;
+pub mod program;
 pub mod quantity;
 pub mod record;
 pub mod run;

@@ -5,9 +5,9 @@
 //! was answered, and `lab run` says so before measuring (what the data folder's file system
 //! tells) and in its exit code (3, see `lab run --help`).
 
+use super::evidence::Evidence;
 use crate::cache::CacheState;
 use crate::machine::Machine;
-use crate::results::Results;
 
 /// One precondition of a question's lesson.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -22,22 +22,63 @@ pub enum Need {
     FileLargerThanReadAhead,
     /// The data folder's file system caches files in large folios on this kernel.
     LargeFolios,
+    /// A Python that imports NumPy, to run the lab's program (implied by every question
+    /// that reads `program.*`).
+    PythonNumpy,
 }
 
 /// Every need, with its name in a lab's spec.
-pub const NEEDS: [(Need, &str); 4] = [
+pub const NEEDS: [(Need, &str); 5] = [
     (Need::ColdCache, "cold_cache"),
     (Need::EvictableFileSystem, "evictable_file_system"),
     (Need::FileLargerThanReadAhead, "file_larger_than_read_ahead"),
     (Need::LargeFolios, "large_folios"),
+    (Need::PythonNumpy, "python_numpy"),
 ];
 
 /// File systems whose pages cannot be evicted to disk.
 const UNEVICTABLE: [&str; 3] = ["tmpfs", "ramfs", "devtmpfs"];
 
-/// File systems that cache regular files in large folios, from which kernel (major, minor).
-const LARGE_FOLIOS: [(&str, (u32, u32)); 4] =
-    [("xfs", (5, 18)), ("bcachefs", (6, 7)), ("ext4", (6, 16)), ("btrfs", (6, 17))];
+/// A file system that caches regular files in large folios, and from which kernel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LargeFolioSupport {
+    /// The file system, as `/proc/self/mountinfo` names it.
+    pub filesystem: &'static str,
+    /// The first kernel (major, minor) whose default build does.
+    pub from: (u32, u32),
+    /// What else to know.
+    pub note: &'static str,
+}
+
+/// Which file systems cache regular files in large folios, from which kernel: shown where a
+/// student meets it (lab 4's handout, docs/labs.md; a test keeps those in step with this).
+pub const LARGE_FOLIOS: [LargeFolioSupport; 4] = [
+    LargeFolioSupport { filesystem: "xfs", from: (5, 18), note: "the first, through iomap" },
+    LargeFolioSupport {
+        filesystem: "bcachefs",
+        from: (6, 7),
+        note: "in mainline from 6.7 to 6.17, then out of tree",
+    },
+    LargeFolioSupport {
+        filesystem: "ext4",
+        from: (6, 16),
+        note: "regular files, except with data=journal, fscrypt or fsverity",
+    },
+    LargeFolioSupport {
+        filesystem: "btrfs",
+        from: (7, 2),
+        note: "6.17 to 7.1 only in kernels built with CONFIG_BTRFS_EXPERIMENTAL",
+    },
+];
+
+/// The large-folio file systems in words: "xfs from Linux 5.18, ext4 from 6.16, ...".
+fn large_folio_list() -> String {
+    LARGE_FOLIOS
+        .iter()
+        .map(|s| format!("{} from Linux {}.{}", s.filesystem, s.from.0, s.from.1))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
 
 impl Need {
     /// Parses a need's name; the error lists them all.
@@ -59,15 +100,20 @@ impl Need {
         match self {
             Need::ColdCache | Need::EvictableFileSystem => match fs {
                 Some(fs) if UNEVICTABLE.contains(&fs) => Some(format!(
-                    "the data folder is on {fs}, which keeps every page of a file in memory: a cold cache cannot be established; pass --data-dir on a disk"
+                    "the data folder is on {fs}, which keeps every page of a file in memory: {}; pass --data-dir on a disk",
+                    if self == Need::ColdCache {
+                        "a cold cache cannot be established"
+                    } else {
+                        "its pages cannot be evicted, and a mapping of it counts them as shared memory, not as clean file pages"
+                    }
                 )),
                 _ => None,
             },
-            Need::FileLargerThanReadAhead => None,
+            Need::FileLargerThanReadAhead | Need::PythonNumpy => None,
             Need::LargeFolios => {
                 let kernel = kernel_version(&machine.kernel);
                 let fs = fs.unwrap_or("an unknown file system");
-                let from = LARGE_FOLIOS.iter().find(|(name, _)| *name == fs).map(|(_, v)| *v);
+                let from = LARGE_FOLIOS.iter().find(|s| s.filesystem == fs).map(|s| s.from);
                 match (from, kernel) {
                     (Some(from), Some(k)) if k >= from => None,
                     (Some((a, b)), _) => Some(format!(
@@ -75,16 +121,18 @@ impl Need {
                         machine.kernel
                     )),
                     (None, _) => Some(format!(
-                        "the data folder is on {fs}, which mmap-lab does not know to cache files in large folios (xfs does from Linux 5.18, ext4 from 6.16)"
+                        "the data folder is on {fs}, which mmap-lab does not know to cache files in large folios ({}); pass --data-dir on one of those",
+                        large_folio_list()
                     )),
                 }
             }
         }
     }
 
-    /// Why the measurement in `results` does not give this need, if it does not; `steps`
+    /// Why the measurement in `evidence` does not give this need, if it does not; `steps`
     /// are the steps the question's quantity reads.
-    pub fn unmet(self, results: &Results, steps: &[(&str, CacheState)]) -> Option<String> {
+    pub fn unmet(self, evidence: &Evidence<'_>, steps: &[(&str, CacheState)]) -> Option<String> {
+        let results = evidence.results;
         if let Some(why) = self.unmet_by_machine(&results.machine) {
             return Some(why);
         }
@@ -105,6 +153,10 @@ impl Need {
                     results.dataset.npy_bytes
                 )),
                 Some(_) => None,
+            },
+            Need::PythonNumpy => match evidence.program {
+                Some(program) => program.not_run.clone(),
+                None => Some("this measurement has no run of the lab's program".to_owned()),
             },
             Need::EvictableFileSystem | Need::LargeFolios => None,
         }
@@ -127,5 +179,33 @@ mod tests {
         assert!(Need::parse("cold").unwrap_err().contains("large_folios"));
         assert_eq!(kernel_version("6.8.0-45-generic"), Some((6, 8)));
         assert_eq!(kernel_version("5.15.167.4-microsoft"), Some((5, 15)));
+    }
+
+    #[test]
+    fn large_folios_follow_the_file_system_and_the_kernel() {
+        let on = |fs: &str, kernel: &str| {
+            let mut machine = Machine::detect(std::path::Path::new("."));
+            (machine.filesystem, machine.kernel) = (Some(fs.to_owned()), kernel.to_owned());
+            Need::LargeFolios.unmet_by_machine(&machine)
+        };
+        assert_eq!(on("ext4", "6.16.0"), None);
+        assert_eq!(on("xfs", "6.1.0-13-amd64"), None);
+        let old = on("ext4", "6.8.0-45-generic").unwrap();
+        assert!(old.contains("from Linux 6.16") && old.contains("6.8.0-45-generic"), "{old}");
+        let unknown = on("zfs", "6.18.0").unwrap();
+        assert!(unknown.contains("zfs") && unknown.contains("xfs from Linux 5.18"), "{unknown}");
+    }
+
+    /// The table a student reads (lab 4's handout, docs/labs.md) is this table.
+    #[test]
+    fn the_large_folio_tables_in_the_docs_are_the_code_s() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        for doc in ["docs/labs.md", "experiments/labs/04_faults_not_pages.md"] {
+            let text = std::fs::read_to_string(root.join(doc)).unwrap();
+            for s in LARGE_FOLIOS {
+                let row = format!("| {} | {}.{} | {} |", s.filesystem, s.from.0, s.from.1, s.note);
+                assert!(text.contains(&row), "{doc} lacks the row {row}");
+            }
+        }
     }
 }

@@ -6,6 +6,7 @@
 //! | `dataset.<field>` | `dataset.npy_header_bytes` |
 //! | `machine.<field>` | `machine.page_size` |
 //! | `step.<id>.<cache>.<field>` | `step.npy_memmap_default.warm.dtype` |
+//! | `program.<phase>.<field>` | `program.read.file_rss_bytes` (a lab with a `[program]`) |
 //! | `ratio(<a>, <b>)` | `ratio(step.npy_load_mmap.cold.time_access_ns, step.npy_load_mmap.warm.time_access_ns)` |
 //! | `difference(<a>, <b>)` | `difference(dataset.npy_bytes, dataset.raw_bytes)` |
 //!
@@ -13,12 +14,16 @@
 //! it needs of a step and how it is read from `results.json`; `mmap-lab lab quantities`
 //! prints the list. A quantity is checked twice: against the
 //! lab's experiments before anything runs ([`Quantity::check`]: the step exists, runs under
-//! that cache state, and has the access pattern the field needs), and against the results
-//! ([`Quantity::resolve`]: a crashed step has no `after_access` snapshot, and says so).
+//! that cache state, and has the access pattern the field needs; a program's phase is one it
+//! marks), and against the measurement ([`Quantity::resolve_in`]: a crashed step has no
+//! `after_access` snapshot, and says so).
 
 use std::fmt;
 
-use super::fields::{DATASET_FIELDS, MACHINE_FIELDS, Missing, RunField, STEP_FIELDS, StepField};
+use super::evidence::Evidence;
+use super::fields::{
+    DATASET_FIELDS, MACHINE_FIELDS, Missing, PROGRAM_FIELDS, ProgramField, RunField, StepField, step_fields,
+};
 pub use super::value::{Dimension, Value};
 use crate::cache::CacheState;
 use crate::results::Results;
@@ -52,6 +57,13 @@ pub enum Quantity {
         /// The field.
         field: &'static StepField,
     },
+    /// `program.<phase>.<field>`: the lab's program at a phase it marked.
+    Program {
+        /// The phase.
+        phase: String,
+        /// The field.
+        field: &'static ProgramField,
+    },
     /// `ratio(a, b)`: a / b.
     Ratio(Box<Quantity>, Box<Quantity>),
     /// `difference(a, b)`: a - b.
@@ -70,6 +82,7 @@ impl fmt::Display for Quantity {
             Quantity::Dataset(field) => write!(f, "dataset.{}", field.name),
             Quantity::Machine(field) => write!(f, "machine.{}", field.name),
             Quantity::Step { id, cache, field } => write!(f, "step.{id}.{}.{}", cache.name(), field.name),
+            Quantity::Program { phase, field } => write!(f, "program.{phase}.{}", field.name),
             Quantity::Ratio(a, b) => write!(f, "ratio({a}, {b})"),
             Quantity::Difference(a, b) => write!(f, "difference({a}, {b})"),
         }
@@ -122,8 +135,8 @@ impl Quantity {
                     "cold" => CacheState::Cold,
                     other => return Err(format!("'{t}': the cache state is '{other}'; use warm or cold")),
                 };
-                let field = STEP_FIELDS.iter().find(|f| f.name == *field).ok_or_else(|| {
-                    let names: Vec<&str> = STEP_FIELDS.iter().map(|f| f.name).collect();
+                let field = step_fields().find(|f| f.name == *field).ok_or_else(|| {
+                    let names: Vec<&str> = step_fields().map(|f| f.name).collect();
                     let hint = super::text::closest(field, &names)
                         .map(|c| format!(" (did you mean '{c}'?)"))
                         .unwrap_or_default();
@@ -135,8 +148,19 @@ impl Quantity {
                 Ok(Quantity::Step { id: (*id).to_owned(), cache, field })
             }
             ["step", ..] => Err(format!("'{t}': a step quantity reads step.<id>.<warm|cold>.<field>")),
+            ["program", phase, field] => {
+                let field = PROGRAM_FIELDS.iter().find(|f| f.name == *field).ok_or_else(|| {
+                    let names: Vec<&str> = PROGRAM_FIELDS.iter().map(|f| f.name).collect();
+                    let hint = super::text::closest(field, &names)
+                        .map(|c| format!(" (did you mean '{c}'?)"))
+                        .unwrap_or_default();
+                    format!("'{t}': a program's phase has no field '{field}'{hint}; {HINT}")
+                })?;
+                Ok(Quantity::Program { phase: (*phase).to_owned(), field })
+            }
+            ["program", ..] => Err(format!("'{t}': a program quantity reads program.<phase>.<field>")),
             _ => Err(format!(
-                "'{t}' is not a quantity: use dataset.<field>, machine.<field>, step.<id>.<warm|cold>.<field>, ratio(a, b) or difference(a, b); {HINT}"
+                "'{t}' is not a quantity: use dataset.<field>, machine.<field>, step.<id>.<warm|cold>.<field>, program.<phase>.<field>, ratio(a, b) or difference(a, b); {HINT}"
             )),
         }
     }
@@ -146,6 +170,7 @@ impl Quantity {
         match self {
             Quantity::Dataset(f) | Quantity::Machine(f) => Ok(f.dimension),
             Quantity::Step { field, .. } => Ok(field.dimension),
+            Quantity::Program { field, .. } => Ok(field.dimension),
             Quantity::Ratio(a, b) => {
                 let (da, db) = (a.dimension()?, b.dimension()?);
                 if da.is_numeric() && db.is_numeric() {
@@ -177,14 +202,24 @@ impl Quantity {
         match self {
             Quantity::Dataset(f) | Quantity::Machine(f) => f.dimension == Dimension::Nanos,
             Quantity::Step { field, .. } => field.dimension == Dimension::Nanos,
+            Quantity::Program { field, .. } => field.dimension == Dimension::Nanos,
             Quantity::Ratio(a, b) | Quantity::Difference(a, b) => a.reads_time() || b.reads_time(),
+        }
+    }
+
+    /// Whether any field it reads is the lab's program's.
+    pub fn reads_program(&self) -> bool {
+        match self {
+            Quantity::Program { .. } => true,
+            Quantity::Ratio(a, b) | Quantity::Difference(a, b) => a.reads_program() || b.reads_program(),
+            _ => false,
         }
     }
 
     /// Every step the quantity reads, as (id, cache).
     pub fn steps(&self) -> Vec<(&str, CacheState)> {
         match self {
-            Quantity::Dataset(_) | Quantity::Machine(_) => Vec::new(),
+            Quantity::Dataset(_) | Quantity::Machine(_) | Quantity::Program { .. } => Vec::new(),
             Quantity::Step { id, cache, .. } => vec![(id.as_str(), *cache)],
             Quantity::Ratio(a, b) | Quantity::Difference(a, b) => {
                 let mut all = a.steps();
@@ -195,13 +230,32 @@ impl Quantity {
     }
 
     /// Checks, before anything runs, that every step the quantity reads is among `steps`
-    /// under that cache state and has what its field needs.
-    pub fn check(&self, steps: &[PlannedStep<'_>]) -> Result<(), String> {
+    /// under that cache state and has what its field needs, and that every program phase it
+    /// reads is one of `phases` (none: the lab runs no program).
+    pub fn check(&self, steps: &[PlannedStep<'_>], phases: Option<&[String]>) -> Result<(), String> {
         match self {
             Quantity::Dataset(_) | Quantity::Machine(_) => Ok(()),
             Quantity::Ratio(a, b) | Quantity::Difference(a, b) => {
-                a.check(steps)?;
-                b.check(steps)
+                a.check(steps, phases)?;
+                b.check(steps, phases)
+            }
+            Quantity::Program { phase, .. } => {
+                let Some(phases) = phases else {
+                    return Err(format!(
+                        "'{self}' reads a program, but this lab runs none: add a [program] table"
+                    ));
+                };
+                if phases.contains(phase) {
+                    return Ok(());
+                }
+                let names: Vec<&str> = phases.iter().map(String::as_str).collect();
+                let hint = super::text::closest(phase, &names)
+                    .map(|c| format!(" (did you mean '{c}'?)"))
+                    .unwrap_or_default();
+                Err(format!(
+                    "'{self}': the program marks no phase '{phase}'{hint}; its phases are {}",
+                    names.join(", ")
+                ))
             }
             Quantity::Step { id, cache, field } => {
                 let same_id: Vec<&PlannedStep<'_>> = steps.iter().filter(|s| s.result_id == *id).collect();
@@ -231,10 +285,24 @@ impl Quantity {
         }
     }
 
-    /// The measured value in `results`, or why it is missing.
+    /// The measured value in `results` (a quantity that reads no program), or why it is
+    /// missing.
     pub fn resolve(&self, results: &Results) -> Result<Value, Missing> {
+        self.resolve_in(&Evidence::of(results))
+    }
+
+    /// The measured value in `evidence`, or why it is missing.
+    pub fn resolve_in(&self, evidence: &Evidence<'_>) -> Result<Value, Missing> {
+        let results = evidence.results;
         match self {
             Quantity::Dataset(f) | Quantity::Machine(f) => (f.get)(results),
+            Quantity::Program { phase, field } => {
+                let program = evidence.program.ok_or_else(|| {
+                    "this measurement has no run of the lab's program; measure the lab again (without --results)"
+                        .to_owned()
+                })?;
+                program.phase(phase).map(|p| Value::Number((field.get)(p) as f64))
+            }
             Quantity::Step { id, cache, field } => {
                 let step = results.step(id, *cache).ok_or_else(|| {
                     format!(
@@ -245,19 +313,19 @@ impl Quantity {
                 (field.get)(step, results)
             }
             Quantity::Ratio(a, b) => {
-                let (x, y) = (number(a, results)?, number(b, results)?);
+                let (x, y) = (number(a, evidence)?, number(b, evidence)?);
                 if y == 0.0 {
                     return Err(format!("ratio({a}, {b}) divides by zero: {b} is 0"));
                 }
                 Ok(Value::Number(x / y))
             }
-            Quantity::Difference(a, b) => Ok(Value::Number(number(a, results)? - number(b, results)?)),
+            Quantity::Difference(a, b) => Ok(Value::Number(number(a, evidence)? - number(b, evidence)?)),
         }
     }
 }
 
-fn number(q: &Quantity, results: &Results) -> Result<f64, Missing> {
-    match q.resolve(results)? {
+fn number(q: &Quantity, evidence: &Evidence<'_>) -> Result<f64, Missing> {
+    match q.resolve_in(evidence)? {
         Value::Number(n) => Ok(n),
         other => Err(format!("{q} is '{other}', not a number")),
     }

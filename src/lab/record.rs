@@ -1,6 +1,7 @@
 //! The lab's record beside a measurement's results.json: when the predictions were made and
-//! what they were, the timed questions' repeated runs, and a checksum of the measured
-//! section (results.json and the runs), so that results edited by hand are refused.
+//! what they were, the timed questions' repeated runs, the lab's program as measured at its
+//! phase marks, and a checksum of the measured section (results.json, the runs and the
+//! program's phases), so that results edited by hand are refused.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -8,6 +9,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Result;
 use serde::{Deserialize, Serialize};
 
+use super::program::record::ProgramRecord;
 use super::stats::Repeated;
 use crate::error::input;
 
@@ -32,14 +34,25 @@ pub struct LabRecord {
     pub measured_at: String,
     /// Timed questions' runs, by question id, in base units.
     pub repeats: BTreeMap<String, Repeated>,
-    /// xxh3 of results.json's bytes and the repeats, hex.
+    /// The lab's program as run, for a lab with one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub program: Option<ProgramRecord>,
+    /// xxh3 of results.json's bytes, the repeats and the program's run, hex.
     pub checksum: String,
 }
 
-/// The checksum of a measured section: results.json's bytes, then the repeats as JSON.
-pub fn checksum(results_bytes: &[u8], repeats: &BTreeMap<String, Repeated>) -> Result<String> {
+/// The checksum of a measured section: results.json's bytes, then the repeats and the
+/// program's run (for a lab with one) as JSON.
+pub fn checksum(
+    results_bytes: &[u8],
+    repeats: &BTreeMap<String, Repeated>,
+    program: Option<&ProgramRecord>,
+) -> Result<String> {
     let mut all = results_bytes.to_vec();
     all.extend(serde_json::to_vec(repeats)?);
+    if let Some(program) = program {
+        all.extend(serde_json::to_vec(program)?);
+    }
     Ok(format!("{:016x}", xxhash_rust::xxh3::xxh3_64(&all)))
 }
 
@@ -53,13 +66,13 @@ impl LabRecord {
     pub fn write(mut self, results_path: &Path) -> Result<LabRecord> {
         let bytes = std::fs::read(results_path)
             .map_err(|e| input(format!("{}: cannot read what was measured: {e}", results_path.display())))?;
-        self.checksum = checksum(&bytes, &self.repeats)?;
+        self.checksum = checksum(&bytes, &self.repeats, self.program.as_ref())?;
         write_replacing(&path_for(results_path), &serde_json::to_vec_pretty(&self)?)?;
         Ok(self)
     }
 
-    /// Reads the record beside `results_path` and checks that neither results.json nor the
-    /// runs were changed since they were measured; refuses otherwise.
+    /// Reads the record beside `results_path` and checks that neither results.json, the runs
+    /// nor the program's phases were changed since they were measured; refuses otherwise.
     pub fn read_verified(results_path: &Path, lab_id: &str) -> Result<LabRecord> {
         let path = path_for(results_path);
         let text = std::fs::read_to_string(&path).map_err(|e| {
@@ -78,7 +91,7 @@ impl LabRecord {
             )));
         }
         let bytes = crate::fsio::read_input(results_path, "the results", "measure again")?;
-        if checksum(&bytes, &record.repeats)? != record.checksum {
+        if checksum(&bytes, &record.repeats, record.program.as_ref())? != record.checksum {
             return Err(input(format!(
                 "{}: changed after it was measured (its checksum does not match {}): results edited by hand are not graded; measure again",
                 results_path.display(),

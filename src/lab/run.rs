@@ -1,5 +1,6 @@
 //! Measuring a lab: its experiments through the suite, the steps its timed questions read
-//! again until each timed quantity has [`LabSpec::repeats`] runs, and the lab's record.
+//! again until each timed quantity has [`LabSpec::repeats`] runs, its program under
+//! `mmap-lab measure` (for a lab with one), and the lab's record.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -7,6 +8,8 @@ use std::path::{Path, PathBuf};
 use anyhow::Result;
 
 use super::args::WhereArgs;
+use super::evidence::Evidence;
+use super::program::record::ProgramRecord;
 use super::record::LabRecord;
 use super::spec::LabSpec;
 use super::stats::Repeated;
@@ -14,6 +17,7 @@ use crate::cache::CacheState;
 use crate::dataset::{self, DatasetSpec};
 use crate::dtype::Dtype;
 use crate::error::input;
+use crate::peer::PeerChoice;
 use crate::results::Results;
 use crate::runner::RunOptions;
 use crate::shape::Shape;
@@ -44,6 +48,15 @@ pub struct Measurement {
     pub results_path: PathBuf,
     /// Timed questions' runs, by question id, in base units.
     pub repeats: BTreeMap<String, Repeated>,
+    /// The lab's program as run, for a lab with one.
+    pub program: Option<ProgramRecord>,
+}
+
+impl Measurement {
+    /// What its questions are graded against.
+    pub fn evidence(&self) -> Evidence<'_> {
+        Evidence::with(&self.results, self.program.as_ref())
+    }
 }
 
 fn run_options(lab: &LabSpec) -> RunOptions {
@@ -84,9 +97,14 @@ pub fn not_gradable_up_front(lab: &LabSpec, data_dir: &Path) -> Vec<(String, Str
         .collect()
 }
 
-/// Runs `lab`'s experiments at `place`, then its timed steps again; `None` when interrupted
-/// (what was measured is kept beside the report).
-pub fn measure(lab: &LabSpec, place: &Placement, command: String) -> Result<Option<Measurement>> {
+/// Runs `lab`'s experiments at `place`, then its timed steps again, then its program with
+/// `python`; `None` when interrupted (what was measured is kept beside the report).
+pub fn measure(
+    lab: &LabSpec,
+    place: &Placement,
+    command: String,
+    python: &PeerChoice,
+) -> Result<Option<Measurement>> {
     let options = SuiteOptions {
         dataset: dataset_spec(place),
         data_dir: place.data_dir.clone(),
@@ -112,7 +130,23 @@ pub fn measure(lab: &LabSpec, place: &Placement, command: String) -> Result<Opti
         Some(r) => r,
         None => return Ok(None),
     };
-    Ok(Some(Measurement { results: outcome.results, results_path: place.out.join("results.json"), repeats }))
+    let program = match &lab.program {
+        Some(spec) => {
+            crate::errln!(
+                "lab {}: running its program under `mmap-lab measure` (at most {} s)",
+                lab.number,
+                spec.timeout.as_secs()
+            );
+            let _lock = dataset::lock(&place.data_dir)?;
+            match super::program::run(spec, python, &place.data_dir, &place.out)? {
+                Some(p) => Some(p),
+                None => return Ok(None),
+            }
+        }
+        None => None,
+    };
+    let results_path = place.out.join("results.json");
+    Ok(Some(Measurement { results: outcome.results, results_path, repeats, program }))
 }
 
 /// The steps timed questions read, measured `lab.repeats - 1` more times; each timed
@@ -200,6 +234,7 @@ pub fn record(
         student: answers.and_then(|a| a.1.clone()),
         measured_at: now(),
         repeats: m.repeats.clone(),
+        program: m.program.clone(),
         checksum: String::new(),
     }
     .write(&m.results_path)
@@ -212,6 +247,7 @@ pub fn earlier(lab: &LabSpec, results_path: &Path) -> Result<Measurement> {
         results: Results::read(results_path)?,
         results_path: results_path.to_owned(),
         repeats: record.repeats,
+        program: record.program,
     })
 }
 
@@ -285,10 +321,19 @@ pub fn measure_or_read(
             place.shape.python()
         );
     }
-    for (id, why) in not_gradable_up_front(lab, &place.data_dir) {
+    let python = match &lab.program {
+        Some(_) => super::program::choose_python(args.python.as_deref(), args.no_python)?,
+        None => PeerChoice::Without("the lab runs no program".to_owned()),
+    };
+    let mut up_front = not_gradable_up_front(lab, &place.data_dir);
+    if let PeerChoice::Without(why) = &python {
+        let program_questions = lab.questions.iter().filter(|q| q.quantity.reads_program());
+        up_front.extend(program_questions.map(|q| (q.id.clone(), why.clone())));
+    }
+    for (id, why) in up_front {
         crate::errln!("lab {}: question {id} is not gradable here: {why}", lab.number);
     }
-    let Some(m) = measure(lab, &place, command_line())? else {
+    let Some(m) = measure(lab, &place, command_line(), &python)? else {
         crate::errln!(
             "interrupted: nothing graded; what was measured is in {}",
             crate::suite::incomplete_dir(&place.out).display()

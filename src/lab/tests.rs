@@ -250,7 +250,7 @@ fn grading_compares_within_the_tolerance_and_picks_the_measured_choice() {
         ),
     )
     .unwrap();
-    let g = grade::grade(&lab, &r, &Default::default(), &right, false);
+    let g = grade::grade(&lab, &evidence::Evidence::of(&r), &Default::default(), &right, false);
     assert!(g.questions.iter().all(|q| q.verdict == Verdict::Right), "{:#?}", g.questions);
     assert_eq!(g.score.right, 5);
     assert!(g.questions.iter().all(|q| q.explain.is_some()), "right answers are explained too");
@@ -259,7 +259,7 @@ fn grading_compares_within_the_tolerance_and_picks_the_measured_choice() {
         answers_from(&lab, &format!("[answers]\nheader = 100\ndtype = \"a\"\nsize = {}\n", kib * 1.2))
             .unwrap();
     // Two questions unanswered: measured values, but no right answer and no explanation.
-    let g = grade::grade(&lab, &r, &Default::default(), &wrong, false);
+    let g = grade::grade(&lab, &evidence::Evidence::of(&r), &Default::default(), &wrong, false);
     assert!(!g.revealed);
     assert!(
         g.questions.iter().all(|q| q.right_answer.is_none() && q.explain.is_none()),
@@ -270,7 +270,7 @@ fn grading_compares_within_the_tolerance_and_picks_the_measured_choice() {
     assert!(!text.contains("so the right answer") && !text.contains("Why:"), "{text}");
     assert!(text.contains("You answered 100 bytes; measured 128 bytes."), "{text}");
     // The same answers, revealed (an instructor's key).
-    let g = grade::grade(&lab, &r, &Default::default(), &wrong, true);
+    let g = grade::grade(&lab, &evidence::Evidence::of(&r), &Default::default(), &wrong, true);
     let by_id = |id: &str| g.questions.iter().find(|q| q.id == id).unwrap();
     assert_eq!(by_id("header").verdict, Verdict::Wrong);
     assert_eq!(by_id("header").measured_text.as_deref(), Some("128 bytes"));
@@ -310,7 +310,7 @@ fn a_value_no_choice_holds_or_a_missing_step_is_not_checked() {
     let mut r = fixture();
     let g = grade::grade(
         &lab,
-        &r,
+        &evidence::Evidence::of(&r),
         &Default::default(),
         &answers_from(&lab, "[answers]\ngap = \"a\"\n").unwrap(),
         false,
@@ -320,7 +320,7 @@ fn a_value_no_choice_holds_or_a_missing_step_is_not_checked() {
 
     let (_t, lab) = tutorial_lab();
     r.steps.retain(|s| s.id != "npy_memmap_default");
-    let g = grade::grade(&lab, &r, &Default::default(), &Answers::default(), false);
+    let g = grade::grade(&lab, &evidence::Evidence::of(&r), &Default::default(), &Answers::default(), false);
     let dtype = g.questions.iter().find(|q| q.id == "dtype").unwrap();
     assert_eq!(dtype.verdict, Verdict::Unchecked);
     assert!(dtype.problem.as_deref().unwrap().contains("no step npy_memmap_default/warm"));
@@ -349,7 +349,7 @@ fn a_choice_carries_its_own_feedback_with_the_machine_filled_in() {
     let r = fixture();
     let g = grade::grade(
         &lab,
-        &r,
+        &evidence::Evidence::of(&r),
         &Default::default(),
         &answers_from(&lab, "[answers]\nh = \"a\"\n").unwrap(),
         false,
@@ -378,7 +378,7 @@ fn a_timed_measurement_near_a_boundary_is_too_close_to_call() {
     let answers = answers_from(&lab, "[answers]\nslow = \"b\"\n").unwrap();
     let grade_with = |runs: Vec<f64>| {
         let repeats = [("slow".to_owned(), crate::lab::stats::Repeated::of(runs).unwrap())].into();
-        grade::grade(&lab, &r, &repeats, &answers, false).questions.remove(0)
+        grade::grade(&lab, &evidence::Evidence::of(&r), &repeats, &answers, false).questions.remove(0)
     };
     // The typical run lies as far from the median as 5 does: neither right nor wrong, and
     // the measurement is shown.

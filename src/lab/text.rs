@@ -26,31 +26,19 @@ pub fn format_number(n: f64) -> String {
 }
 
 /// Wraps `text` at `width` columns: the first line after `first`, the others after `rest`;
-/// blank lines keep paragraphs apart.
+/// blank lines keep paragraphs apart. Words are never broken or hyphenated.
 pub fn wrap(text: &str, first: &str, rest: &str, width: usize) -> String {
-    let mut out: Vec<String> = Vec::new();
-    for paragraph in text.split("\n\n") {
-        let mut line = String::new();
-        for word in paragraph.split_whitespace() {
-            let prefix = if out.is_empty() { first } else { rest };
-            let len = prefix.chars().count() + line.chars().count() + 1 + word.chars().count();
-            if !line.is_empty() && len > width {
-                out.push(format!("{prefix}{line}"));
-                line.clear();
-            }
-            if !line.is_empty() {
-                line.push(' ');
-            }
-            line.push_str(word);
-        }
-        if !line.is_empty() {
-            let prefix = if out.is_empty() { first } else { rest };
-            out.push(format!("{prefix}{line}"));
-        }
-        out.push(String::new());
-    }
-    out.pop();
-    out.join("\n")
+    let paragraph = |(i, p): (usize, &str)| {
+        let options = textwrap::Options::new(width)
+            .initial_indent(if i == 0 { first } else { rest })
+            .subsequent_indent(rest)
+            .break_words(false)
+            .word_separator(textwrap::WordSeparator::AsciiSpace)
+            .word_splitter(textwrap::WordSplitter::NoHyphenation)
+            .wrap_algorithm(textwrap::WrapAlgorithm::FirstFit);
+        textwrap::fill(&p.split_whitespace().collect::<Vec<_>>().join(" "), options)
+    };
+    text.split("\n\n").enumerate().map(paragraph).collect::<Vec<_>>().join("\n\n")
 }
 
 /// `yes`/`true` -> true, `no`/`false` -> false.
@@ -106,5 +94,54 @@ mod tests {
             Some("minor_faults_access")
         );
         assert_eq!(closest("xyz", &["minor_faults_access"]), None);
+    }
+
+    /// The hand-written wrapping `wrap` replaced, kept to show the output did not change.
+    fn wrap_by_hand(text: &str, first: &str, rest: &str, width: usize) -> String {
+        let mut out: Vec<String> = Vec::new();
+        for paragraph in text.split("\n\n") {
+            let mut line = String::new();
+            for word in paragraph.split_whitespace() {
+                let prefix = if out.is_empty() { first } else { rest };
+                let len = prefix.chars().count() + line.chars().count() + 1 + word.chars().count();
+                if !line.is_empty() && len > width {
+                    out.push(format!("{prefix}{line}"));
+                    line.clear();
+                }
+                if !line.is_empty() {
+                    line.push(' ');
+                }
+                line.push_str(word);
+            }
+            if !line.is_empty() {
+                let prefix = if out.is_empty() { first } else { rest };
+                out.push(format!("{prefix}{line}"));
+            }
+            out.push(String::new());
+        }
+        out.pop();
+        out.join("\n")
+    }
+
+    #[test]
+    fn wrapping_is_as_it_was_by_hand_for_every_shipped_text() {
+        let labs = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("experiments/labs");
+        let mut texts = vec![
+            "one two three four five six seven eight nine ten".to_owned(),
+            "a-hyphenated-word-longer-than-the-line and more\n\nsecond paragraph, with ±0 bytes".to_owned(),
+        ];
+        for entry in std::fs::read_dir(labs).unwrap() {
+            let path = entry.unwrap().path();
+            if path.extension().is_some_and(|e| e == "toml") {
+                let text = std::fs::read_to_string(path).unwrap();
+                texts.extend(text.split("\"\"\"").skip(1).step_by(2).map(reflow));
+            }
+        }
+        assert!(texts.len() > 40, "{}", texts.len());
+        for text in &texts {
+            for (first, rest, width) in [("    ", "    ", 92), ("1. **id** ", "   ", 92), ("> ", "  ", 16)] {
+                assert_eq!(wrap(text, first, rest, width), wrap_by_hand(text, first, rest, width), "{text}");
+            }
+        }
     }
 }

@@ -168,7 +168,7 @@ fn a_quantity_is_checked_against_the_steps_a_lab_runs() {
             spec: spec("access_random_batches"),
         },
     ];
-    let check = |t: &str| Quantity::parse(t).unwrap().check(&steps);
+    let check = |t: &str| Quantity::parse(t).unwrap().check(&steps, None);
     assert!(check("step.npy_load_mmap.warm.time_access_ns").is_ok());
     assert!(check("step.sharing_mapped_k2.warm.total_pss_bytes").is_ok());
     assert!(check("step.access_random_batches.cold.batch_median_ns").is_ok());
@@ -194,7 +194,33 @@ fn access_fields_need_an_access_pattern() {
     )
     .unwrap();
     let steps = vec![PlannedStep { result_id: "f".to_owned(), cache: CacheState::Warm, spec: &first }];
-    assert!(Quantity::parse("step.f.warm.time_first_ns").unwrap().check(&steps).is_ok());
-    let err = Quantity::parse("step.f.warm.minor_faults_access").unwrap().check(&steps).unwrap_err();
+    assert!(Quantity::parse("step.f.warm.time_first_ns").unwrap().check(&steps, None).is_ok());
+    let err = Quantity::parse("step.f.warm.minor_faults_access").unwrap().check(&steps, None).unwrap_err();
     assert!(err.contains("\"first\""), "{err}");
+}
+
+#[test]
+fn program_quantities_name_a_phase_the_program_marks() {
+    let phases = vec!["start".to_owned(), "read".to_owned()];
+    let check = |t: &str, p: Option<&[String]>| Quantity::parse(t).unwrap().check(&[], p);
+    assert!(check("program.read.file_rss_bytes", Some(&phases)).is_ok());
+    assert!(
+        check(
+            "ratio(difference(program.read.own_bytes, program.start.own_bytes), dataset.npy_bytes)",
+            Some(&phases)
+        )
+        .is_ok()
+    );
+    let err = check("program.raed.own_bytes", Some(&phases)).unwrap_err();
+    assert!(err.contains("no phase 'raed'") && err.contains("did you mean 'read'"), "{err}");
+    let err = check("program.read.own_bytes", None).unwrap_err();
+    assert!(err.contains("runs none") && err.contains("[program]"), "{err}");
+    let err = Quantity::parse("program.read.own_byte").err().unwrap();
+    assert!(err.contains("did you mean 'own_bytes'"), "{err}");
+    let q = Quantity::parse("ratio(program.read.own_bytes, dataset.npy_bytes)").unwrap();
+    assert!(q.reads_program() && !q.reads_time() && q.steps().is_empty());
+    // Resolved without a program run: says to measure again.
+    let r = fixture();
+    let err = Quantity::parse("program.read.own_bytes").unwrap().resolve(&r).unwrap_err();
+    assert!(err.contains("no run of the lab's program"), "{err}");
 }
