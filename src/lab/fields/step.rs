@@ -104,7 +104,7 @@ pub static OUTCOME: &[StepField] = &[
         dimension: D::Text,
         needs: Needs::Any,
         doc: "name of the signal that killed the step (SIGBUS), or none",
-        get: |s, _| Ok(Value::Text(s.signal.map_or_else(|| "none".to_owned(), crate::measure::signal_name))),
+        get: |s, _| Ok(Value::Text(s.signal.map_or_else(|| "none".to_owned(), crate::child::signal_name))),
     },
     StepField {
         name: "file_bytes_before",

@@ -239,7 +239,7 @@ pub fn run(
     let output_path = dir.join("output.txt");
     let output = std::fs::File::create(&output_path)
         .with_context(|| format!("{}: cannot create", output_path.display()))?;
-    let exe = std::env::current_exe().context("cannot find mmap-lab's own binary to run `measure`")?;
+    let exe = crate::paths::own_exe().context("cannot find mmap-lab's own binary to run `measure`")?;
     let mut command = Command::new(exe);
     command.arg("measure").arg("--out").arg(&dir).arg("--").args(&command_line);
     std::os::unix::process::CommandExt::process_group(&mut command, 0);
