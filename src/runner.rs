@@ -143,7 +143,7 @@ pub fn run_one(plan: &StepPlan, options: &RunOptions) -> Result<StepResult> {
     }
     let size = || std::fs::metadata(&plan.path).ok().map(|m| m.len());
     let before = size();
-    let (mut result, cache_report) = rust_side(plan, options, &mut timing)?;
+    let (mut result, cache_report) = rust_side(plan, options, copied_bytes(plan), &mut timing)?;
     result.cache_report = Some(cache_report);
     result.file_bytes_before = before;
     result.file_bytes_after = size();
@@ -177,6 +177,18 @@ pub fn run_one(plan: &StepPlan, options: &RunOptions) -> Result<StepResult> {
     Ok(result)
 }
 
+/// The bytes of fresh memory a step's processes copy the array into (all its workers'),
+/// backed before its first round's first side only ([`cache::back_memory`]; the sides after
+/// it start right after a process freed as much): `load`, and a library's opener (the
+/// compressed and `.npz` files copy in Rust, safetensors in NumPy's library). `None` for a
+/// mapping.
+fn copied_bytes(plan: &StepPlan) -> Option<crate::units::Bytes> {
+    use crate::spec::Method;
+    let copies = matches!(plan.spec.open.method, Method::Load | Method::Library);
+    let array = plan.dataset.shape.nbytes(plan.dataset.dtype);
+    copies.then(|| array.saturating_mul(u64::from(plan.workers.unwrap_or(1))))
+}
+
 /// Rounds of every step with an agreeing NumPy peer, when `--rounds` allows as many: one
 /// with Rust first and one with NumPy first, what pairing needs and the time budget allows
 /// (a third round of every step cost about a fifth of run-all's wall).
@@ -199,15 +211,20 @@ pub fn rounds_for(plan: &StepPlan, options: &RunOptions, first_ns: Nanos) -> u32
     options.rounds.min(STEP_ROUNDS)
 }
 
-/// The Rust side of a round: the cache prepared, the step run in a child.
+/// The Rust side of a round: the cache prepared (and `back` bytes of memory backed right
+/// after it, [`cache::back_memory`]), the step run in a child.
 fn rust_side(
     plan: &StepPlan,
     options: &RunOptions,
+    back: Option<crate::units::Bytes>,
     timing: &mut StepTiming,
 ) -> Result<(StepResult, CacheReport)> {
     let t = Instant::now();
     let cache_report = cache::prepare(&plan.path, plan.cache)
         .with_context(|| format!("preparing a {} cache for step {}", plan.cache.name(), plan.spec.id))?;
+    if let Some(bytes) = back {
+        cache::back_memory(bytes).with_context(|| format!("backing memory for step {}", plan.spec.id))?;
+    }
     timing.prepare_ns += nanos(t);
     let t = Instant::now();
     let result = run_child(plan, options.step_timeout)?;
@@ -241,11 +258,11 @@ fn another_round(
     timing: &mut StepTiming,
 ) -> Result<PairedRound> {
     let (rust, mut numpy) = if rust_first {
-        let (rust, _) = rust_side(plan, options, timing)?;
+        let (rust, _) = rust_side(plan, options, None, timing)?;
         (rust, numpy_side(plan, peer_plan, python, options, timing)?)
     } else {
         let numpy = numpy_side(plan, peer_plan, python, options, timing)?;
-        (rust_side(plan, options, timing)?.0, numpy)
+        (rust_side(plan, options, None, timing)?.0, numpy)
     };
     crate::peer::agree::check(&rust, &mut numpy);
     Ok(PairedRound::of(rust_first, &rust, &numpy))
