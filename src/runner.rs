@@ -177,16 +177,21 @@ pub fn run_one(plan: &StepPlan, options: &RunOptions) -> Result<StepResult> {
     Ok(result)
 }
 
-/// The bytes of fresh memory a step's processes copy the array into (all its workers'),
-/// backed before its first round's first side only ([`cache::back_memory`]; the sides after
-/// it start right after a process freed as much): `load`, and a library's opener (the
-/// compressed and `.npz` files copy in Rust, safetensors in NumPy's library). `None` for a
-/// mapping.
+/// The bytes of fresh memory a timed step copies the array into, backed before its first
+/// round's first side only ([`cache::back_memory`]; the sides after it start right after a
+/// process freed as much): `load`, and the formats whose opener copies on either side (the
+/// `.npz` files and LZ4 in Rust and NumPy, safetensors in NumPy's library). `None` for a
+/// mapping, and for sharing steps (compared on memory, not time: backing K arrays cost more
+/// than it saved).
 fn copied_bytes(plan: &StepPlan) -> Option<crate::units::Bytes> {
+    use crate::formats::Format;
     use crate::spec::Method;
-    let copies = matches!(plan.spec.open.method, Method::Load | Method::Library);
-    let array = plan.dataset.shape.nbytes(plan.dataset.dtype);
-    copies.then(|| array.saturating_mul(u64::from(plan.workers.unwrap_or(1))))
+    let copies = match plan.spec.open.method {
+        Method::Load => true,
+        Method::Library => plan.spec.file.format().is_some_and(|f| f != Format::ArrowIpc),
+        Method::LoadMmap | Method::Memmap => false,
+    };
+    (copies && plan.workers.is_none()).then(|| plan.dataset.shape.nbytes(plan.dataset.dtype))
 }
 
 /// Rounds of every step with an agreeing NumPy peer, when `--rounds` allows as many: one
