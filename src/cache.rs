@@ -128,22 +128,36 @@ pub fn evict(path: &Path) -> Result<()> {
     Ok(())
 }
 
-/// Files whose page-cache state this process has set: filled whole by [`prepare`], or
-/// written by it ([`keep_as_written`]).
-static SETTLED: std::sync::Mutex<Option<std::collections::HashSet<std::path::PathBuf>>> =
+/// How this process set a file's page-cache state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Settled {
+    /// Filled whole by [`prepare`].
+    Filled,
+    /// Written by this process ([`keep_as_written`]).
+    Written,
+}
+
+/// Files whose page-cache state this process has set, and how.
+static SETTLED: std::sync::Mutex<Option<std::collections::HashMap<std::path::PathBuf, Settled>>> =
     std::sync::Mutex::new(None);
 
-/// Whether this process set the page-cache state of `path` already; marks it as set.
-fn settle(path: &Path) -> bool {
+/// How this process set the page-cache state of `path`, if it did; then records `now`
+/// for it unless it was written (a written file stays written).
+fn settle(path: &Path, now: Settled) -> Option<Settled> {
     let mut settled = SETTLED.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-    !settled.get_or_insert_with(Default::default).insert(path.to_owned())
+    let map = settled.get_or_insert_with(Default::default);
+    let before = map.get(path).copied();
+    if before != Some(Settled::Written) || now == Settled::Written {
+        map.insert(path.to_owned(), now);
+    }
+    before
 }
 
 /// Says that this process just wrote `path` and its page cache must stay as the writes left
-/// it (a scratch copy written in 4 KiB pieces is the lesson of its step): a later warm
-/// [`prepare`] of a fully cached `path` leaves it as it is.
+/// it (a scratch copy written in 4 KiB pieces is the lesson of its step): a warm [`prepare`]
+/// of `path` leaves it as it is, and reads only the pages missing from it, if any.
 pub fn keep_as_written(path: &Path) {
-    settle(path);
+    settle(path, Settled::Written);
 }
 
 /// Puts `path` in `state` and reports what `mincore` sees afterwards.
@@ -155,17 +169,28 @@ pub fn keep_as_written(path: &Path) {
 /// fragmented memory, against 661 for the .npy beside it). After that, a file all in the
 /// page cache is left as it is: reading it again would change nothing there. A file partly
 /// in it is evicted and read again whole: filling only its holes would leave them in small
-/// folios, and each warm step would find another mix.
+/// folios, and each warm step would find another mix. A file this process wrote only has
+/// its missing pages read (written in 4 KiB pieces, then partly reclaimed under memory
+/// pressure, a scratch copy keeps most of its lesson that way; refilled whole, a run
+/// measured 875 faults for its pass instead of about 21,000).
 pub fn prepare(path: &Path, state: CacheState) -> Result<CacheReport> {
     let file_bytes = std::fs::metadata(path)?.len();
     match state {
-        CacheState::Warm => {
-            let first = !settle(path);
-            if first || resident(path)? < file_bytes {
-                evict(path)?;
-                warm(path)?;
+        CacheState::Warm => match settle(path, Settled::Filled) {
+            Some(Settled::Written) => {
+                if resident(path)? < file_bytes {
+                    let file = File::open(path)
+                        .with_context(|| format!("{}: cannot open to warm the cache", path.display()))?;
+                    warm_by_reading(file)?;
+                }
             }
-        }
+            before => {
+                if before.is_none() || resident(path)? < file_bytes {
+                    evict(path)?;
+                    warm(path)?;
+                }
+            }
+        },
         CacheState::Cold => {
             evict(path)?;
             // A second pass catches pages that were under write-back during the first.
@@ -367,6 +392,19 @@ mod tests {
             report,
             CacheReport { resident_bytes: len as Bytes, file_bytes: len as Bytes, verified: true }
         );
+    }
+
+    #[test]
+    fn a_written_file_stays_written_and_a_filled_one_is_filled_once() {
+        let written = Path::new("/settle-test/written");
+        keep_as_written(written);
+        assert_eq!(settle(written, Settled::Filled), Some(Settled::Written));
+        assert_eq!(settle(written, Settled::Filled), Some(Settled::Written));
+        let other = Path::new("/settle-test/other");
+        assert_eq!(settle(other, Settled::Filled), None);
+        assert_eq!(settle(other, Settled::Filled), Some(Settled::Filled));
+        keep_as_written(other);
+        assert_eq!(settle(other, Settled::Filled), Some(Settled::Written));
     }
 
     #[test]
