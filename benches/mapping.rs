@@ -214,6 +214,15 @@ fn fill_by_reading(path: &std::path::Path) {
     while file.read(&mut buf).unwrap_or_else(|e| fail(format!("{}: {e}", path.display()))) > 0 {}
 }
 
+/// Evicts `path` and fills it with `cache::warm` (a `MADV_HUGEPAGE` mapping, populated).
+fn fill_by_warming(path: &std::path::Path) {
+    mmap_lab::cache::evict(path).unwrap_or_else(|e| fail(format!("{e:#}")));
+    mmap_lab::cache::warm(path).unwrap_or_else(|e| fail(format!("{e:#}")));
+}
+
+/// A way to fill the page cache with a file.
+type Fill = fn(&std::path::Path);
+
 fn first_pass_benches(c: &mut Criterion) {
     let data = data();
     let path = data.raw_path();
@@ -223,13 +232,7 @@ fn first_pass_benches(c: &mut Criterion) {
     if data.manifest.data_bytes > 256 << 20 {
         group.sample_size(20);
     }
-    let fills: [(&str, fn(&std::path::Path)); 2] = [
-        ("read_1mib", fill_by_reading),
-        ("hugepage_mapping", |path| {
-            mmap_lab::cache::evict(path).unwrap_or_else(|e| fail(format!("{e:#}")));
-            mmap_lab::cache::warm(path).unwrap_or_else(|e| fail(format!("{e:#}")));
-        }),
-    ];
+    let fills: [(&str, Fill); 2] = [("read_1mib", fill_by_reading), ("hugepage_mapping", fill_by_warming)];
     for (name, fill) in fills {
         fill(&path);
         group.bench_function(name, |b| {
