@@ -6,6 +6,7 @@
 //! | `channel` | `X[..., 0].sum()` over pixels of 3 channels: the typed strided kernel on native aligned `f64`; the same call on a big-endian copy and on a copy one byte off alignment (the decoding fallback); the former loop (decode each element, one accumulator) |
 //! | `gather_elements` | `X.flat[idx].sum()` for 200,000 random indices (`random_element_indices`, seed 0): the typed gather, the former loop (decode each element, one accumulator) |
 //! | `gather_rows` | `X[batch].sum()` for 25 batches of 32 random samples: `sum_rows`, the former loop (one `sum_bytes` per sample) |
+//! | `fresh_copy` | 64 MiB copied into a block allocated just before (untimed) and freed after (untimed): what a `.npz` member read or an LZ4 decode pays for fresh memory, page faults included; the block from `HugePageAllocator` (`MADV_HUGEPAGE`, as NumPy's arrays) and from the plain system allocator |
 //!
 //! The data has the shape `MMAP_LAB_BENCH_SHAPE` (default `64x120x120x3`, 22 MB of
 //! float64), filled with the ramp `(i % 997) * 0.25`: the values do not change the speed.
@@ -126,10 +127,74 @@ fn gather_benches(c: &mut Criterion) {
     group.finish();
 }
 
+/// A block of `len` bytes from `allocator`, freed on drop.
+struct Block<A: std::alloc::GlobalAlloc> {
+    allocator: A,
+    ptr: *mut u8,
+    layout: std::alloc::Layout,
+}
+
+impl<A: std::alloc::GlobalAlloc> Block<A> {
+    fn new(allocator: A, len: usize) -> Block<A> {
+        let layout = std::alloc::Layout::from_size_align(len.max(1), 64).expect("a valid layout");
+        // SAFETY: a layout of non-zero size.
+        let ptr = unsafe { allocator.alloc(layout) };
+        assert!(!ptr.is_null(), "cannot allocate {len} bytes");
+        Block { allocator, ptr, layout }
+    }
+
+    /// Copies `source` to the start of the block (no reference to its unwritten bytes).
+    fn fill_from(&mut self, source: &[u8]) {
+        assert!(source.len() <= self.layout.size());
+        // SAFETY: the block holds `layout.size()` bytes, at least `source.len()`, and is
+        // this block's own: it cannot overlap `source`.
+        unsafe { std::ptr::copy_nonoverlapping(source.as_ptr(), self.ptr, source.len()) }
+    }
+}
+
+impl<A: std::alloc::GlobalAlloc> Drop for Block<A> {
+    fn drop(&mut self) {
+        // SAFETY: allocated by this allocator with this layout, freed once.
+        unsafe { self.allocator.dealloc(self.ptr, self.layout) }
+    }
+}
+
+/// Bytes of the `fresh_copy` blocks: past glibc's largest `mmap` threshold (32 MiB), so
+/// every block is fresh memory from the kernel, never a reused heap block.
+const FRESH_BYTES: usize = 64 << 20;
+
+fn fresh_copy_benches(c: &mut Criterion) {
+    let values: Vec<f64> = (0..FRESH_BYTES / 8).map(|i| (i % 997) as f64 * 0.25).collect();
+    let bytes: &[u8] = bytemuck::cast_slice(&values);
+    let mut group = c.benchmark_group("fresh_copy");
+    group.throughput(Throughput::BytesDecimal(bytes.len() as u64));
+    group.bench_function("huge_page_allocator", |b| {
+        b.iter_batched(
+            || Block::new(mmap_lab::alloc::HugePageAllocator, bytes.len()),
+            |mut block| {
+                block.fill_from(black_box(bytes));
+                block
+            },
+            criterion::BatchSize::PerIteration,
+        )
+    });
+    group.bench_function("system_allocator", |b| {
+        b.iter_batched(
+            || Block::new(std::alloc::System, bytes.len()),
+            |mut block| {
+                block.fill_from(black_box(bytes));
+                block
+            },
+            criterion::BatchSize::PerIteration,
+        )
+    });
+    group.finish();
+}
+
 criterion_group! {
     name = benches;
     // criterion's plots need system fonts, which CI machines and containers often lack.
     config = Criterion::default().without_plots();
-    targets = channel_benches, gather_benches
+    targets = channel_benches, gather_benches, fresh_copy_benches
 }
 criterion_main!(benches);

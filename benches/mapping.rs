@@ -6,6 +6,7 @@
 //! | `open_first` | the same, then read the first element: open + header parse + first element |
 //! | `first_element` | read the first element of a mapping made just before (untimed) |
 //! | `full_pass_warm` | sum every element through a mapping whose pages are already mapped, and the same sum over an in-memory `Vec<f64>` of the same values (the limit), on 4 KiB pages as a `Vec` gets them and on 2 MiB pages |
+//! | `first_pass_by_fill` | map the raw file (untimed), sum every element through the mapping, its page faults included, unmap (untimed); the page cache filled by `read` calls of 1 MiB after an eviction (`read_1mib`) or by `cache::warm` (a `MADV_HUGEPAGE` mapping populated: 2 MiB folios from the first byte, `hugepage_mapping`) |
 //! | `generate` | write both files from the seed (`dataset::regenerate`), to compare with NumPy |
 //!
 //! The dataset's shape comes from `MMAP_LAB_BENCH_SHAPE` (default `64x120x120x3`, 22 MB;
@@ -203,6 +204,53 @@ fn full_pass_benches(c: &mut Criterion) {
     group.finish();
 }
 
+/// Evicts `path` and reads it back with 1 MiB `read` calls: the page cache as `cache::warm`
+/// filled it before it used a `MADV_HUGEPAGE` mapping.
+fn fill_by_reading(path: &std::path::Path) {
+    use std::io::Read;
+    mmap_lab::cache::evict(path).unwrap_or_else(|e| fail(format!("{e:#}")));
+    let mut file = std::fs::File::open(path).unwrap_or_else(|e| fail(format!("{}: {e}", path.display())));
+    let mut buf = vec![0u8; 1 << 20];
+    while file.read(&mut buf).unwrap_or_else(|e| fail(format!("{}: {e}", path.display()))) > 0 {}
+}
+
+/// Evicts `path` and fills it with `cache::warm` (a `MADV_HUGEPAGE` mapping, populated).
+fn fill_by_warming(path: &std::path::Path) {
+    mmap_lab::cache::evict(path).unwrap_or_else(|e| fail(format!("{e:#}")));
+    mmap_lab::cache::warm(path).unwrap_or_else(|e| fail(format!("{e:#}")));
+}
+
+/// A way to fill the page cache with a file.
+type Fill = fn(&std::path::Path);
+
+fn first_pass_benches(c: &mut Criterion) {
+    let data = data();
+    let path = data.raw_path();
+    let mut group = c.benchmark_group("first_pass_by_fill");
+    group.throughput(Throughput::BytesDecimal(data.manifest.data_bytes));
+    group.sampling_mode(SamplingMode::Flat);
+    if data.manifest.data_bytes > 256 << 20 {
+        group.sample_size(20);
+    }
+    let fills: [(&str, Fill); 2] = [("read_1mib", fill_by_reading), ("hugepage_mapping", fill_by_warming)];
+    for (name, fill) in fills {
+        fill(&path);
+        group.bench_function(name, |b| {
+            b.iter_batched(
+                || memmap_raw(data),
+                |array| {
+                    black_box(array.sum());
+                    array
+                },
+                BatchSize::PerIteration,
+            )
+        });
+    }
+    group.finish();
+    // Leave the raw file as the other groups expect it.
+    mmap_lab::cache::warm(&path).unwrap_or_else(|e| fail(format!("{e:#}")));
+}
+
 fn generate_benches(c: &mut Criterion) {
     let spec = spec();
     let dir = data_dir(&spec).with_extension("generate");
@@ -223,6 +271,6 @@ criterion_group! {
     name = benches;
     // criterion's plots need system fonts, which CI machines and containers often lack.
     config = Criterion::default().without_plots();
-    targets = open_benches, full_pass_benches, generate_benches
+    targets = open_benches, full_pass_benches, first_pass_benches, generate_benches
 }
 criterion_main!(benches);

@@ -22,13 +22,13 @@
 //!   4 │ results
 //!   3 │ spec dataset inspect formats
 //!   2 │ open probe cache machine marks
-//!   1 │ npy error fsio assets interrupt progress kernels
+//!   1 │ npy error fsio assets interrupt progress kernels alloc
 //!   0 │ units stats dtype shape paths examples
 //! ```
 //!
 //! From the bottom: names and formats of units ([`units`]: bytes, times and counts, said
 //! once), the one median ([`stats`]), dtypes and shapes; the .npy format ([`npy`]) and the
-//! error types; the openers ([`open`]) and what a process sees ([`probe`], [`cache`]); the
+//! error types, large allocations on huge pages ([`alloc`]); the openers ([`open`]) and what a process sees ([`probe`], [`cache`]); the
 //! experiment specs ([`spec`], parsed into types once) and the data they read ([`dataset`],
 //! [`formats`]); the record of a run ([`results`], the schema of `results.json`, which every
 //! step writes); one step in its own process ([`step`], its sharing workers in
@@ -54,6 +54,7 @@ compile_error!(
      Linux kernel). On macOS or Windows, run it in a Linux VM, a container or WSL2."
 );
 
+pub mod alloc;
 pub mod assets;
 pub mod cache;
 pub mod check;

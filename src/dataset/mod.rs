@@ -210,7 +210,10 @@ pub fn write_copy(source: &Path, target: &Path, piece: usize) -> Result<()> {
             }
         }
         std::fs::rename(&partial, target)
-            .with_context(|| format!("{}: cannot rename to {}", partial.display(), target.display()))
+            .with_context(|| format!("{}: cannot rename to {}", partial.display(), target.display()))?;
+        // Its folios are the lesson of the step that reads it: a warm cache keeps them.
+        crate::cache::keep_as_written(target);
+        Ok(())
     })();
     if result.is_err() {
         let _ = std::fs::remove_file(&partial);

@@ -58,6 +58,8 @@ impl Partials {
         for (partial, done) in &self.paths {
             std::fs::rename(partial, done)
                 .with_context(|| format!("{}: cannot rename to {}", partial.display(), done.display()))?;
+            // Written in 4 MiB pieces: large folios already, no need to read it again warm.
+            crate::cache::keep_as_written(done);
         }
         self.committed = true;
         Ok(())
