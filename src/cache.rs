@@ -180,6 +180,18 @@ pub fn keep_as_written(path: &Path) {
     settle(path, Settled::Written);
 }
 
+/// Whether this process wrote `path` ([`keep_as_written`]) and every page of it is still in
+/// the page cache: then its folios are still as the writes left them, and a step that
+/// reads the same copy needs no new one.
+pub fn still_as_written(path: &Path) -> bool {
+    let written = {
+        let settled = SETTLED.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        settled.as_ref().and_then(|m| m.get(path).copied()) == Some(Settled::Written)
+    };
+    written
+        && std::fs::metadata(path).is_ok_and(|m| m.len() > 0 && resident(path).is_ok_and(|r| r == m.len()))
+}
+
 /// Puts `path` in `state` and reports what `mincore` sees afterwards.
 ///
 /// Warm: the first time this process prepares `path` (unless it wrote it, see
@@ -425,6 +437,19 @@ mod tests {
         assert_eq!(settle(other, Settled::Filled), Some(Settled::Filled));
         keep_as_written(other);
         assert_eq!(settle(other, Settled::Filled), Some(Settled::Written));
+    }
+
+    #[test]
+    fn only_a_copy_this_process_wrote_and_still_caches_whole_is_as_written() {
+        let file = file_of(4096 * 5 + 100);
+        let _ = std::fs::read(file.path()).unwrap();
+        assert!(!still_as_written(file.path()), "read, not written by this process");
+        keep_as_written(file.path());
+        assert!(still_as_written(file.path()));
+        if evict(file.path()).is_ok() && resident(file.path()).unwrap() == 0 {
+            assert!(!still_as_written(file.path()), "evicted: its folios are gone");
+        }
+        assert!(!still_as_written(Path::new("/settle-test/missing")));
     }
 
     #[test]

@@ -137,9 +137,15 @@ pub fn run_one(plan: &StepPlan, options: &RunOptions) -> Result<StepResult> {
     let began = Instant::now();
     let mut timing = StepTiming::default();
     if let (Some(piece), Some(source)) = (plan.spec.file.rewrite_piece(), plan.spec.file.source_name()) {
-        crate::dataset::write_copy(&plan.path.with_file_name(source), &plan.path, piece)
-            .with_context(|| format!("writing the copy {} for step {}", plan.path.display(), plan.spec.id))?;
-        timing.copy_ns = nanos(began);
+        // A read-only copy this run wrote for an earlier step and still holds whole in the
+        // page cache is that step's copy as written (faults_no_huge_pages reads the
+        // large-piece copy faults_large_writes wrote): writing it again would change nothing.
+        if plan.spec.file.is_scratch() || !cache::still_as_written(&plan.path) {
+            crate::dataset::write_copy(&plan.path.with_file_name(source), &plan.path, piece).with_context(
+                || format!("writing the copy {} for step {}", plan.path.display(), plan.spec.id),
+            )?;
+            timing.copy_ns = nanos(began);
+        }
     }
     let size = || std::fs::metadata(&plan.path).ok().map(|m| m.len());
     let before = size();
