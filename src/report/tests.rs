@@ -162,3 +162,30 @@ fn failed_and_missing_steps_are_said_not_measured_never_drawn_empty() {
     let memory = rendered(&plots::PlotOutput(memory), &runs);
     assert!(memory.contains("not run in this run"), "the missing cold np.load panel says so");
 }
+
+#[test]
+fn the_np_memmap_steps_run_warm_only_and_the_captions_say_why() {
+    use crate::cache::CacheState::Cold;
+    let mut run = fake_results();
+    run.run.complete = true;
+    let warm_only = ["npy_memmap_default", "npy_memmap_float64", "raw_memmap_shape", "npy_memmap_offset"];
+    // np.load missing cold (a failed or skipped step) is not a warm-only mapping.
+    run.steps.retain(|s| !(s.cache == Cold && (warm_only.contains(&s.id.as_str()) || s.id == "npy_load")));
+    let runs = [run];
+    assert_eq!(view::warm_only_steps(&runs), warm_only);
+    for plot in plots::all()
+        .into_iter()
+        .filter(|p| ["time.svg", "memory.svg", "residency.svg"].contains(&p.file_name()))
+    {
+        let caption = plot.caption(&runs);
+        assert!(
+            caption.contains("`raw_memmap_shape` and `npy_memmap_offset` ran warm only"),
+            "{}: {caption}",
+            plot.file_name()
+        );
+        assert!(caption.contains("the read `npy_load_mmap` makes cold"), "{caption}");
+    }
+    let mut all_cold = fake_results();
+    all_cold.run.complete = true;
+    assert!(view::warm_only_sentence(&[all_cold]).is_empty());
+}

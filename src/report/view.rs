@@ -63,6 +63,41 @@ pub fn caches(runs: &[Results]) -> Vec<CacheState> {
         .collect()
 }
 
+/// The tutorial steps that ran warm but not cold in a run that ran cold steps (the np.memmap
+/// steps, whose cold pass would be `npy_load_mmap`'s disk read again), each once.
+pub fn warm_only_steps(runs: &[Results]) -> Vec<&str> {
+    const READ_COLD: &str = "npy_load_mmap";
+    let mut ids: Vec<&str> = Vec::new();
+    for run in runs.iter().filter(|r| r.run.complete && r.step(READ_COLD, CacheState::Cold).is_some()) {
+        for id in step_ids(run).into_iter().filter(|id| *id != READ_COLD) {
+            let warm_only =
+                run.step(id, CacheState::Warm).is_some_and(|s| s.open != "load" && s.access == "full_pass")
+                    && run.step(id, CacheState::Cold).is_none();
+            if warm_only && !ids.contains(&id) {
+                ids.push(id);
+            }
+        }
+    }
+    ids
+}
+
+/// A sentence for a plot's caption naming the [`warm_only_steps`] and why they ran warm only
+/// (empty when there are none).
+pub fn warm_only_sentence(runs: &[Results]) -> String {
+    let ids = warm_only_steps(runs);
+    if ids.is_empty() {
+        return String::new();
+    }
+    let mut names: Vec<String> = ids.iter().map(|id| format!("`{id}`")).collect();
+    let last = names.pop().unwrap_or_default();
+    let names = if names.is_empty() { last } else { format!("{} and {last}", names.join(", ")) };
+    format!(
+        " {names} ran warm only: cold, each would map the same bytes and read them from the disk \
+         from the first to the last, the read `npy_load_mmap` makes cold, so that step's cold pass \
+         stands for theirs."
+    )
+}
+
 /// The step `id` of a run that completed, warm if there is one, else cold: for figures
 /// that hold for either cache state (shapes, values, object sizes, memory after a pass).
 pub fn pick<'a>(run: &'a Results, id: &str) -> Option<&'a StepResult> {

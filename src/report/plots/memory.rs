@@ -39,6 +39,10 @@ impl Plot for MemoryPlot {
          RssFile, while `np.load` puts the whole array in RssAnon at once."
     }
 
+    fn caption(&self, runs: &[Results]) -> String {
+        self.explanation().to_owned() + &view::warm_only_sentence(runs)
+    }
+
     fn has_data(&self, runs: &[Results]) -> bool {
         runs.iter().any(|r| view::tutorial_steps(r).any(|s| !s.snapshots.is_empty()))
     }

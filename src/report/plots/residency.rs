@@ -58,7 +58,7 @@ impl Plot for ResidencyPlot {
     }
 
     fn caption(&self, runs: &[Results]) -> String {
-        self.explanation().replace("TOOL", &view::residency_tool(runs))
+        self.explanation().replace("TOOL", &view::residency_tool(runs)) + &view::warm_only_sentence(runs)
     }
 
     fn has_data(&self, runs: &[Results]) -> bool {

@@ -39,7 +39,7 @@ impl Plot for TimePlot {
     }
 
     fn caption(&self, runs: &[Results]) -> String {
-        self.explanation().replace("TOOL", &view::residency_tool(runs))
+        self.explanation().replace("TOOL", &view::residency_tool(runs)) + &view::warm_only_sentence(runs)
     }
 
     fn has_data(&self, runs: &[Results]) -> bool {
