@@ -148,14 +148,15 @@ struct Ran {
     all_ran: bool,
     /// The file the cold passes are judged against.
     file: PathBuf,
-    /// Its plain sequential reads, before and after the cold steps.
+    /// Its plain sequential read, just before the cold steps.
     cold_reads: Vec<crate::cache::SequentialRead>,
 }
 
 /// Stage 3: every step in a child process, with its NumPy peer and rounds. Warm steps
-/// first, then the cold ones; between them the file is evicted anyway, and a plain
-/// sequential read of it, before and after the cold steps (the disk's speed drifts; the
-/// limit is the faster), gives the cold passes their limit.
+/// first, then the cold ones; between them the file is evicted anyway, and one plain
+/// sequential read of it gives the cold passes their limit. (A second read after the cold
+/// steps, for the disk's drift, cost 2.7 s of a full-size run and moved the limit by a few
+/// percent: the steps' own rounds alternate, the limit is read once.)
 fn run_steps(
     plans: &[StepPlan],
     data: &dataset::Dataset,
@@ -173,17 +174,11 @@ fn run_steps(
     if complete && split < plans.len() {
         let t = Instant::now();
         cold_reads.push(crate::cache::sequential_read(&file)?);
-        let mut reading = nanos(t);
+        stages.push(StageTime::since("cold_read_limit", t));
         let t = Instant::now();
         let (cold, done) =
             runner::run_steps(&plans[split..], &options.run, |i, s| observer.step_finished(split + i, s))?;
         stages.push(StageTime::since("cold_steps", t));
-        if done {
-            let t = Instant::now();
-            cold_reads.push(crate::cache::sequential_read(&file)?);
-            reading += nanos(t);
-        }
-        stages.push(StageTime { stage: "cold_read_limit".to_owned(), ns: reading });
         steps.extend(cold);
         complete = done;
     }

@@ -25,7 +25,7 @@ pub struct Limits {
     pub in_memory_spans: Vec<SpanLimit>,
     /// The file read sequentially after an eviction (`read` in 8 MiB blocks).
     pub cold_read_file: Option<String>,
-    /// Time of that read: the faster of the reads timed (before and after the cold steps).
+    /// Time of that read (the faster, in runs that timed one before and one after the cold steps).
     pub cold_read_ns: Option<Nanos>,
     /// Every read timed, in run order.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
