@@ -27,7 +27,7 @@ pub trait RunObserver {
     fn dataset_ready(&mut self, _data_dir: &Path, _provenance: &Provenance) {}
 
     /// The format files of the formats group are missing or stale and are being written
-    /// (this takes minutes at full size).
+    /// (seconds: they hold the first 400 samples, [`crate::formats::subset`]).
     fn writing_formats(&mut self, _formats: &[Format]) {}
 
     /// The steps are planned, in the order they will run.

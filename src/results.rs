@@ -104,6 +104,25 @@ pub struct DatasetInfo {
     pub formats: Vec<crate::formats::FormatFile>,
 }
 
+impl DatasetInfo {
+    /// The shape of the array the formats group's files hold: the dataset's first samples
+    /// ([`crate::formats::subset`]), or the dataset's own shape for results of versions that
+    /// wrote the whole array (their entries record no shape).
+    pub fn formats_shape(&self) -> &Shape {
+        self.formats.iter().find_map(|f| f.shape.as_ref()).unwrap_or(&self.shape)
+    }
+
+    /// Bytes of that array.
+    pub fn formats_data_bytes(&self) -> Bytes {
+        self.formats_shape().nbytes(self.dtype)
+    }
+
+    /// The checksum of that array's bytes (the dataset's own when the files hold it whole).
+    pub fn formats_checksum(&self) -> &str {
+        self.formats.iter().find_map(|f| f.data_checksum.as_deref()).unwrap_or(&self.checksum)
+    }
+}
+
 /// One stage of a run and its wall time.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StageTime {

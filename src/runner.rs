@@ -50,7 +50,8 @@ impl Default for RunOptions {
 }
 
 /// One plan per spec and cache state: warm steps first, then cold, each in spec order,
-/// so that the file is read from disk once for all warm steps.
+/// so that the file is read from disk once for all warm steps. A formats step's array is
+/// the one its file holds: the dataset's first samples ([`crate::formats::subset`]).
 pub fn plan(specs: &[ExperimentSpec], dataset: &Dataset, options: &RunOptions) -> Vec<StepPlan> {
     let mut plans = Vec::new();
     for state in [CacheState::Warm, CacheState::Cold] {
@@ -68,7 +69,11 @@ pub fn plan(specs: &[ExperimentSpec], dataset: &Dataset, options: &RunOptions) -
                     spec: spec.clone(),
                     cache: state,
                     path: dataset.dir.join(spec.file.file_name()),
-                    dataset: dataset.spec(),
+                    dataset: match spec.file.format() {
+                        // The format files hold the dataset's first samples only.
+                        Some(_) => crate::formats::subset(&dataset.spec()),
+                        None => dataset.spec(),
+                    },
                     npy_header_bytes: dataset.manifest.npy_header_bytes,
                     workers,
                     memory_spans: Vec::new(),

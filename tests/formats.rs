@@ -194,6 +194,33 @@ fn npz_and_compressed_arrow_copy_while_safetensors_and_arrow_map() {
 }
 
 #[test]
+fn a_dataset_of_more_than_400_samples_has_its_first_400_in_the_format_files() {
+    let root = tempfile::tempdir().unwrap();
+    Command::cargo_bin("mmap-lab")
+        .unwrap()
+        .args(["run", "formats_safetensors", "formats_npz_stored", "--shape", "430x8x6x3", "--seed", "9"])
+        .args(["--cache", "warm", "--no-python", "--data-dir"])
+        .arg(root.path().join("data"))
+        .arg("--out")
+        .arg(root.path().join("out"))
+        .assert()
+        .success();
+    let r = Results::read(&root.path().join("out/results.json")).unwrap();
+    let first = mmap_lab::shape::Shape(vec![400, 8, 6, 3]);
+    assert_eq!(r.dataset.formats_shape(), &first);
+    assert_eq!(r.dataset.formats_data_bytes(), 400 * 8 * 6 * 3 * 8);
+    assert_ne!(r.dataset.formats_checksum(), r.dataset.checksum, "the subset has its own checksum");
+    for s in r.steps.iter() {
+        // Checked against the generator's first 400 samples: the original, cut.
+        assert_eq!(s.shape.as_ref(), Some(&first), "{}", s.key());
+        assert_eq!(s.matches_original, Some(true), "{}", s.key());
+    }
+    let md = std::fs::read_to_string(root.path().join("out/REPORT.md")).unwrap();
+    assert!(md.contains("The dataset's first 400 samples (shape (400, 8, 6, 3)"), "{md}");
+    assert!(md.contains("does not depend on the array's size"), "{md}");
+}
+
+#[test]
 fn numpy_safetensors_and_pyarrow_read_the_files_mmap_lab_writes() {
     let Some(python) = python_with(&["safetensors", "pyarrow"]) else { return };
     let root = tempfile::tempdir().unwrap();

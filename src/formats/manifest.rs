@@ -35,8 +35,15 @@ pub struct FormatFile {
     /// after it): where `np.memmap` could map it.
     #[serde(default)]
     pub member_offset: Option<Bytes>,
-    /// The dataset's checksum the file was checked against (equal, or it is not recorded).
+    /// The checksum of the dataset the file was written from (its manifest's).
     pub checksum: String,
+    /// The array the file holds: the dataset's first samples ([`super::subset`]). `None` in
+    /// manifests of earlier versions, whose files held the whole dataset (not reused).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shape: Option<crate::shape::Shape>,
+    /// The xxh3-64 checksum of that array's bytes, which the file was checked against.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data_checksum: Option<String>,
     /// Wall time of writing it.
     pub write_ns: Nanos,
     /// Wall time of reading it back through the Rust opener and checking the checksum.
@@ -82,14 +89,17 @@ fn vouched<'a>(manifest: &'a FormatsManifest, dataset: &Dataset, format: Format)
     manifest.files.iter().find(|f| {
         f.format == format
             && f.checksum == dataset.manifest.checksum
+            && f.shape.as_ref() == Some(&super::subset(&dataset.spec()).shape)
+            && f.data_checksum.is_some()
             && modified_ns(&path) == Some((f.bytes, f.modified_ns))
     })
 }
 
 /// Makes sure the data folder holds a checked file of each of `formats` for `dataset`:
 /// reuses those `formats.json` vouches for, writes the others from the dataset's .npy
-/// (under a `.partial` name, renamed once complete) and checks each through its Rust
-/// opener against the dataset's checksum. Returns the entries, in `formats` order.
+/// (its first samples, [`super::subset`]; under a `.partial` name, renamed once complete)
+/// and checks each through its Rust opener against those samples' checksum. Returns the
+/// entries, in `formats` order.
 pub fn ensure(dataset: &Dataset, formats: &[Format]) -> Result<Vec<FormatFile>> {
     if formats.is_empty() {
         return Ok(Vec::new());
@@ -126,7 +136,10 @@ fn open_source(dataset: &Dataset) -> Result<Source> {
     if map.len() < offset + dataset.manifest.data_bytes as usize {
         bail!("{}: shorter than its manifest says; regenerate the dataset", path.display());
     }
-    Ok(Source { map: Arc::new(map), offset, spec: dataset.spec() })
+    let spec = super::subset(&dataset.spec());
+    let data = &map[offset..offset + spec.data_bytes() as usize];
+    let checksum = format!("{:016x}", crate::dataset::checksum_of_bytes(data));
+    Ok(Source { map: Arc::new(map), offset, spec, checksum })
 }
 
 fn write_checked(format: Format, source: &Source, dataset: &Dataset, path: &Path) -> Result<FormatFile> {
@@ -139,7 +152,7 @@ fn write_checked(format: Format, source: &Source, dataset: &Dataset, path: &Path
     written?;
     let write_ns = started.elapsed().as_nanos() as u64;
     let started = Instant::now();
-    let checked = check(format, &partial, dataset);
+    let checked = check(format, &partial, source);
     let (data_offset, member_offset) = match checked {
         Ok(offsets) => offsets,
         Err(e) => {
@@ -160,20 +173,22 @@ fn write_checked(format: Format, source: &Source, dataset: &Dataset, path: &Path
         data_offset,
         member_offset,
         checksum: dataset.manifest.checksum.clone(),
+        shape: Some(source.spec.shape.clone()),
+        data_checksum: Some(source.checksum.clone()),
         write_ns,
         verify_ns,
     })
 }
 
-/// Reads the file back through its Rust opener: same shape and dtype as the dataset, and
-/// its bytes' checksum equal to the dataset's. Returns the data offset the opener found
-/// and, for a stored .npz, where the member's .npy data lies in the zip.
-fn check(format: Format, path: &Path, dataset: &Dataset) -> Result<(Option<Bytes>, Option<Bytes>)> {
+/// Reads the file back through its Rust opener: the shape and dtype of the array it was
+/// written from, and its bytes' checksum equal to that array's. Returns the data offset the
+/// opener found and, for a stored .npz, where the member's .npy data lies in the zip.
+fn check(format: Format, path: &Path, source: &Source) -> Result<(Option<Bytes>, Option<Bytes>)> {
     let opened = super::open_with_offset(path, format)?;
-    let spec = dataset.spec();
+    let spec = &source.spec;
     if *opened.array.shape() != spec.shape || opened.array.dtype() != spec.dtype {
         bail!(
-            "{}: reads back as {} of {}, not the dataset's {} of {}",
+            "{}: reads back as {} of {}, not the {} of {} it was written from",
             path.display(),
             opened.array.shape(),
             opened.array.dtype(),
@@ -182,11 +197,11 @@ fn check(format: Format, path: &Path, dataset: &Dataset) -> Result<(Option<Bytes
         );
     }
     let sum = crate::dataset::checksum_of_bytes(opened.array.bytes());
-    if format!("{sum:016x}") != dataset.manifest.checksum {
+    if format!("{sum:016x}") != source.checksum {
         bail!(
-            "{}: its data differs from the dataset's (checksum {sum:016x}, the dataset's {})",
+            "{}: its data differs from the array it was written from (checksum {sum:016x}, the array's {})",
             path.display(),
-            dataset.manifest.checksum
+            source.checksum
         );
     }
     let member = if format == Format::NpzStored {

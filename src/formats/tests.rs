@@ -114,3 +114,39 @@ fn file_names_and_kinds_agree() {
     assert!(Format::NpzDeflated.compressed() && Format::ArrowIpcLz4.compressed());
     assert!(!Format::Safetensors.compressed());
 }
+
+#[test]
+fn the_files_hold_the_first_samples_of_a_larger_dataset_with_their_own_checksum() {
+    let cut =
+        |shape: Vec<usize>| subset(&DatasetSpec { shape: Shape(shape), dtype: Dtype::F8, seed: 0 }).shape.0;
+    assert_eq!(cut(vec![4002, 120, 120, 3]), [SAMPLES as usize, 120, 120, 3]);
+    assert_eq!(cut(vec![40, 120, 120, 3]), [40, 120, 120, 3], "a smaller dataset is kept whole");
+    assert_eq!(cut(vec![5000]), [5000], "a 1-D array is one sample");
+
+    // 450 tiny pictures: the files hold the first 400, the very bytes the generator writes
+    // for a dataset of 400 (same seed), checked against that dataset's checksum.
+    let spec = DatasetSpec { shape: Shape(vec![SAMPLES as usize + 50, 4, 6, 3]), dtype: Dtype::F8, seed: 3 };
+    let dir = tempfile::tempdir().unwrap();
+    let (data, _) = ensure_dataset(&spec, dir.path()).unwrap();
+    let alone = tempfile::tempdir().unwrap();
+    let (first, _) = ensure_dataset(&subset(&spec), alone.path()).unwrap();
+    let files = ensure(&data, &[Format::Safetensors, Format::NpzStored]).unwrap();
+    let raw = std::fs::read(first.raw_path()).unwrap();
+    for f in &files {
+        assert_eq!(f.shape.as_ref(), Some(&first.spec().shape), "{}", f.name);
+        assert_eq!(f.data_checksum.as_deref(), Some(first.manifest.checksum.as_str()), "{}", f.name);
+        assert_eq!(f.checksum, data.manifest.checksum, "written from this dataset");
+        assert_eq!(open(&dir.path().join(&f.name), f.format).unwrap().bytes(), &raw[..], "{}", f.name);
+    }
+    // An entry of an earlier version (no shape: the whole array) is written again.
+    let manifest = dir.path().join(FORMATS_MANIFEST);
+    let text = std::fs::read_to_string(&manifest).unwrap();
+    let mut json: serde_json::Value = serde_json::from_str(&text).unwrap();
+    for f in json["files"].as_array_mut().unwrap() {
+        f.as_object_mut().unwrap().remove("shape");
+    }
+    std::fs::write(&manifest, serde_json::to_string(&json).unwrap()).unwrap();
+    assert!(!all_vouched(&data, &[Format::Safetensors]));
+    let again = ensure(&data, &[Format::Safetensors]).unwrap();
+    assert_eq!(again[0].shape.as_ref(), Some(&first.spec().shape));
+}

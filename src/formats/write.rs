@@ -18,18 +18,21 @@ use crate::dtype::Dtype;
 /// Bytes written at a time into a zip member.
 const PIECE: usize = 4 << 20;
 
-/// The dataset's data bytes, mapped from its .npy: `map[offset..offset + len]`.
+/// The bytes of the array the files hold (the dataset's first samples), mapped from the
+/// dataset's .npy: `map[offset..offset + len]`.
 pub struct Source {
     /// The mapping of the whole .npy file.
     pub map: Arc<Mmap>,
     /// Where the data starts (the header's length).
     pub offset: usize,
-    /// What the data is.
+    /// What the array is ([`super::subset`] of the dataset).
     pub spec: DatasetSpec,
+    /// The xxh3-64 checksum of its bytes, as the dataset's manifest writes one.
+    pub checksum: String,
 }
 
 impl Source {
-    /// The data bytes.
+    /// The array's bytes: the first `spec.data_bytes()` of the dataset's data.
     pub fn data(&self) -> &[u8] {
         let len = self.spec.data_bytes() as usize;
         &self.map[self.offset..self.offset + len]

@@ -24,6 +24,12 @@ pub static DATASET_FIELDS: &[RunField] = &[
         get: |r| u(r.dataset.raw_bytes),
     },
     RunField {
+        name: "formats_data_bytes",
+        dimension: Dimension::Bytes,
+        doc: "bytes of the array the formats group's files hold: the dataset's first 400 samples (all of a smaller one)",
+        get: |r| u(r.dataset.formats_data_bytes()),
+    },
+    RunField {
         name: "elements",
         dimension: Dimension::Count,
         doc: "elements of the array (the product of its shape)",

@@ -27,8 +27,9 @@ struct Panel {
     array_line: bool,
 }
 
+/// The array the format files hold (the dataset's first samples).
 fn data_bytes(run: &Results) -> u64 {
-    run.dataset.shape.nbytes(run.dataset.dtype)
+    run.dataset.formats_data_bytes()
 }
 
 fn verdict(run: &Results, s: &StepResult) -> Option<Verdict> {
