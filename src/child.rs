@@ -67,27 +67,90 @@ pub(crate) fn spawn_marked<T: Send + 'static>(
         .stderr(Stdio::piped())
         .spawn()
         .with_context(|| format!("cannot start {:?}", command.get_program()))?;
-    let pid = child.id() as i32;
-    let server = channel.map(|(ours, theirs, observer)| {
-        drop(theirs); // the child's copy is its own now: end of file once it and its own children exit
-        std::thread::spawn(move || serve(ours, pid, observer))
+    let pipes = Pipes {
+        stdin: child.stdin.take().map(|p| std::fs::File::from(std::os::fd::OwnedFd::from(p))),
+        stdout: std::fs::File::from(std::os::fd::OwnedFd::from(
+            child.stdout.take().context("child stdout missing")?,
+        )),
+        stderr: std::fs::File::from(std::os::fd::OwnedFd::from(
+            child.stderr.take().context("child stderr missing")?,
+        )),
+    };
+    // The child's copy of the mark socket is its own now: end of file once it and its own
+    // children exit.
+    let marks = channel.map(|(ours, theirs, observer)| {
+        drop(theirs);
+        (ours, observer)
     });
-    if let Some(mut stdin) = child.stdin.take() {
+    supervise(child, pipes, marks, input, timeout, started)
+}
+
+/// A child that was started: a process this one spawned, or one the NumPy peer's fork
+/// server forked ([`crate::peer::server`]), which this process cannot wait for itself.
+pub(crate) trait Started {
+    /// Its process ID.
+    fn pid(&self) -> i32;
+    /// Its exit status, if it has ended.
+    fn try_wait(&mut self) -> std::io::Result<Option<ExitStatus>>;
+    /// Kills it (`SIGKILL`); a child that has ended already is left as it is.
+    fn kill(&mut self);
+    /// Waits for it to end.
+    fn wait(&mut self) -> std::io::Result<ExitStatus>;
+}
+
+impl Started for std::process::Child {
+    fn pid(&self) -> i32 {
+        self.id() as i32
+    }
+    fn try_wait(&mut self) -> std::io::Result<Option<ExitStatus>> {
+        std::process::Child::try_wait(self)
+    }
+    fn kill(&mut self) {
+        let _ = std::process::Child::kill(self);
+    }
+    fn wait(&mut self) -> std::io::Result<ExitStatus> {
+        std::process::Child::wait(self)
+    }
+}
+
+/// This process's ends of a started child's standard streams.
+pub(crate) struct Pipes {
+    /// Its stdin (written, then closed), if it has one.
+    pub stdin: Option<std::fs::File>,
+    /// Its stdout.
+    pub stdout: std::fs::File,
+    /// Its stderr.
+    pub stderr: std::fs::File,
+}
+
+/// Feeds a started child `input`, serves its marks (`marks`: this process's end of the
+/// mark socket, the child holding the other), reads what it writes, and waits for it at
+/// most `timeout` from `started` (and for Ctrl-C), killing it past either.
+pub(crate) fn supervise<T: Send + 'static>(
+    mut child: impl Started,
+    pipes: Pipes,
+    marks: Option<(std::os::unix::net::UnixStream, MarkObserver<T>)>,
+    input: &[u8],
+    timeout: Duration,
+    started: Instant,
+) -> Result<(ChildOutput, Vec<T>)> {
+    let pid = child.pid();
+    let server = marks.map(|(ours, observer)| std::thread::spawn(move || serve(ours, pid, observer)));
+    if let Some(mut stdin) = pipes.stdin {
         // A child that dies at once closes its stdin; its exit status tells why.
         let _ = stdin.write_all(input);
     }
-    let mut stdout_pipe = child.stdout.take().context("child stdout missing")?;
-    let mut stderr_pipe = child.stderr.take().context("child stderr missing")?;
+    let Pipes { mut stdout, mut stderr, .. } = pipes;
     let (closed, stdout_closed) = std::sync::mpsc::channel::<()>();
     let out_reader = std::thread::spawn(move || {
         let mut buf = Vec::new();
-        let _ = stdout_pipe.read_to_end(&mut buf);
+        let _ = stdout.read_to_end(&mut buf);
         let _ = closed.send(());
         buf
     });
     let err_reader = std::thread::spawn(move || {
         let mut buf = Vec::new();
-        let _ = stderr_pipe.read_to_end(&mut buf);
+        let _ = stderr.read_to_end(&mut buf);
         buf
     });
     let mut timed_out = false;
@@ -99,14 +162,14 @@ pub(crate) fn spawn_marked<T: Send + 'static>(
         }
         if started.elapsed() > timeout {
             timed_out = true;
-            let _ = child.kill();
+            child.kill();
             break child.wait()?;
         }
         if crate::interrupt::interrupted() {
             // Ctrl-C reaches the whole process group from a terminal; a plain SIGINT or
             // SIGTERM to the runner alone must stop its step too.
             interrupted = true;
-            let _ = child.kill();
+            child.kill();
             break child.wait()?;
         }
         if exiting {

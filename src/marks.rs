@@ -89,8 +89,14 @@ impl MarkChannel {
     }
 }
 
-/// Arranges for `fd` to stay open across the child's exec (it is close-on-exec here).
+/// Arranges for `fd` to stay open across the child's exec (it is close-on-exec here) and
+/// names it in [`MARK_ENV`].
 pub fn inherit(command: &mut std::process::Command, fd: RawFd) {
+    inherit_as(command, fd, MARK_ENV);
+}
+
+/// Arranges for `fd` to stay open across the child's exec and names it in `env`.
+pub fn inherit_as(command: &mut std::process::Command, fd: RawFd, env: &str) {
     use std::os::unix::process::CommandExt;
     // SAFETY: runs in the child between fork and exec, calling only fcntl, which is
     // async-signal-safe, on a descriptor the child inherited.
@@ -103,7 +109,7 @@ pub fn inherit(command: &mut std::process::Command, fd: RawFd) {
             Ok(())
         });
     }
-    command.env(MARK_ENV, fd.to_string());
+    command.env(env, fd.to_string());
 }
 
 #[cfg(test)]
