@@ -1,8 +1,10 @@
 """The tutorial's steps, run for real with NumPy, measured like mmap-lab's Rust steps.
 
-mmap-lab starts this script once per step, in a fresh Python process, right after
-preparing the page cache the same way as for the Rust step it runs beside. The step
-comes as one JSON object on stdin (or as the first argument):
+mmap-lab runs this script once per step, in a process of its own, right after preparing
+the page cache the same way as for the Rust step it runs beside: a process forked from
+this script's fork server (`--serve`, at the end of this file: one interpreter that has
+imported NumPy), or a fresh interpreter where no server can run. The step comes as one
+JSON object on stdin (or as the first argument):
 
     {"method": "memmap", "path": "data/X_train.npy", "dtype": "float64",
      "offset": null, "shape": null, "order": null, "access": "full_pass",
@@ -417,5 +419,112 @@ def main():
     sys.stdout.write("\n")
 
 
+# The fork server (`--serve`): this interpreter, NumPy imported, forks one process per step
+# instead of mmap-lab starting a fresh interpreter for each (src/peer/server.rs). mmap-lab
+# sends each step's standard streams and phase-mark descriptor over the control socket named
+# by MMAP_LAB_SERVE_FD, with the ranges of this process's pages the child must make its own
+# before its baseline (read by mmap-lab from outside; a fresh interpreter's pages are all its
+# own). The child then runs main() exactly as a fresh interpreter would. The server answers
+# {"pid": ...} when it has forked, and {"pid": ..., "status": ...} (waitpid's) when the child
+# has ended.
+
+MADV_POPULATE_READ, MADV_POPULATE_WRITE = 22, 23
+
+# The largest request: small enough for the buffer to come from the heap, not from a mapping
+# of its own that would be gone again by the time the server forks.
+REQUEST_BYTES = 1 << 16
+
+
+def own_pages(ranges):
+    """Makes the pages this child shares with the server its own, as a fresh interpreter's
+    are: a write fault on each shared private page now (MADV_POPULATE_WRITE), a read fault
+    on each file page (MADV_POPULATE_READ), so that no copy-on-write fault lands in a
+    measured phase. A range the server unmapped after mmap-lab read it (ENOMEM) is skipped.
+    Kernels before 5.14 (EINVAL): a read or a write of one byte per page."""
+    import errno
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.madvise.restype = ctypes.c_int
+    libc.madvise.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
+    for start, length, write in ranges:
+        if libc.madvise(start, length, MADV_POPULATE_WRITE if write else MADV_POPULATE_READ) == 0:
+            continue
+        if ctypes.get_errno() != errno.EINVAL:
+            continue
+        for at in range(start, start + length, PAGE):
+            byte = ctypes.c_char.from_address(at)
+            if write:
+                byte.value = byte.value
+            else:
+                byte.value
+
+
+def forked_child(control, fds, request):
+    """The child of one step: its streams and mark descriptor in place, its pages its own,
+    then main(); it never returns."""
+    import traceback
+    code = 1
+    try:
+        control.close()
+        for fd, target in zip(fds[:3], (0, 1, 2)):
+            os.dup2(fd, target)
+            os.close(fd)
+        if len(fds) > 3:
+            os.environ["MMAP_LAB_MARK_FD"] = str(fds[3])
+        own_pages(request.get("own", []))
+        sys.argv[1:] = []  # as `python -c SCRIPT`: the step comes on stdin
+        main()
+        code = 0
+    except SystemExit as e:
+        code = e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
+    except KeyboardInterrupt:
+        # As a fresh interpreter ends on Ctrl-C: killed by SIGINT.
+        import signal
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+        os.kill(os.getpid(), signal.SIGINT)
+    except BaseException:
+        traceback.print_exc()
+    finally:
+        for stream in (sys.stdout, sys.stderr):
+            try:
+                stream.flush()
+            except Exception:
+                pass
+        os._exit(code)
+
+
+def serve():
+    """Forks one process per step sent on the control socket, until mmap-lab closes it."""
+    import array
+    import errno  # noqa: F401  (imported here, a lookup in each child)
+    import socket
+    import traceback  # noqa: F401  (imported here, a lookup in each child)
+    control = socket.socket(fileno=int(os.environ.pop("MMAP_LAB_SERVE_FD")))
+    control.send(json.dumps({"pid": os.getpid(), "import_ns": IMPORT_NS}).encode())
+    size = array.array("i").itemsize
+    while True:
+        try:
+            message, ancillary, _flags, _addr = control.recvmsg(REQUEST_BYTES, socket.CMSG_SPACE(8 * size))
+        except (OSError, KeyboardInterrupt):
+            return
+        if not message:
+            return  # mmap-lab closed the socket: the run is over
+        fds = array.array("i")
+        for level, kind, data in ancillary:
+            if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
+                fds.frombytes(data[: len(data) - len(data) % size])
+        request = json.loads(message)
+        pid = os.fork()
+        if pid == 0:
+            forked_child(control, list(fds), request)
+        for fd in fds:
+            os.close(fd)
+        control.send(json.dumps({"pid": pid}).encode())
+        _, status = os.waitpid(pid, 0)
+        control.send(json.dumps({"pid": pid, "status": status}).encode())
+
+
 if __name__ == "__main__":
-    main()
+    if sys.argv[1:2] == ["--serve"]:
+        serve()
+    else:
+        main()

@@ -411,3 +411,136 @@ fn without_the_numpy_column_the_run_says_so() {
     let md = std::fs::read_to_string(root.path().join("out/REPORT.md")).unwrap();
     assert!(md.contains("No step ran with a NumPy peer"));
 }
+
+/// A `sitecustomize` for the NumPy peers of a test: with `MMAP_LAB_TEST_PEER` set, it wraps
+/// `np.load` so that the peer dies of SIGBUS (`bus`), hangs (`hang`), or kills the process
+/// that started it, once (`parent_dies`: the fork server, when the peer was forked from it).
+const SITECUSTOMIZE: &str = r#"
+import os, signal, time
+mode = os.environ.get("MMAP_LAB_TEST_PEER")
+if mode:
+    import numpy as np
+    real = np.load
+    def load(*args, **kwargs):
+        if mode == "bus":
+            os.kill(os.getpid(), signal.SIGBUS)
+        if mode == "hang":
+            time.sleep(3600)
+        marker = os.environ.get("MMAP_LAB_TEST_MARKER", "")
+        if mode == "parent_dies" and not os.path.exists(marker):
+            open(marker, "w").close()
+            os.kill(os.getppid(), signal.SIGKILL)
+            time.sleep(1)
+        return real(*args, **kwargs)
+    np.load = load
+"#;
+
+/// `run` of the given steps, warm, one round, with the peers' `np.load` wrapped by `mode`.
+fn run_with_peer(root: &Path, python: &Path, mode: &str, steps: &[&str], extra: &[&str]) -> Results {
+    let site = root.join("site");
+    std::fs::create_dir_all(&site).unwrap();
+    std::fs::write(site.join("sitecustomize.py"), SITECUSTOMIZE).unwrap();
+    let _ = mmap_lab() // a peer that crashed or disagreed fails the run: its results are read below
+        .arg("run")
+        .args(steps)
+        .args(["--cache", "warm", "--rounds", "1", "--shape", "8x12x10x3"])
+        .args(extra)
+        .arg("--data-dir")
+        .arg(root.join("data"))
+        .arg("--out")
+        .arg(root.join("out"))
+        .arg("--python")
+        .arg(python)
+        .env("PYTHONPATH", &site)
+        .env("MMAP_LAB_TEST_PEER", mode)
+        .env("MMAP_LAB_TEST_MARKER", root.join("marker"))
+        .assert();
+    let out = root.join("out");
+    let out = if out.join("results.json").exists() { out } else { root.join("out.incomplete") };
+    Results::read(&out.join("results.json")).unwrap()
+}
+
+#[test]
+fn forked_peers_are_reported_as_fresh_ones_are() {
+    let Some(python) = python() else { return };
+    // Every peer forked from the server; the run says so.
+    let root = tempfile::tempdir().unwrap();
+    let r = run_with_peer(root.path(), &python, "", &["npy_load_mmap", "npy_load"], &[]);
+    for s in &r.steps {
+        let peer = s.peer.as_ref().unwrap();
+        assert!(peer.forked && peer.agrees, "{}: {peer:?}", s.key());
+        assert!(peer.import_ns.is_some_and(|ns| ns > 0), "import numpy is reported, measured once");
+    }
+    assert_eq!(r.steps[0].peer.as_ref().unwrap().import_ns, r.steps[1].peer.as_ref().unwrap().import_ns);
+    assert!(
+        r.run.notes.iter().any(|n| n.starts_with("NumPy peers: 2 processes forked")),
+        "{:?}",
+        r.run.notes
+    );
+    let md = std::fs::read_to_string(root.path().join("out/REPORT.md")).unwrap();
+    assert!(md.contains("each in a Python process of its own, forked from one interpreter"), "{md}");
+    assert!(md.contains(", measured once, in the interpreter the peers were forked from"), "{md}");
+
+    // Killed by a signal: reported with it.
+    let root = tempfile::tempdir().unwrap();
+    let r = run_with_peer(root.path(), &python, "bus", &["npy_load_mmap"], &[]);
+    let peer = r.steps[0].peer.as_ref().unwrap();
+    assert!(peer.forked);
+    assert_eq!((peer.status, peer.signal), (Status::Crashed, Some(libc::SIGBUS)), "{peer:?}");
+    assert!(peer.error.as_deref().unwrap().contains("SIGBUS"));
+
+    // Past the step timeout: killed, and said so.
+    let root = tempfile::tempdir().unwrap();
+    let r = run_with_peer(root.path(), &python, "hang", &["npy_load_mmap"], &["--step-timeout", "3"]);
+    let peer = r.steps[0].peer.as_ref().unwrap();
+    assert!(peer.forked);
+    assert_eq!((peer.status, peer.signal), (Status::Crashed, Some(libc::SIGKILL)), "{peer:?}");
+    assert!(peer.error.as_deref().unwrap().contains("step timeout of 3 s"), "{peer:?}");
+}
+
+#[test]
+fn a_fork_server_that_dies_is_replaced_and_its_peer_runs_again_fresh() {
+    let Some(python) = python() else { return };
+    let root = tempfile::tempdir().unwrap();
+    let r = run_with_peer(root.path(), &python, "parent_dies", &["npy_load_mmap", "npy_memmap_offset"], &[]);
+    let (first, second) = (r.steps[0].peer.as_ref().unwrap(), r.steps[1].peer.as_ref().unwrap());
+    // The peer whose server died ran again in a fresh interpreter, after its cache was
+    // prepared again; the next one was forked from a new server.
+    assert!(first.agrees && !first.forked, "{first:?}");
+    assert!(second.agrees && second.forked, "{second:?}");
+    assert!(
+        r.run.notes.iter().any(|n| n.contains("fork server stopped answering 1 time")),
+        "{:?}",
+        r.run.notes
+    );
+}
+
+#[test]
+fn without_a_fork_server_every_peer_starts_a_fresh_interpreter() {
+    let Some(python) = python() else { return };
+    let root = tempfile::tempdir().unwrap();
+    mmap_lab()
+        .args([
+            "run",
+            "npy_load_mmap",
+            "--cache",
+            "warm",
+            "--rounds",
+            "1",
+            "--shape",
+            "8x12x10x3",
+            "--data-dir",
+        ])
+        .arg(root.path().join("data"))
+        .arg("--out")
+        .arg(root.path().join("out"))
+        .arg("--python")
+        .arg(&python)
+        .env(mmap_lab::peer::server::NO_SERVER_ENV, "1")
+        .assert()
+        .success();
+    let r = Results::read(&root.path().join("out/results.json")).unwrap();
+    let peer = r.steps[0].peer.as_ref().unwrap();
+    assert!(peer.agrees && !peer.forked);
+    assert!(r.run.notes.iter().any(|n| n.contains("No fork server") && n.contains("fresh interpreter")));
+}

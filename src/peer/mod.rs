@@ -3,12 +3,14 @@
 //! so that each run proves the Rust steps behave like NumPy.
 //!
 //! `experiments/tutorial.py` (built into mmap-lab, run with `python -c`) gets a
-//! [`PeerPlan`] as JSON on stdin, performs one step in a fresh Python process and answers
-//! with a [`PeerResult`]'s fields. The runner prepares the page cache again before it, the
+//! [`PeerPlan`] as JSON on stdin, performs one step in a Python process of its own (forked
+//! from the fork server, [`server`], or a fresh interpreter) and answers with a
+//! [`PeerResult`]'s fields. The runner prepares the page cache again before it, the
 //! same way as for the Rust step, and [`agree::check`] compares the answers.
 
 pub mod agree;
 pub mod python;
+pub mod server;
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -206,17 +208,34 @@ pub fn run_beside(
     Ok(Some(numpy))
 }
 
-/// Prepares the cache for `plan` and runs its NumPy peer, not yet checked against Rust.
+/// Prepares the cache for `plan` and runs its NumPy peer, not yet checked against Rust. The
+/// peer is forked from the fork server when one runs ([`server`]; started here, before the
+/// cache is prepared, so that starting it never disturbs what was prepared); when the server
+/// stops answering while it runs a peer, the cache is prepared again and the peer runs in a
+/// fresh interpreter.
 pub fn prepare_and_run(
     plan: &StepPlan,
     peer_plan: &PeerPlan,
     python: &Python,
     timeout: Duration,
 ) -> Result<PeerResult> {
-    let cache_report = cache::prepare(&plan.path, plan.cache).with_context(|| {
-        format!("preparing a {} cache for the NumPy peer of {}", plan.cache.name(), plan.spec.id)
-    })?;
-    let mut numpy = run(python, peer_plan, timeout)?;
+    let prepare = || {
+        cache::prepare(&plan.path, plan.cache).with_context(|| {
+            format!("preparing a {} cache for the NumPy peer of {}", plan.cache.name(), plan.spec.id)
+        })
+    };
+    let forked = server::start(python);
+    let mut cache_report = prepare()?;
+    let mut numpy = match run_as(python, peer_plan, timeout, forked) {
+        Err(e)
+            if e.root_cause().downcast_ref::<server::ServerLost>().is_some()
+                && !crate::interrupt::interrupted() =>
+        {
+            cache_report = prepare()?;
+            run_as(python, peer_plan, timeout, false)?
+        }
+        other => other?,
+    };
     numpy.cache_report = Some(cache_report);
     if numpy.call.is_empty() {
         // No answer from the script: name the call by the spec's words.
@@ -225,13 +244,28 @@ pub fn prepare_and_run(
     Ok(numpy)
 }
 
-/// Runs the script for one step; a crash or a broken answer becomes the result's error.
+/// Runs the script for one step in a fresh interpreter; a crash or a broken answer becomes
+/// the result's error.
 pub fn run(python: &Python, plan: &PeerPlan, timeout: Duration) -> Result<PeerResult> {
-    let mut command = Command::new(&python.path);
-    command.args(["-c", SCRIPT]);
-    let observer = crate::child::outside::observer(&plan.path);
-    let (out, samples) = spawn_marked(command, &serde_json::to_vec(plan)?, timeout, Some(observer))
-        .with_context(|| format!("starting the NumPy peer with {}", python.path.display()))?;
+    run_as(python, plan, timeout, false)
+}
+
+/// [`run`], in a process forked from the fork server when `forked` and one is ready (an
+/// error whose root is [`server::ServerLost`] when it stopped answering).
+fn run_as(python: &Python, plan: &PeerPlan, timeout: Duration, forked: bool) -> Result<PeerResult> {
+    let input = serde_json::to_vec(plan)?;
+    let observer = || crate::child::outside::observer(&plan.path);
+    let launched = if forked { server::run(python, &input, timeout, observer()) } else { None };
+    let forked = launched.is_some();
+    let (out, samples) = match launched {
+        Some(outcome) => outcome?,
+        None => {
+            let mut command = Command::new(&python.path);
+            command.args(["-c", SCRIPT]);
+            spawn_marked(command, &input, timeout, Some(observer()))
+                .with_context(|| format!("starting the NumPy peer with {}", python.path.display()))?
+        }
+    };
     let answer = out.status.success().then(|| serde_json::from_slice::<PeerResult>(&out.stdout));
     let mut result = match answer {
         Some(Ok(mut result)) => {
@@ -268,6 +302,7 @@ pub fn run(python: &Python, plan: &PeerPlan, timeout: Duration) -> Result<PeerRe
         result.numpy_version.clone_from(&python.numpy_version);
     }
     result.process_ns = out.wall.as_nanos() as u64;
+    result.forked = forked;
     Ok(result)
 }
 
@@ -282,6 +317,7 @@ pub fn notes(choice: &PeerChoice, plans: &[StepPlan], steps: &[StepResult]) -> V
         "NumPy column: every step with a NumPy equivalent run again by NumPy with {}.",
         python::python_for_report(python)
     )];
+    notes.extend(server::note());
     for (plan, step) in plans.iter().zip(steps) {
         if let Err(why) = PeerPlan::for_step(plan) {
             notes.push(format!("{}: no NumPy peer: {why}.", step.key()));

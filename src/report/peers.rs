@@ -113,11 +113,12 @@ pub fn markdown(run: &Results) -> String {
     let _ = writeln!(
         md,
         "Every step ran a second time in NumPy itself (`experiments/tutorial.py`; Python {}, NumPy {}), \
-         each in a fresh Python process, after the same cache preparation, and both sides were measured by \
+         each in {}, after the same cache preparation, and both sides were measured by \
          the same probe: mmap-lab reads each process from outside (`/proc/PID`, and the page cache) at the \
          phases it marks, while the process waits with its clock stopped{}.\n",
         any.python_version,
         any.numpy_version,
+        how_started(&pairs),
         snapshot_pause(&pairs)
     );
     agreement(&mut md, run, &pairs);
@@ -133,8 +134,13 @@ pub fn markdown(run: &Results) -> String {
     let mut imports: Vec<Nanos> = pairs.iter().filter_map(|(_, p)| p.import_ns).collect();
     imports.sort_unstable();
     let _ = write!(md, "{}", imports.get(imports.len() / 2).map_or("–".to_owned(), |&ns| human_nanos(ns)));
+    md.push_str(if pairs.iter().all(|(_, p)| p.forked) {
+        ", measured once, in the interpreter the peers were forked from"
+    } else {
+        " per process, median"
+    });
     md.push_str(
-        " per process, median). Faults are counted from the step's start to its last phase; RSS is the whole \
+        "). Faults are counted from the step's start to its last phase; RSS is the whole \
          process's. This table shows each step's first round, where the Rust step ran first, then NumPy's \
          (the paired rounds above take turns). Both `np.load` and mmap-lab's `load` ask for \
          transparent huge pages for the array (`MADV_HUGEPAGE`); when memory is fragmented, the first of the \
@@ -150,6 +156,19 @@ pub fn markdown(run: &Results) -> String {
     md.push('\n');
     getsizeof_note(&mut md, &pairs);
     md
+}
+
+/// How the peers' processes were started, for the section's first sentence.
+fn how_started(pairs: &[(&StepResult, &PeerResult)]) -> String {
+    let forked = pairs.iter().filter(|(_, p)| p.forked).count();
+    let fork = "forked from one interpreter that had imported NumPy (its own PID, fault counters and \
+                streams; the pages it shares with that interpreter made its own and its code paged in \
+                before its baseline, so that no copy-on-write fault falls in a measured phase)";
+    match forked {
+        0 => "a fresh Python process".to_owned(),
+        n if n == pairs.len() => format!("a Python process of its own, {fork}"),
+        n => format!("a Python process of its own ({n} of them {fork}; the others fresh interpreters)"),
+    }
 }
 
 fn agreement(md: &mut String, run: &Results, pairs: &[(&StepResult, &PeerResult)]) {

@@ -61,10 +61,16 @@ pub struct PeerResult {
     pub workers: Option<super::SharingStats>,
     /// Snapshots in phase order.
     pub snapshots: Vec<Snapshot>,
-    /// Time `import numpy` took in the Python process.
+    /// Time `import numpy` took in the Python process (in the fork server's, measured once,
+    /// when the process was forked from it).
     pub import_ns: Option<Nanos>,
-    /// Wall time of the Python process, spawn to exit.
+    /// Wall time of the Python process, spawn (or fork) to exit.
     pub process_ns: Nanos,
+    /// Whether the process was forked from the fork server, an interpreter that had imported
+    /// NumPy ([`crate::peer::server`]), rather than started fresh: then `process_ns` holds no
+    /// interpreter start and no `import numpy`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub forked: bool,
     /// Whether NumPy agrees with the Rust step: same outcome and, when both opened the
     /// array, the same shape, dtype and first values.
     pub agrees: bool,
