@@ -134,6 +134,8 @@ pub(super) fn mismatch(spec: &DatasetSpec, dir: &Path, manifest: &Manifest) -> R
     }
     let checksum = u64::from_str_radix(&manifest.checksum, 16).ok();
     for &(name, offset) in &targets {
+        // The checksum reads the whole file: read it the way warm steps want it cached, once.
+        crate::cache::refill(&dir.join(name))?;
         if Some(checksum_of(&dir.join(name), offset, manifest.data_bytes)?) != checksum {
             return Ok(Some(format!(
                 "{name} was modified: its data no longer matches the manifest's checksum"
