@@ -189,3 +189,26 @@ fn the_np_memmap_steps_run_warm_only_and_the_captions_say_why() {
     all_cold.run.complete = true;
     assert!(view::warm_only_sentence(&[all_cold]).is_empty());
 }
+
+#[test]
+fn sharing_steps_are_listed_in_increasing_k_whatever_order_they_ran_in() {
+    let mut run = fake_results();
+    let ran: Vec<String> = run.steps.iter().filter(|s| s.workers.is_some()).map(|s| s.id.clone()).collect();
+    run.steps.reverse();
+    let listed: Vec<&str> = view::sharing_steps(&run).iter().map(|s| s.id.as_str()).collect();
+    assert_eq!(
+        listed,
+        [
+            "sharing_loaded_k1",
+            "sharing_loaded_k2",
+            "sharing_loaded_k4",
+            "sharing_mapped_k1",
+            "sharing_mapped_k2",
+            "sharing_mapped_k4"
+        ],
+        "each experiment together (the one that ran first first), K increasing; ran {ran:?}"
+    );
+    let md = rendered(&markdown::Markdown, std::slice::from_ref(&run));
+    let at = |id: &str| md.find(&format!("| `{id}` |")).unwrap();
+    assert!(at("sharing_loaded_k1") < at("sharing_loaded_k4"));
+}

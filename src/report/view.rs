@@ -42,6 +42,20 @@ pub fn group_steps<'a>(run: &'a Results, group: &'a str) -> impl Iterator<Item =
     run.steps.iter().filter(move |s| s.group == group)
 }
 
+/// A run's sharing steps (those with workers), each experiment's together in the order they
+/// first ran, and within one in increasing K (they may run in another order).
+pub fn sharing_steps(run: &Results) -> Vec<&StepResult> {
+    let mut steps: Vec<&StepResult> = run.steps.iter().filter(|s| s.workers.is_some()).collect();
+    let first = |s: &StepResult| steps_position(run, &s.group, &s.title);
+    steps.sort_by_key(|s| (first(s), s.workers.as_ref().map_or(0, |w| w.count)));
+    steps
+}
+
+/// Where the first step of `group` titled `title` stands in the run.
+fn steps_position(run: &Results, group: &str, title: &str) -> usize {
+    run.steps.iter().position(|s| s.group == group && s.title == title).unwrap_or(usize::MAX)
+}
+
 /// The ids of all runs' tutorial steps, each once: the first run's order, then any new ones.
 pub fn all_step_ids(runs: &[Results]) -> Vec<&str> {
     let mut ids: Vec<&str> = Vec::new();

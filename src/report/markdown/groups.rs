@@ -182,7 +182,7 @@ fn sharing_table(md: &mut String, run: &Results) {
     let file = run.dataset.npy_bytes.max(1);
     md.push_str("| experiment | K | total RSS | total PSS | PSS in files | PSS per worker | sums agree | pass time per worker (median) | NumPy's K workers: total PSS |\n");
     md.push_str("|---|---|---|---|---|---|---|---|---|\n");
-    for s in &run.steps {
+    for s in crate::report::view::sharing_steps(run) {
         let Some(w) = &s.workers else { continue };
         let mut pass: Vec<u64> = w.per_worker.iter().map(|p| p.pass_ns).collect();
         pass.sort_unstable();

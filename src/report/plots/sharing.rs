@@ -11,10 +11,10 @@ use crate::results::{Results, SharingStats};
 /// The sharing plot.
 pub struct SharingPlot;
 
-/// The sharing steps of a run in run order: (label, stats).
+/// The sharing steps of a run, each experiment's in increasing K: (label, stats).
 fn rows(run: &Results) -> Vec<(String, &SharingStats)> {
-    run.steps
-        .iter()
+    crate::report::view::sharing_steps(run)
+        .into_iter()
         .filter_map(|s| {
             let w = s.workers.as_ref()?;
             let how = s.id.trim_end_matches(|c: char| c.is_ascii_digit()).trim_end_matches("_k");
