@@ -101,6 +101,9 @@ pub enum Command {
     /// Run one step in this process (used by the runner; reads a plan on stdin).
     #[command(name = "__step", hide = true)]
     Step,
+    /// Run one sharing step in this process, its workers in theirs (used by the runner).
+    #[command(name = "__sharing", hide = true)]
+    Sharing,
     /// Be one worker of a sharing step (used by the runner; reads a plan on stdin).
     #[command(name = "__worker", hide = true)]
     Worker,

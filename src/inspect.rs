@@ -64,13 +64,23 @@ pub struct NpyPrefix {
     pub header: String,
 }
 
+/// How `inspect` reads a file that holds one array.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ArrayFileKind {
+    /// A .npy file: its header says what it holds.
+    Npy,
+    /// Raw bytes, read as `--dtype`, `--shape` and `--offset` say.
+    Raw,
+}
+
 /// Everything inspect found out about a file.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct InspectReport {
     /// The file, as given.
     pub path: PathBuf,
-    /// `npy`, or `raw` when read with `--dtype`.
-    pub kind: &'static str,
+    /// What the file is read as.
+    pub kind: ArrayFileKind,
     /// Size of the file.
     pub file_bytes: Bytes,
     /// The .npy header's fixed part and dict (npy only).
@@ -84,7 +94,7 @@ pub struct InspectReport {
     /// The array's shape.
     pub shape: Vec<usize>,
     /// `C` (row-major) or `F` (column-major, Fortran order).
-    pub order: &'static str,
+    pub order: Order,
     /// Where the data starts.
     pub data_offset: Bytes,
     /// Bytes of data the shape and dtype call for, when the dtype is known.
@@ -125,7 +135,8 @@ fn inspect_npy(path: &Path) -> Result<InspectReport> {
         open::load_mmap(path).map_err(with_fix)?;
     }
     let order = if header.fortran_order { Order::F } else { Order::C };
-    let mut report = base(path, "npy", file_bytes, header.data_offset, header.shape.clone(), order);
+    let mut report =
+        base(path, ArrayFileKind::Npy, file_bytes, header.data_offset, header.shape.clone(), order);
     report.npy = Some(prefix(&header));
     report.descr.clone_from(&header.descr);
     report.numpy_load_call = Some(format!("np.load({}, mmap_mode='r')", py_str(path)));
@@ -210,7 +221,8 @@ fn inspect_raw(path: &Path, layout: &RawLayout) -> Result<InspectReport> {
     // np.memmap's checks, with its messages: empty, offset past the end, too short, not whole elements.
     let array = open::memmap(path, &options).map_err(with_fix)?;
     let file_bytes = std::fs::metadata(path).map_err(|e| with_fix(io_error(path, e)))?.len();
-    let mut report = base(path, "raw", file_bytes, layout.offset, array.shape().clone(), Order::C);
+    let mut report =
+        base(path, ArrayFileKind::Raw, file_bytes, layout.offset, array.shape().clone(), Order::C);
     report.descr = layout.dtype.descr();
     describe(&mut report, layout.dtype, layout.shape.as_ref());
     if let Ok((header, _)) = open::read_header(path) {
@@ -227,7 +239,7 @@ fn inspect_raw(path: &Path, layout: &RawLayout) -> Result<InspectReport> {
 
 fn base(
     path: &Path,
-    kind: &'static str,
+    kind: ArrayFileKind,
     file_bytes: Bytes,
     offset: Bytes,
     shape: Shape,
@@ -242,7 +254,7 @@ fn base(
         dtype_name: None,
         itemsize: None,
         shape: shape.0,
-        order: if order == Order::F { "F" } else { "C" },
+        order,
         data_offset: offset,
         expected_data_bytes: None,
         actual_data_bytes: file_bytes.saturating_sub(offset),

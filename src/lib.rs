@@ -39,11 +39,18 @@
 //! the terminal by [`console`]); the whole run ([`suite`], its stages); the labs
 //! ([`lab`], which run the suite and grade its results); the command line ([`cli`]); `main`.
 //!
+//! The run itself reads as its diagram: `main` parses the command line ([`cli`]) into checked
+//! options; [`suite::run`] is the stages in order (check, dataset, plan, steps with their
+//! NumPy peers, headline rounds, results, report), each a function that prints nothing and
+//! tells a [`observe::RunObserver`] what happened ([`console::Terminal`] on a terminal).
+//!
 //! Where a new thing goes: a new experiment group is a spec file in `experiments/` (and, for
-//! a new access pattern, a variant of [`spec::AccessSpec`] and its reading in [`step`]); a
-//! new plot is one file in `report/plots/`; a new probe field is a field of
-//! [`probe::Snapshot`], filled in [`child::outside`]; a new lab question is a field in
-//! `lab/fields/`.
+//! a new access pattern, a variant of [`spec::AccessSpec`] and its reading in `step/access.rs`);
+//! a new kind of step (like sharing) is a [`step::StepKind`] with its child command; a new plot
+//! is one file in `report/plots/`; a new probe field is a field of [`probe::Snapshot`], filled
+//! in [`child::outside`] (or of [`probe::tree::ProcessSnapshot`] for `measure`); a new lab
+//! question is a field in `lab/fields/` or a question in a lab's TOML file; a new sink for a
+//! run's progress is an impl of [`observe::RunObserver`].
 //!
 //! Linux only: the measurements read `/proc`, ask the page cache with `cachestat` or
 //! `mincore`, and advise mappings with Linux's `madvise` flags.

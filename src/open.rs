@@ -38,6 +38,22 @@ pub enum Order {
     F,
 }
 
+impl Order {
+    /// NumPy's letter for it: `C` or `F` (as in `order='F'`).
+    pub fn letter(self) -> &'static str {
+        match self {
+            Order::C => "C",
+            Order::F => "F",
+        }
+    }
+}
+
+impl std::fmt::Display for Order {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.letter())
+    }
+}
+
 /// `np.memmap`'s parameters (mode is always `'r'`), with NumPy's defaults.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MemmapOptions {

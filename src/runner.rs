@@ -20,9 +20,6 @@ pub use crate::child::DEFAULT_STEP_TIMEOUT;
 
 pub mod rounds;
 
-/// The hidden subcommand a child runs.
-pub const STEP_COMMAND: &str = "__step";
-
 /// How steps are run.
 #[derive(Debug, Clone)]
 pub struct RunOptions {
@@ -297,7 +294,8 @@ fn nanos(since: Instant) -> Nanos {
 pub fn run_child(plan: &StepPlan, timeout: Duration) -> Result<StepResult> {
     let exe = crate::paths::own_exe().context("cannot find mmap-lab's own executable to start a step")?;
     let mut command = Command::new(exe);
-    command.arg(STEP_COMMAND);
+    // The runner chooses the kind of step: one process, or a coordinator with its workers.
+    command.arg(plan.kind().command());
     let observer = crate::child::outside::observer(&plan.path);
     let (out, samples) = spawn_marked(command, &serde_json::to_vec(plan)?, timeout, Some(observer))?;
     if out.status.success() {

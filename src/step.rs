@@ -54,6 +54,14 @@ pub struct StepPlan {
 }
 
 impl StepPlan {
+    /// Which kind of step this plan runs: sharing when it names a worker count.
+    pub fn kind(&self) -> StepKind {
+        match self.workers {
+            Some(workers) => StepKind::Sharing { workers },
+            None => StepKind::Single,
+        }
+    }
+
     /// How the step opens its file, in words: `memmap(dtype=float64, offset=0, shape=None)`.
     pub fn open_description(&self) -> String {
         let policy = self.spec.policy();
@@ -130,9 +138,15 @@ impl StepPlan {
     }
 }
 
-/// Runs the step in this process and returns its result. Errors of the step itself
-/// (a refused mapping) are part of the result; `Err` means the probe itself failed.
-pub fn run(plan: &StepPlan) -> Result<StepResult> {
+/// What every kind of step starts with, in its own process: its code paged in, the clock,
+/// an empty result and the `before_open` baseline.
+struct Begun {
+    started: Instant,
+    probe: Probe,
+    result: StepResult,
+}
+
+fn begin(plan: &StepPlan) -> Result<Begun> {
     let started = Instant::now();
     crate::probe::page_in_code();
     let mut result = plan.empty_result();
@@ -141,10 +155,43 @@ pub fn run(plan: &StepPlan) -> Result<StepResult> {
     let mut probe = Probe::new()?;
     probe.restart();
     result.snapshots.push(probe.snapshot(Phase::BeforeOpen)?);
+    Ok(Begun { started, probe, result })
+}
 
-    if plan.workers.is_some() {
-        return sharing::coordinate(plan, probe, result, started);
+/// The kinds of step, each run by a child command of its own, which the runner chooses
+/// ([`StepPlan::kind`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StepKind {
+    /// One process opens the array and reads it ([`run`], `mmap-lab __step`).
+    Single,
+    /// A process starts K workers that each open and read it, measured together while
+    /// all are alive ([`run_sharing`], `mmap-lab __sharing`).
+    Sharing {
+        /// How many workers.
+        workers: u32,
+    },
+}
+
+impl StepKind {
+    /// The hidden subcommand that runs a step of this kind.
+    pub fn command(self) -> &'static str {
+        match self {
+            StepKind::Single => "__step",
+            StepKind::Sharing { .. } => "__sharing",
+        }
     }
+}
+
+/// Runs a sharing step in this process, its workers in theirs ([`sharing`]).
+pub fn run_sharing(plan: &StepPlan) -> Result<StepResult> {
+    let Begun { started, probe, result } = begin(plan)?;
+    sharing::coordinate(plan, probe, result, started)
+}
+
+/// Runs the step in this process and returns its result. Errors of the step itself
+/// (a refused mapping) are part of the result; `Err` means the probe itself failed.
+pub fn run(plan: &StepPlan) -> Result<StepResult> {
+    let Begun { started, mut probe, mut result } = begin(plan)?;
     let array = match open_array(plan) {
         Ok(array) => array,
         Err(e) => {

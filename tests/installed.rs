@@ -17,8 +17,18 @@ fn installed_copy(dir: &Path) -> PathBuf {
 }
 
 fn run_in(cwd: &Path, binary: &Path, args: &[&str]) -> Output {
-    let out =
-        Command::new(binary).args(args).current_dir(cwd).env_remove("MMAP_LAB_PYTHON").output().unwrap();
+    // A test beside this one may fork while the copy's write descriptor is open (until its
+    // child execs): exec then fails with "text file busy" for that moment. Try again.
+    let mut tries = 0;
+    let out = loop {
+        match Command::new(binary).args(args).current_dir(cwd).env_remove("MMAP_LAB_PYTHON").output() {
+            Err(e) if e.kind() == std::io::ErrorKind::ExecutableFileBusy && tries < 100 => {
+                tries += 1;
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            other => break other.unwrap(),
+        }
+    };
     let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
     assert!(
         out.status.success(),

@@ -111,7 +111,11 @@ fn npy_files_written_by_numpy_are_read_correctly_or_refused_with_the_reason() {
         let report = mmap_lab::inspect::inspect(&path, None).unwrap();
         assert_eq!(report.descr, want.descr, "{name}");
         assert_eq!(report.shape, want.shape, "{name}");
-        assert_eq!(report.order, if want.fortran { "F" } else { "C" }, "{name}");
+        assert_eq!(
+            report.order,
+            if want.fortran { mmap_lab::open::Order::F } else { mmap_lab::open::Order::C },
+            "{name}"
+        );
         if name == "complex" {
             // Not a dtype mmap-lab reads: mmap-lab refuses to guess and says why, and inspect
             // gives NumPy's own np.memmap call (tests/inspect_dtypes.rs runs such calls).

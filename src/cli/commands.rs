@@ -67,7 +67,8 @@ pub fn run(cli: Cli) -> Result<u8> {
         Command::Lab(args) => crate::lab::command::run(args),
         Command::Check(args) => check(args),
         Command::Measure(args) => crate::measure::run(&args.options()?),
-        Command::Step => step(),
+        Command::Step => step(crate::step::run),
+        Command::Sharing => step(crate::step::run_sharing),
         Command::Worker => crate::step::sharing::worker().map(|()| 0),
         Command::Formats => crate::child::formats::serve().map(|()| 0),
     }
@@ -293,12 +294,13 @@ fn check(args: CheckArgs) -> Result<u8> {
     })
 }
 
-fn step() -> Result<u8> {
+/// A step's child process: the plan on stdin, the step run by `run`, its result on stdout.
+fn step(run: fn(&crate::step::StepPlan) -> Result<crate::results::StepResult>) -> Result<u8> {
     let mut input = Vec::new();
     std::io::stdin().read_to_end(&mut input).context("reading the step plan from stdin")?;
     let plan: crate::step::StepPlan =
         serde_json::from_slice(&input).context("the step plan on stdin is not valid")?;
-    let result = crate::step::run(&plan)?;
+    let result = run(&plan)?;
     serde_json::to_writer(std::io::stdout().lock(), &result)?;
     Ok(0)
 }

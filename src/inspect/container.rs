@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
+use crate::open::Order;
 use crate::units::{Bytes, grouped};
 
 /// A container file and the arrays inside it.
@@ -66,7 +67,7 @@ pub fn sniff(path: &Path) -> Option<&'static str> {
 }
 
 /// The `np.memmap` call for an array at `offset` in `path`.
-pub fn memmap_call(path: &Path, descr: &str, offset: Bytes, shape: &[usize], order: &str) -> String {
+pub fn memmap_call(path: &Path, descr: &str, offset: Bytes, shape: &[usize], order: Order) -> String {
     let shape = crate::shape::Shape(shape.to_vec()).python();
     format!(
         "np.memmap({}, dtype='{descr}', mode='r', offset={offset}, shape={shape}, order='{order}')",

@@ -10,6 +10,7 @@ use anyhow::Result;
 
 use super::container::{ContainerReport, Entry, aligned, memmap_call};
 use crate::error::input;
+use crate::open::Order;
 
 /// The members of the zip at `path`, with the data offset and `np.memmap` call of each
 /// stored .npy member, and a refusal for each compressed one.
@@ -74,7 +75,7 @@ pub fn members(path: &Path) -> Result<Vec<Entry>> {
             let header = crate::npy::parse_header(&head, size)
                 .map_err(|e| bad(&format!("member {name} is not a .npy mmap-lab can read"), &e))?;
             let offset = data_start + header.data_offset;
-            let order = if header.fortran_order { "F" } else { "C" };
+            let order = if header.fortran_order { Order::F } else { Order::C };
             entry.descr = Some(header.descr.clone());
             entry.shape = header.shape.0.clone();
             entry.data_offset = Some(offset);

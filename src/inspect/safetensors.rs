@@ -56,7 +56,7 @@ pub fn inspect(path: &Path) -> Result<ContainerReport> {
                 shape: info.shape.clone(),
                 data_offset: Some(offset),
                 aligned: known.map(|(_, size)| aligned(offset, size)),
-                numpy_call: known.map(|(d, _)| memmap_call(path, d, offset, &info.shape, "C")),
+                numpy_call: known.map(|(d, _)| memmap_call(path, d, offset, &info.shape, crate::open::Order::C)),
                 refusal: known.is_none().then(|| {
                     format!(
                         "{:?} has no NumPy dtype: map the bytes as the unsigned integer of the same size and convert",

@@ -18,7 +18,7 @@ fn a_npy_file_is_described_field_by_field() {
     assert_eq!(r.data_offset, 128);
     assert_eq!(npy.header_len, 118);
     assert!(npy.header.starts_with("{'descr': '<f8', 'fortran_order': False, 'shape': (5, 4, 3, 3), }"));
-    assert_eq!((r.descr.as_str(), r.dtype_name.as_deref(), r.order), ("<f8", Some("float64"), "C"));
+    assert_eq!((r.descr.as_str(), r.dtype_name.as_deref(), r.order), ("<f8", Some("float64"), Order::C));
     assert_eq!(r.shape, vec![5, 4, 3, 3]);
     assert_eq!(r.expected_data_bytes, Some(5 * 4 * 3 * 3 * 8));
     assert_eq!(r.actual_data_bytes, 5 * 4 * 3 * 3 * 8);
@@ -56,7 +56,7 @@ fn raw_bytes_are_checked_against_dtype_shape_and_offset() {
     let data = dataset(dir.path());
     let layout = RawLayout { dtype: Dtype::F8, shape: Some(data.spec().shape), offset: 0 };
     let r = inspect(&data.raw_path(), Some(&layout)).unwrap();
-    assert_eq!((r.kind, r.extra_bytes, r.numpy_load_call.is_none()), ("raw", 0, true));
+    assert_eq!((r.kind, r.extra_bytes, r.numpy_load_call.is_none()), (ArrayFileKind::Raw, 0, true));
     assert!(r.numpy_call.as_deref().unwrap().contains("dtype='<f8', mode='r', offset=0, shape=(5, 4, 3, 3)"));
     // Too large a shape: NumPy's own message.
     let big = RawLayout { shape: Some(Shape(vec![6, 4, 3, 3])), ..layout.clone() };

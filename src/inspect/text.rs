@@ -8,7 +8,7 @@ use crate::units::grouped;
 /// The report as a student reads it in a terminal.
 pub fn render(r: &InspectReport) -> String {
     let mut out = String::new();
-    let what = if r.kind == "npy" { "a .npy file" } else { "raw bytes" };
+    let what = if r.kind == super::ArrayFileKind::Npy { "a .npy file" } else { "raw bytes" };
     let _ = writeln!(out, "{}: {what}, {} bytes\n", r.path.display(), grouped(r.file_bytes));
     let mut field = |name: &str, value: String| {
         let _ = writeln!(out, "  {name:<15} {value}");
@@ -41,7 +41,8 @@ pub fn render(r: &InspectReport) -> String {
     );
     field(
         "order",
-        if r.order == "F" { "F (column-major, Fortran order)" } else { "C (row-major)" }.to_owned(),
+        if r.order == crate::open::Order::F { "F (column-major, Fortran order)" } else { "C (row-major)" }
+            .to_owned(),
     );
     field(
         "data offset",
