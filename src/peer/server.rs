@@ -24,10 +24,9 @@
 //! most, then every peer runs in a fresh interpreter, as without a server), and the peer it
 //! was running is run again in a fresh interpreter after its cache is prepared again.
 
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
-use std::os::unix::process::ExitStatusExt;
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::path::{Path, PathBuf};
-use std::process::{Command, ExitStatus, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -35,8 +34,10 @@ use anyhow::{Context, Result};
 use serde::Deserialize;
 
 use super::Python;
-use crate::child::{ChildOutput, MarkObserver, Pipes, Started, supervise};
+use crate::child::{ChildOutput, MarkObserver, Pipes, supervise};
 use crate::units::Nanos;
+use forked::{Forked, owned_ranges};
+use wire::{pipe, receive, request_of, send_with_fds, seqpacket_pair};
 
 /// The environment variable that names the server's control socket.
 pub const SERVE_ENV: &str = "MMAP_LAB_SERVE_FD";
@@ -189,7 +190,7 @@ fn spawn(python: &Path) -> Result<(Server, Option<Nanos>)> {
         .with_context(|| format!("cannot start {}", python.display()))?;
     drop(theirs);
     let server = Server { python: python.to_owned(), process, control: ours };
-    let hello = receive(server.control.as_raw_fd(), HELLO_TIMEOUT)?
+    let hello = receive(&server.control, HELLO_TIMEOUT)?
         .with_context(|| format!("it did not answer within {} s", HELLO_TIMEOUT.as_secs()))?;
     let hello: Hello = serde_json::from_slice(&hello).context("its hello is not the JSON expected")?;
     if hello.pid != server.process.id() as i32 {
@@ -237,7 +238,7 @@ fn fork_one<T: Send + 'static>(
     timeout: Duration,
     observer: MarkObserver<T>,
 ) -> Result<(ChildOutput, Vec<T>)> {
-    let control = server.control.as_raw_fd();
+    let control = &server.control;
     let own = owned_ranges(server.process.id() as i32).unwrap_or_default();
     let (stdin_theirs, stdin_ours) = pipe()?;
     let (stdout_ours, stdout_theirs) = pipe()?;
@@ -245,12 +246,7 @@ fn fork_one<T: Send + 'static>(
     let (marks_ours, marks_theirs) =
         std::os::unix::net::UnixStream::pair().context("cannot create the phase-mark socket pair")?;
     let request = request_of(own);
-    let fds = [
-        stdin_theirs.as_raw_fd(),
-        stdout_theirs.as_raw_fd(),
-        stderr_theirs.as_raw_fd(),
-        marks_theirs.as_raw_fd(),
-    ];
+    let fds = [stdin_theirs.as_fd(), stdout_theirs.as_fd(), stderr_theirs.as_fd(), marks_theirs.as_fd()];
     let started = Instant::now();
     send_with_fds(control, &request, &fds).map_err(|e| ServerLost(format!("cannot send it a peer: {e}")))?;
     // The child holds these now (the server closes its copies once it has forked).
@@ -266,6 +262,7 @@ fn fork_one<T: Send + 'static>(
         }
         Err(e) => return Err(ServerLost(format!("{e:#}")).into()),
     };
+    let control = control.try_clone().map_err(|e| ServerLost(format!("cannot share its socket: {e}")))?;
     let child = Forked::new(pid, control);
     let pipes = Pipes {
         stdin: Some(std::fs::File::from(stdin_ours)),
@@ -280,268 +277,8 @@ fn fork_one<T: Send + 'static>(
     }
 }
 
-/// A peer the server forked: this process can signal it (through a pidfd, which cannot
-/// name another process once it has ended) but only the server can wait for it.
-struct Forked {
-    pid: i32,
-    pidfd: Option<OwnedFd>,
-    control: RawFd,
-    status: Option<ExitStatus>,
-    killed: bool,
-    /// Why the server was lost, if it was while this peer ran.
-    lost: std::sync::Arc<Mutex<Option<String>>>,
-}
-
-impl Forked {
-    fn new(pid: i32, control: RawFd) -> Forked {
-        // SAFETY: pidfd_open takes a PID and flags and returns a new descriptor or -1.
-        let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
-        // SAFETY: a descriptor pidfd_open just returned, owned by nothing else.
-        let pidfd = (fd >= 0).then(|| unsafe { OwnedFd::from_raw_fd(fd as RawFd) });
-        Forked { pid, pidfd, control, status: None, killed: false, lost: Default::default() }
-    }
-
-    /// Reads the server's answer within `wait`: the peer's status, once it has ended.
-    fn answer(&mut self, wait: Duration) -> std::io::Result<Option<ExitStatus>> {
-        if self.status.is_some() {
-            return Ok(self.status);
-        }
-        match receive(self.control, wait) {
-            Ok(Some(bytes)) => {
-                let answer: Answer = serde_json::from_slice(&bytes).map_err(std::io::Error::other)?;
-                if answer.pid == self.pid {
-                    self.status = answer.status.map(ExitStatus::from_raw);
-                }
-                Ok(self.status)
-            }
-            Ok(None) => Ok(None),
-            Err(e) => self.server_lost(format!("{e:#}")),
-        }
-    }
-
-    /// The server is gone: a peer this process killed ended by its `SIGKILL`; any other is
-    /// killed now and run again elsewhere.
-    fn server_lost(&mut self, why: String) -> std::io::Result<Option<ExitStatus>> {
-        if !self.killed {
-            self.kill();
-            *self.lost.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(why.clone());
-            return Err(std::io::Error::other(why));
-        }
-        self.wait_gone(Duration::from_secs(5));
-        self.status = Some(ExitStatus::from_raw(libc::SIGKILL));
-        Ok(self.status)
-    }
-
-    /// Waits at most `limit` for the process to end (its pidfd turns readable).
-    fn wait_gone(&self, limit: Duration) {
-        if let Some(fd) = &self.pidfd {
-            let mut poll = libc::pollfd { fd: fd.as_raw_fd(), events: libc::POLLIN, revents: 0 };
-            // SAFETY: one valid pollfd for the duration of the call.
-            unsafe { libc::poll(&raw mut poll, 1, limit.as_millis() as i32) };
-        }
-    }
-}
-
-impl Started for Forked {
-    fn pid(&self) -> i32 {
-        self.pid
-    }
-    fn try_wait(&mut self) -> std::io::Result<Option<ExitStatus>> {
-        self.answer(Duration::ZERO)
-    }
-    fn kill(&mut self) {
-        self.killed = true;
-        match &self.pidfd {
-            // SAFETY: a pidfd this value owns, a signal number, no info, no flags.
-            Some(fd) => unsafe {
-                libc::syscall(
-                    libc::SYS_pidfd_send_signal,
-                    fd.as_raw_fd(),
-                    libc::SIGKILL,
-                    std::ptr::null::<()>(),
-                    0,
-                );
-            },
-            // SAFETY: kill takes a PID and a signal.
-            None => unsafe {
-                libc::kill(self.pid, libc::SIGKILL);
-            },
-        }
-    }
-    fn wait(&mut self) -> std::io::Result<ExitStatus> {
-        let began = Instant::now();
-        loop {
-            if let Some(status) = self.answer(Duration::from_millis(200))? {
-                return Ok(status);
-            }
-            if began.elapsed() > ANSWER_TIMEOUT {
-                return self
-                    .server_lost(format!("no end reported within {} s", ANSWER_TIMEOUT.as_secs()))?
-                    .ok_or_else(|| std::io::Error::other("no status"));
-            }
-        }
-    }
-}
-
-/// The server's present pages, as (start, length, private and writable) ranges: the pages a
-/// child of it must make its own before its baseline. Read from `/proc/PID/maps` and
-/// `/proc/PID/pagemap` (bit 63: present).
-fn owned_ranges(pid: i32) -> Result<Vec<(u64, u64, bool)>> {
-    use std::os::unix::fs::FileExt;
-    let page = crate::units::page_size();
-    let maps = std::fs::read_to_string(format!("/proc/{pid}/maps"))?;
-    let pagemap = std::fs::File::open(format!("/proc/{pid}/pagemap"))?;
-    let mut ranges = Vec::new();
-    let mut entries = vec![0u8; 8 << 13];
-    for line in maps.lines() {
-        let mut parts = line.split_whitespace();
-        let (Some(span), Some(perms)) = (parts.next(), parts.next()) else { continue };
-        let name = parts.nth(3).unwrap_or("");
-        if !perms.starts_with('r') || matches!(name, "[vvar]" | "[vvar_vclock]" | "[vdso]" | "[vsyscall]") {
-            continue;
-        }
-        let Some((start, end)) = span.split_once('-') else { continue };
-        let (Ok(start), Ok(end)) = (u64::from_str_radix(start, 16), u64::from_str_radix(end, 16)) else {
-            continue;
-        };
-        let write = perms.as_bytes().get(1) == Some(&b'w') && perms.as_bytes().get(3) == Some(&b'p');
-        let mut run: Option<u64> = None;
-        let mut at = start;
-        while at < end {
-            let pages = ((end - at) / page).min(entries.len() as u64 / 8) as usize;
-            let chunk = &mut entries[..pages * 8];
-            pagemap.read_exact_at(chunk, at / page * 8)?;
-            for (i, entry) in chunk.chunks_exact(8).enumerate() {
-                let present = u64::from_le_bytes(entry.try_into().unwrap_or_default()) >> 63 == 1;
-                let addr = at + i as u64 * page;
-                match (present, run) {
-                    (true, None) => run = Some(addr),
-                    (false, Some(from)) => {
-                        ranges.push((from, addr - from, write));
-                        run = None;
-                    }
-                    _ => {}
-                }
-            }
-            at += pages as u64 * page;
-        }
-        if let Some(from) = run {
-            ranges.push((from, end - from, write));
-        }
-    }
-    Ok(ranges)
-}
-
-/// The largest request the server reads (`REQUEST_BYTES` in `tutorial.py`).
-const REQUEST_BYTES: usize = 1 << 16;
-
-/// The request for one peer: the ranges its child makes its own, the largest first when they
-/// do not all fit (the server's few hundred ranges take about 10 KiB).
-fn request_of(mut own: Vec<(u64, u64, bool)>) -> Vec<u8> {
-    let encode = |own: &[(u64, u64, bool)]| {
-        let own: Vec<(u64, u64, u8)> = own.iter().map(|&(a, n, w)| (a, n, u8::from(w))).collect();
-        serde_json::to_vec(&serde_json::json!({ "own": own })).unwrap_or_default()
-    };
-    let mut request = encode(&own);
-    if request.len() > REQUEST_BYTES {
-        own.sort_by_key(|&(_, n, _)| std::cmp::Reverse(n));
-        while request.len() > REQUEST_BYTES && !own.is_empty() {
-            own.truncate(own.len() * 9 / 10);
-            request = encode(&own);
-        }
-    }
-    request
-}
-
-/// A close-on-exec pipe: (read end, write end).
-fn pipe() -> Result<(OwnedFd, OwnedFd)> {
-    let mut fds = [0 as RawFd; 2];
-    // SAFETY: pipe2 writes two descriptors into the array it is given.
-    if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
-        return Err(std::io::Error::last_os_error()).context("cannot create a pipe for a NumPy peer");
-    }
-    // SAFETY: two new descriptors, owned by nothing else.
-    Ok(unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) })
-}
-
-/// A close-on-exec `SOCK_SEQPACKET` socket pair: messages keep their boundaries.
-fn seqpacket_pair() -> Result<(OwnedFd, OwnedFd)> {
-    let mut fds = [0 as RawFd; 2];
-    // SAFETY: socketpair writes two descriptors into the array it is given.
-    let rc = unsafe {
-        libc::socketpair(libc::AF_UNIX, libc::SOCK_SEQPACKET | libc::SOCK_CLOEXEC, 0, fds.as_mut_ptr())
-    };
-    if rc != 0 {
-        return Err(std::io::Error::last_os_error()).context("cannot create the fork server's socket pair");
-    }
-    // SAFETY: two new descriptors, owned by nothing else.
-    Ok(unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) })
-}
-
-/// One message from `fd` within `wait`: `None` when none came; an error when the other end
-/// closed or the socket failed.
-fn receive(fd: RawFd, wait: Duration) -> Result<Option<Vec<u8>>> {
-    let mut poll = libc::pollfd { fd, events: libc::POLLIN, revents: 0 };
-    let ms = wait.as_millis().min(i32::MAX as u128) as i32;
-    // SAFETY: one valid pollfd for the duration of the call.
-    let rc = unsafe { libc::poll(&raw mut poll, 1, ms) };
-    if rc < 0 {
-        let e = std::io::Error::last_os_error();
-        return if e.kind() == std::io::ErrorKind::Interrupted { Ok(None) } else { Err(e.into()) };
-    }
-    if rc == 0 {
-        return Ok(None);
-    }
-    let mut buf = vec![0u8; 1 << 16];
-    // SAFETY: reads at most `buf.len()` bytes into `buf`.
-    let n = unsafe { libc::recv(fd, buf.as_mut_ptr().cast(), buf.len(), libc::MSG_DONTWAIT) };
-    match n {
-        0 => anyhow::bail!("the server closed its socket (it ended)"),
-        n if n < 0 => {
-            let e = std::io::Error::last_os_error();
-            if e.kind() == std::io::ErrorKind::WouldBlock || e.kind() == std::io::ErrorKind::Interrupted {
-                Ok(None)
-            } else {
-                Err(e.into())
-            }
-        }
-        n => {
-            buf.truncate(n as usize);
-            Ok(Some(buf))
-        }
-    }
-}
-
-/// Sends `bytes` as one message with copies of `fds` (`SCM_RIGHTS`).
-fn send_with_fds(socket: RawFd, bytes: &[u8], fds: &[RawFd]) -> std::io::Result<()> {
-    let payload = std::mem::size_of_val(fds) as u32;
-    // SAFETY: CMSG_SPACE only computes a size.
-    let space = unsafe { libc::CMSG_SPACE(payload) } as usize;
-    let mut control = vec![0u8; space];
-    let mut iov = libc::iovec { iov_base: bytes.as_ptr().cast_mut().cast(), iov_len: bytes.len() };
-    // SAFETY: an all-zero msghdr is a valid empty one; its pointers are set below.
-    let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
-    msg.msg_iov = &raw mut iov;
-    msg.msg_iovlen = 1;
-    msg.msg_control = control.as_mut_ptr().cast();
-    msg.msg_controllen = space as _;
-    // SAFETY: `msg` points at `control`, large enough for one header and `fds` (CMSG_SPACE);
-    // CMSG_FIRSTHDR and CMSG_DATA stay within it, and the copy writes exactly `payload` bytes.
-    unsafe {
-        let header = libc::CMSG_FIRSTHDR(&raw const msg);
-        (*header).cmsg_level = libc::SOL_SOCKET;
-        (*header).cmsg_type = libc::SCM_RIGHTS;
-        (*header).cmsg_len = libc::CMSG_LEN(payload) as _;
-        std::ptr::copy_nonoverlapping(fds.as_ptr().cast::<u8>(), libc::CMSG_DATA(header), payload as usize);
-    }
-    // SAFETY: `msg` and everything it points at live across the call; MSG_NOSIGNAL turns a
-    // closed peer into EPIPE rather than a signal.
-    let n = unsafe { libc::sendmsg(socket, &raw const msg, libc::MSG_NOSIGNAL) };
-    if n < 0 {
-        return Err(std::io::Error::last_os_error());
-    }
-    Ok(())
-}
+mod forked;
+mod wire;
 
 #[cfg(test)]
 mod tests;

@@ -1,5 +1,6 @@
 #![allow(clippy::unwrap_used)]
 
+use super::wire::REQUEST_BYTES;
 use super::*;
 
 #[test]
@@ -37,39 +38,35 @@ fn a_request_too_large_keeps_the_largest_ranges() {
 
 #[test]
 fn a_message_and_its_descriptors_cross_the_socket_whole() {
-    use std::io::{Read, Write};
+    use rustix::net::{RecvAncillaryBuffer, RecvAncillaryMessage, RecvFlags};
+    use std::io::{IoSliceMut, Read, Write};
+    use std::mem::MaybeUninit;
     let (a, b) = seqpacket_pair().unwrap();
     let (read_end, write_end) = pipe().unwrap();
-    send_with_fds(a.as_raw_fd(), b"{\"pid\": 1}", &[write_end.as_raw_fd()]).unwrap();
+    send_with_fds(&a, b"{\"pid\": 1}", &[write_end.as_fd()]).unwrap();
     drop(write_end);
     // The receiver gets one message, whole, and a working copy of the descriptor.
     let mut buf = vec![0u8; 64];
-    let mut space = vec![0u8; 64];
-    let mut iov = libc::iovec { iov_base: buf.as_mut_ptr().cast(), iov_len: buf.len() };
-    // SAFETY: a zeroed msghdr pointed at the buffers above, which outlive the call.
-    let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
-    msg.msg_iov = &raw mut iov;
-    msg.msg_iovlen = 1;
-    msg.msg_control = space.as_mut_ptr().cast();
-    msg.msg_controllen = space.len() as _;
-    // SAFETY: receives into the buffers `msg` points at.
-    let n = unsafe { libc::recvmsg(b.as_raw_fd(), &raw mut msg, 0) };
-    assert_eq!(&buf[..n as usize], b"{\"pid\": 1}");
-    // SAFETY: the control buffer holds the one header recvmsg wrote.
-    let fd = unsafe {
-        let header = libc::CMSG_FIRSTHDR(&raw const msg);
-        assert_eq!((*header).cmsg_type, libc::SCM_RIGHTS);
-        std::ptr::read_unaligned(libc::CMSG_DATA(header).cast::<RawFd>())
-    };
-    // SAFETY: the descriptor recvmsg just created, owned by nothing else.
-    let mut copy = std::fs::File::from(unsafe { OwnedFd::from_raw_fd(fd) });
+    let mut space = [MaybeUninit::<u8>::uninit(); rustix::cmsg_space!(ScmRights(1))];
+    let mut control = RecvAncillaryBuffer::new(&mut space);
+    let got =
+        rustix::net::recvmsg(&b, &mut [IoSliceMut::new(&mut buf)], &mut control, RecvFlags::empty()).unwrap();
+    assert_eq!(&buf[..got.bytes], b"{\"pid\": 1}");
+    let mut fds: Vec<OwnedFd> = Vec::new();
+    for message in control.drain() {
+        if let RecvAncillaryMessage::ScmRights(passed) = message {
+            fds.extend(passed);
+        }
+    }
+    assert_eq!(fds.len(), 1, "one descriptor passed");
+    let mut copy = std::fs::File::from(fds.remove(0));
     copy.write_all(b"through").unwrap();
     drop(copy);
     let mut got = String::new();
     std::fs::File::from(read_end).read_to_string(&mut got).unwrap();
     assert_eq!(got, "through");
     // Nothing more to read within the time; a closed end is an error.
-    assert!(receive(b.as_raw_fd(), Duration::from_millis(1)).unwrap().is_none());
+    assert!(receive(&b, Duration::from_millis(1)).unwrap().is_none());
     drop(a);
-    assert!(receive(b.as_raw_fd(), Duration::from_millis(100)).is_err());
+    assert!(receive(&b, Duration::from_millis(100)).is_err());
 }
