@@ -212,3 +212,46 @@ fn sharing_steps_are_listed_in_increasing_k_whatever_order_they_ran_in() {
     let at = |id: &str| md.find(&format!("| `{id}` |")).unwrap();
     assert!(at("sharing_loaded_k1") < at("sharing_loaded_k4"));
 }
+
+/// Every warm pass at half the in-memory pass's speed: the row says it is under the goal, and
+/// where the numbers explain it (a one-byte dtype sums eight times the elements), says why.
+#[test]
+fn a_warm_pass_under_the_goal_says_so_and_why_from_its_numbers() {
+    use crate::cache::CacheState::Warm;
+    use crate::results::{Limits, PairedRound, RoundTimes};
+    let with_pass = |per_byte: u64| {
+        let mut run = fake_results();
+        let bytes = run.dataset.raw_bytes;
+        run.limits = Some(Limits {
+            in_memory_step: Some("npy_load/warm".to_owned()),
+            in_memory_pass_ns: Some(bytes),
+            in_memory_bytes: Some(bytes),
+            in_memory_spans: Vec::new(),
+            cold_read_file: None,
+            cold_read_ns: None,
+            cold_reads_ns: Vec::new(),
+            cold_read_bytes: None,
+        });
+        for s in run.steps.iter_mut().filter(|s| s.cache == Warm && s.peer.is_some()) {
+            let t = RoundTimes {
+                open_first_ns: Some(1),
+                pass_ns: Some(per_byte * s.bytes_touched.unwrap_or(1)),
+                open_ns: Some(1),
+            };
+            let round = |rust_first| PairedRound { rust_first, rust: t, numpy: t, agrees: true };
+            s.rounds = vec![round(true), round(false)];
+        }
+        rendered(&markdown::Markdown, std::slice::from_ref(&run))
+    };
+    let row = |md: &str, id: &str| {
+        md.lines().find(|l| l.starts_with(&format!("| `{id}` | warm | 2, alternating"))).unwrap().to_owned()
+    };
+    let half = with_pass(2);
+    let uint8 = row(&half, "npy_memmap_default");
+    assert!(uint8.contains("under the 85% goal, Rust at 50% and NumPy at 50%"), "{uint8}");
+    assert!(uint8.contains("it sums 1-byte elements, 8 times as many per byte"), "{uint8}");
+    let float64 = row(&half, "npy_memmap_float64");
+    assert!(float64.contains("under the 85% goal") && !float64.contains("elements"), "{float64}");
+    // At the in-memory pass's speed nothing is said.
+    assert!(!with_pass(1).contains("under the 85% goal"));
+}
