@@ -213,7 +213,14 @@ fn copies(record: &MeasureRecord) -> Option<String> {
 
 fn overstatement(peak: &Peak) -> String {
     let ratio = share(peak.rss, peak.pss);
-    if peak.processes > 1 && ratio > 1.0 + ABOUT {
+    if ratio <= 1.0 + ABOUT {
+        format!(
+            "RSS ({}) and PSS ({}) agree within {:.0}%: no notable memory is counted twice.",
+            human_bytes(peak.rss),
+            human_bytes(peak.pss),
+            ABOUT * 100.0
+        )
+    } else if peak.processes > 1 {
         format!(
             "Summed over the processes, RSS was {} against a PSS of {}: RSS overstates the tree's memory {ratio:.1}-fold, because a page mapped by several processes is counted once in each; PSS divides it among them.",
             human_bytes(peak.rss),
@@ -221,10 +228,29 @@ fn overstatement(peak: &Peak) -> String {
         )
     } else {
         format!(
-            "RSS ({}) and PSS ({}) agree within {:.0}%: no notable memory is counted twice.",
+            "RSS ({}) is {ratio:.1} times the PSS ({}): other processes on the machine map some of the same pages (shared libraries, files), and PSS counts only this process's share of them.",
             human_bytes(peak.rss),
-            human_bytes(peak.pss),
-            ABOUT * 100.0
+            human_bytes(peak.pss)
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn peak(rss: Bytes, pss: Bytes, processes: usize) -> Peak {
+        Peak { rss, pss, processes, ..Peak::default() }
+    }
+
+    #[test]
+    fn rss_and_pss_are_said_to_agree_only_when_they_do() {
+        assert!(overstatement(&peak(105, 100, 1)).contains("agree within"));
+        assert!(overstatement(&peak(105, 100, 4)).contains("agree within"));
+        // One process whose pages other processes map too: not "agree", and not the tree's doing.
+        let alone = overstatement(&peak(1_700_000, 650_000, 1));
+        assert!(!alone.contains("agree") && alone.contains("other processes on the machine"), "{alone}");
+        let tree = overstatement(&peak(4_000, 1_000, 4));
+        assert!(tree.contains("overstates the tree's memory 4.0-fold"), "{tree}");
     }
 }
