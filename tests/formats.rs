@@ -268,8 +268,12 @@ fn lab_7_grades_the_formats_predictions_against_the_measurements() {
     };
     let right = "npz_anon_at_open = 100\nsafetensors_anon_after_pass = 0\nsafetensors_file_after_pass = 100\nlz4_anon_at_open = 100\n";
     for (id, verdict) in common::verdicts(&run(right)) {
-        let answered = right.contains(&id);
-        assert_eq!(verdict, if answered { "right" } else { "unanswered" }, "{id}");
+        if right.contains(&id) {
+            assert_eq!(verdict, "right", "{id}");
+        } else {
+            // A timed question left blank may measure too close to a boundary to name an answer.
+            assert!(["unanswered", "too_close"].contains(&verdict.as_str()), "{id}: {verdict}");
+        }
     }
     let wrong = "npz_anon_at_open = 0\nsafetensors_anon_after_pass = 100\nsafetensors_file_after_pass = 0\nlz4_anon_at_open = 0\n";
     for (id, verdict) in common::verdicts(&run(wrong)) {

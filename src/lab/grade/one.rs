@@ -195,17 +195,11 @@ fn choice<'a>(
     if let Some((lo, hi)) = band {
         let at = |x: f64| right_choice(choices, &Value::Number(x * q.unit.scale), q).map(|c| c.letter);
         if at(lo) != at(hi) {
-            // Nothing answered is still unanswered; the measurement names no right choice.
-            g.verdict = if answer.is_some() { Verdict::TooClose } else { Verdict::Unanswered };
+            g.verdict = Verdict::TooClose;
             g.problem = Some(format!(
-                "too close to call: measured {measured_text}, within its noise of the boundary between choices {} and {}; {}",
+                "too close to call: measured {measured_text}, within its noise of the boundary between choices {} and {}; this answer is graded neither right nor wrong",
                 at(lo).map_or('?', |c| c),
-                at(hi).map_or('?', |c| c),
-                if answer.is_some() {
-                    "this answer is graded neither right nor wrong"
-                } else {
-                    "no choice is named right"
-                }
+                at(hi).map_or('?', |c| c)
             ));
             g.explain = Some(q.explain.clone());
             return None;

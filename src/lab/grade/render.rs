@@ -20,9 +20,6 @@ impl LabGrade {
                     "WRONG",
                     format!("You answered {answer}; measured {measured}, so the right answer is {right}."),
                 ),
-                Verdict::Unanswered if g.right_answer.is_none() => {
-                    ("not answered", g.problem.clone().unwrap_or_else(|| format!("Measured {measured}.")))
-                }
                 Verdict::Unanswered if !self.revealed => ("not answered", format!("Measured {measured}.")),
                 Verdict::Unanswered => {
                     ("not answered", format!("Measured {measured}, so the right answer is {right}."))
