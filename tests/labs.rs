@@ -358,8 +358,8 @@ fn lab5_training_loop_grades_against_the_measured_batches_and_workers() {
     let per_page = |s: &StepResult| delta(s, BeforeOpen, AfterAccess, |x| x.major_faults) / pages(&m, s);
     let time = |s: &StepResult| s.phase_ns(AfterFirst, AfterAccess).unwrap() as f64;
     let workers = |id: &str| m.step(id, Warm).workers.clone().unwrap();
-    let (mapped, loaded) = (workers("sharing_mapped_k4"), workers("sharing_loaded_k4"));
-    assert_eq!((mapped.count, loaded.count), (4, 4));
+    let (mapped, loaded) = (workers("sharing_mapped_k2"), workers("sharing_loaded_k2"));
+    assert_eq!((mapped.count, loaded.count), (2, 2));
     let mapped_pss = mapped.total_pss_bytes as f64 / file;
     m.check(
         &[
