@@ -51,6 +51,11 @@ pub struct StepPlan {
     /// over after its own, one for each size of warm pass in the run.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub memory_spans: Vec<Bytes>,
+    /// Data files the runner drops from the page cache just before this step: no later step
+    /// reads them, and the step needs fresh memory ([`crate::runner::memory`]). The runner's
+    /// business only: never sent to the step's process.
+    #[serde(skip)]
+    pub release_before: Vec<PathBuf>,
 }
 
 impl StepPlan {

@@ -222,6 +222,7 @@ fn warm_plan(spec: &ExperimentSpec, data: &Dataset) -> StepPlan {
         npy_header_bytes: data.manifest.npy_header_bytes,
         workers: None,
         memory_spans: Vec::new(),
+        release_before: Vec::new(),
     }
 }
 

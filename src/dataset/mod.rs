@@ -181,12 +181,13 @@ pub fn open_existing(dir: &Path) -> Result<std::result::Result<Dataset, String>>
     Ok(verify::validate(&spec, dir, files)?.map(|manifest| Dataset { dir: dir.to_owned(), manifest }))
 }
 
-/// Writes a copy of `source` to `target` in pieces of `piece` bytes, under a `.partial`
-/// name renamed when complete. The old target is removed first, so that the copy's pages
-/// in the page cache are exactly those its writes created: single pages for 4 KiB pieces,
-/// large folios for pieces of MiBs (the "faults are not pages" experiment).
-pub fn write_copy(source: &Path, target: &Path, piece: usize) -> Result<()> {
-    use std::io::{Read, Write};
+/// Writes a copy of `source`, past its first `skip` bytes (a .npy header) and up to `len`
+/// bytes of it (all when `None`), to `target` in pieces of `piece` bytes, under a `.partial` name renamed when complete. The old target is
+/// removed first, so that the copy's pages in the page cache are exactly those its writes
+/// created: single pages for 4 KiB pieces, large folios for pieces of MiBs (the "faults are
+/// not pages" experiment).
+pub fn write_copy(source: &Path, target: &Path, piece: usize, skip: Bytes, len: Option<Bytes>) -> Result<()> {
+    use std::io::{Read, Seek, Write};
     let piece = piece.max(1);
     let _ = std::fs::remove_file(target);
     let partial = target.with_extension(format!(
@@ -197,14 +198,24 @@ pub fn write_copy(source: &Path, target: &Path, piece: usize) -> Result<()> {
     let result = (|| -> Result<()> {
         let mut input =
             std::fs::File::open(source).with_context(|| format!("{}: cannot open", source.display()))?;
+        input
+            .seek(std::io::SeekFrom::Start(skip))
+            .with_context(|| format!("{}: cannot seek past its first {skip} bytes", source.display()))?;
         let mut output = std::fs::File::create(&partial)
             .with_context(|| format!("{}: cannot create", partial.display()))?;
         let mut buf = vec![0u8; piece.max(4 << 20)];
-        loop {
-            let n = input.read(&mut buf).with_context(|| format!("{}: cannot read", source.display()))?;
+        let mut left = len.unwrap_or(Bytes::MAX);
+        while left > 0 {
+            let want = buf.len().min(usize::try_from(left).unwrap_or(usize::MAX));
+            let n =
+                input.read(&mut buf[..want]).with_context(|| format!("{}: cannot read", source.display()))?;
             if n == 0 {
+                if len.is_some() {
+                    anyhow::bail!("{}: ended {left} bytes short of the copy asked for", source.display());
+                }
                 break;
             }
+            left -= n as Bytes;
             for chunk in buf[..n].chunks(piece) {
                 output.write_all(chunk).with_context(|| format!("{}: write failed", partial.display()))?;
             }

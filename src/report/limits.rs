@@ -85,20 +85,27 @@ pub struct Share {
 }
 
 /// The share of the limit each side's pass reached, for a pass step under a measured limit.
+///
+/// Cold, a step that [`reads_at_open`] is judged on open plus pass against the cold read:
+/// whichever side copies the array reads the disk at open and passes over its own memory
+/// after, so its pass alone against the disk's speed would say nothing (a copying side's
+/// in-memory pass came out at 981% of the cold read). Warm, a loaded array's pass reads the
+/// process's own memory and is judged against the in-memory pass.
 pub fn share(step: &StepResult, limits: Option<&Limits>) -> Option<Share> {
     if !is_pass(step) || step.status != Status::Ok {
         return None;
     }
-    // A loaded array's pass reads the process's own memory, whatever the file's cache was.
-    let state = if step.open == "load" { CacheState::Warm } else { step.cache };
+    let whole = reads_at_open(step) && step.cache == CacheState::Cold;
+    let state = if step.open == "load" && !whole { CacheState::Warm } else { step.cache };
     let bytes = step.bytes_touched?;
     let limit = limits?.rate_for(state, bytes)?;
     let rounds = rounds_or_first(step);
-    let of = |pick: fn(&PairedRound) -> Option<Nanos>| {
-        median_of(&rounds, pick).and_then(|ns| rate(bytes, ns)).map(|r| r / limit)
+    let judged = |t: &RoundTimes| if whole { Some(t.open_first_ns? + t.pass_ns?) } else { t.pass_ns };
+    let of = |side: fn(&PairedRound) -> &RoundTimes| {
+        median_of(&rounds, |r| judged(side(r))).and_then(|ns| rate(bytes, ns)).map(|r| r / limit)
     };
-    let numpy = if step.rounds.is_empty() { None } else { of(|r| r.numpy.pass_ns) };
-    Some(Share { rust: of(|r| r.rust.pass_ns), numpy })
+    let numpy = if step.rounds.is_empty() { None } else { of(|r| &r.numpy) };
+    Some(Share { rust: of(|r| &r.rust), numpy })
 }
 
 /// A step's paired rounds, summed up.
@@ -201,7 +208,21 @@ mod tests {
         pass.cache = CacheState::Cold;
         assert_eq!(share(&pass, Some(&limits)).unwrap().rust, Some(1.0), "cold: against the read");
         pass.open = "load".to_owned();
-        assert_eq!(share(&pass, Some(&limits)).unwrap().rust, Some(0.5), "a loaded array: against memory");
+        pass.rounds = vec![round(true, 3_990, 1_990)];
+        let cold_load = share(&pass, Some(&limits)).unwrap();
+        assert_eq!(
+            (cold_load.rust, cold_load.numpy),
+            (Some(1.0), Some(2.0)),
+            "cold, read at open: open + pass"
+        );
+        pass.cache = CacheState::Warm;
+        pass.rounds = vec![round(true, 4_000, 2_000)];
+        assert_eq!(
+            share(&pass, Some(&limits)).unwrap().rust,
+            Some(0.5),
+            "a loaded array, warm: against memory"
+        );
+        pass.cache = CacheState::Cold;
         steps[load].memory_passes = vec![
             crate::results::MemoryPasses { bytes: bytes / 4, passes_ns: vec![500, 100, 300] },
             crate::results::MemoryPasses { bytes, passes_ns: vec![9_000, 1_000, 4_000] },

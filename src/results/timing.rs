@@ -123,6 +123,14 @@ pub struct StepTiming {
     pub numpy_ns: Nanos,
     /// Rounds run (the first included).
     pub rounds: u32,
+    /// Page cache dropped just before the step, of data files no later step reads, so that
+    /// the step finds backed memory ([`crate::runner::memory`]); 0 when none was dropped.
+    #[serde(default)]
+    pub released_bytes: crate::units::Bytes,
+    /// Fresh memory touched and freed just before the step's first side, for what the
+    /// dropped page cache did not cover ([`crate::cache::back_memory`]).
+    #[serde(default)]
+    pub backed_bytes: crate::units::Bytes,
 }
 
 /// One step run several times beside its NumPy peer, each time in fresh processes after

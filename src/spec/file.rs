@@ -13,11 +13,11 @@ pub enum FileKind {
     Npy,
     /// `X_train_raw.rbf`: data only.
     Raw,
-    /// A copy of the raw file written just before the step in 4 MiB pieces: the page
-    /// cache then holds large folios.
+    /// A copy of the raw bytes of the dataset's first samples (from the .npy's data) written
+    /// just before the step in 4 MiB pieces: the page cache then holds large folios.
     RawLargeWrites,
-    /// A copy of the raw file written just before the step in 4 KiB pieces: the page
-    /// cache then holds single pages.
+    /// A copy of the raw bytes of the dataset's first samples (from the .npy's data) written
+    /// just before the step in 4 KiB pieces: the page cache then holds single pages.
     RawSmallWrites,
     /// A scratch copy of `X_train.npy`, made just before the step, that the step may
     /// change (`mode = "r+"`, shrinking): the dataset itself is never written.
@@ -71,11 +71,28 @@ impl FileKind {
             | FileKind::Safetensors
             | FileKind::ArrowIpc
             | FileKind::ArrowIpcLz4 => None,
-            FileKind::NpyCopy => Some(crate::dataset::NPY_NAME),
-            FileKind::RawLargeWrites | FileKind::RawSmallWrites | FileKind::RawCopy => {
-                Some(crate::dataset::RAW_NAME)
+            // The fault steps' copies hold the raw file's bytes, taken from the .npy past its
+            // header: the raw file's page cache is then free to go after the tutorial's raw
+            // steps (crate::runner::memory).
+            FileKind::NpyCopy | FileKind::RawLargeWrites | FileKind::RawSmallWrites => {
+                Some(crate::dataset::NPY_NAME)
             }
+            FileKind::RawCopy => Some(crate::dataset::RAW_NAME),
         }
+    }
+
+    /// Whether this copy's source starts with a .npy header (skipped when the copy itself
+    /// has none, [`FileKind::has_header`]).
+    pub fn source_has_header(self) -> bool {
+        self.source_name() == Some(crate::dataset::NPY_NAME)
+    }
+
+    /// Whether this is one of the fault steps' read-only copies, written just before their
+    /// step in pieces of [`FileKind::rewrite_piece`]. They hold the dataset's first samples
+    /// ([`crate::formats::subset`]): the lesson is in faults per page, which does not depend
+    /// on the length, and two full-size copies cost 6-9 s of page cache a run.
+    pub fn is_fault_copy(self) -> bool {
+        matches!(self, FileKind::RawLargeWrites | FileKind::RawSmallWrites)
     }
 
     /// Whether a step may change this file: only the scratch copies.

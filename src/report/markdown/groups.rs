@@ -58,7 +58,7 @@ const GROUPS: [(&str, &str, &str); 5] = [
     (
         "faults",
         "Faults are not pages",
-        "The same full pass over the same bytes, warm, in page caches built three ways: by 4 MiB writes, by \
+        "The same full pass over the same bytes (the array's first samples, copied just before the step), warm, in page caches built three ways: by 4 MiB writes, by \
          4 KiB writes, and by 4 MiB writes with huge pages refused for the mapping.",
     ),
     (

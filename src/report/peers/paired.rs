@@ -57,7 +57,11 @@ pub(super) fn paired_section(md: &mut String, run: &Results) {
             "No sequential read after an eviction was timed in this run: cold passes have no limit. ",
         ),
     }
-    md.push_str("A share is a pass's speed (bytes of its span ÷ its median time) ÷ the limit's.\n\n");
+    md.push_str(
+        "A share is a pass's speed (bytes of its span ÷ its median time) ÷ the limit's; cold, a step that reads \
+         its file at open (`load`, the formats) is timed from open to the end of its pass, since a side that \
+         copies the array reads the disk at open.\n\n",
+    );
     md.push_str("| step | cache | rounds | Rust (median) | NumPy (median) | Rust ÷ NumPy | limit share (Rust · NumPy) | reading |\n");
     md.push_str("|---|---|---|---|---|---|---|---|\n");
     let mut behind = Vec::new();

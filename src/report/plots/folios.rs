@@ -37,7 +37,7 @@ impl Plot for FoliosPlot {
     }
 
     fn explanation(&self) -> &'static str {
-        "The same full pass, warm, over a copy of the raw file written just before the step in 4 MiB pieces \
+        "The same full pass, warm, over a copy of the array's first samples (raw bytes) written just before the step in 4 MiB pieces \
          (the page cache holds large folios, up to 2 MiB), in 4 KiB pieces (single pages), and over the \
          large-piece copy with huge pages refused (`MADV_NOHUGEPAGE`). Grey: pages read. Coloured: page \
          faults taken. Over single pages the kernel maps the faulting page and its cached neighbours, 16 \

@@ -1,0 +1,121 @@
+#![allow(clippy::unwrap_used)]
+
+use std::path::Path;
+use std::time::Duration;
+
+use super::*;
+use crate::cache::CacheState;
+use crate::dataset::{self, DatasetSpec};
+use crate::dtype::Dtype;
+use crate::peer::PeerChoice;
+use crate::runner::RunOptions;
+use crate::shape::Shape;
+use crate::spec::{ExperimentSpec, FileKind};
+
+/// The run-all plans of the project's experiments, over a small dataset.
+fn run_all_plans() -> Vec<StepPlan> {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = DatasetSpec { shape: Shape(vec![6, 5, 4, 3]), dtype: Dtype::F8, seed: 0 };
+    let data = dataset::ensure(&spec, dir.path()).unwrap().0;
+    let specs: Vec<ExperimentSpec> =
+        crate::spec::load_dir(&Path::new(env!("CARGO_MANIFEST_DIR")).join("experiments"))
+            .unwrap()
+            .into_iter()
+            .map(|l| l.spec)
+            .collect();
+    let options = RunOptions {
+        caches: None,
+        step_timeout: Duration::from_secs(60),
+        numpy: PeerChoice::Without("a unit test".to_owned()),
+        rounds: 2,
+    };
+    crate::runner::plan(&specs, &data, &options)
+}
+
+fn name(p: &Path) -> &str {
+    p.file_name().unwrap().to_str().unwrap()
+}
+
+#[test]
+fn no_file_is_dropped_before_a_step_that_still_reads_it() {
+    let plans = run_all_plans();
+    let mut dropped = Vec::new();
+    for (i, plan) in plans.iter().enumerate() {
+        for file in &plan.release_before {
+            assert!(fresh_bytes(plan).is_some(), "{} drops {} but needs no memory", plan.spec.id, name(file));
+            assert!(!dropped.contains(file), "{} dropped twice", name(file));
+            dropped.push(file.clone());
+            for later in &plans[i..] {
+                assert!(
+                    !files_of(later).contains(file),
+                    "{} is dropped before {} but {}[{}] reads it",
+                    name(file),
+                    plan.spec.id,
+                    later.spec.id,
+                    later.cache.name()
+                );
+            }
+        }
+    }
+    // A cold step's own eviction frees as much as it copies: the cold steps drop nothing.
+    for plan in plans.iter().filter(|p| p.cache == CacheState::Cold) {
+        assert!(plan.release_before.is_empty(), "{}[cold] drops {:?}", plan.spec.id, plan.release_before);
+    }
+}
+
+#[test]
+fn the_raw_file_goes_before_the_warm_load_and_the_fault_copies_before_the_loading_workers() {
+    let plans = run_all_plans();
+    let before = |id: &str, workers: Option<u32>| {
+        let plan = plans
+            .iter()
+            .find(|p| p.spec.id == id && p.cache == CacheState::Warm && p.workers == workers)
+            .unwrap();
+        plan.release_before.iter().map(|f| name(f).to_owned()).collect::<Vec<_>>()
+    };
+    // The tutorial's raw steps come before np.load; the fault copies are taken from the .npy.
+    assert_eq!(before("npy_load", None), [FileKind::Raw.file_name()]);
+    let loading = before("sharing_loaded", Some(2));
+    for copy in [FileKind::RawLargeWrites, FileKind::RawSmallWrites] {
+        assert!(loading.contains(&copy.file_name().to_owned()), "{loading:?}");
+    }
+    // A step that only maps its file needs no memory and drops nothing.
+    assert!(before("npy_load_mmap", None).is_empty());
+    assert_eq!(fresh_bytes(plans.iter().find(|p| p.spec.id == "npy_load_mmap").unwrap()), None);
+}
+
+#[test]
+fn fresh_memory_counts_loading_workers_copies_and_written_copies() {
+    let plans = run_all_plans();
+    let find = |id: &str, workers: Option<u32>| {
+        plans.iter().find(|p| p.spec.id == id && p.cache == CacheState::Warm && p.workers == workers).unwrap()
+    };
+    let array = |p: &StepPlan| p.dataset.shape.nbytes(p.dataset.dtype);
+    let load = find("npy_load", None);
+    assert_eq!(fresh_bytes(load), Some(array(load)));
+    let workers = find("sharing_loaded", Some(2));
+    assert_eq!(fresh_bytes(workers), Some(2 * array(workers)));
+    assert_eq!(fresh_bytes(find("sharing_mapped", Some(2))), None, "mapping workers share the page cache");
+    // faults_no_huge_pages reads the copy faults_large_writes wrote: it writes none.
+    let reread = plans.iter().position(|p| p.spec.id == "faults_no_huge_pages").unwrap();
+    assert!(plans[reread].release_before.is_empty(), "{:?}", plans[reread].release_before);
+    let copy = find("faults_small_writes", None);
+    assert_eq!(fresh_bytes(copy), Some(array(copy)), "the copy written for the step");
+    let loading = plans.iter().find(|p| p.spec.id == "sharing_loaded").unwrap();
+    assert_eq!(loading.workers, Some(2), "the loading workers first");
+    assert_eq!(fresh_bytes(loading), Some(2 * array(loading)));
+}
+
+#[test]
+fn releasing_drops_a_files_pages_and_counts_them_and_skips_a_missing_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("data.bin");
+    std::fs::write(&file, vec![7u8; 1 << 20]).unwrap();
+    crate::cache::warm(&file).unwrap();
+    let resident = crate::cache::resident(&file).unwrap();
+    let freed = release(&[file.clone(), dir.path().join("missing.bin")]);
+    assert_eq!(freed, resident);
+    // A file system that cannot drop pages (tmpfs) keeps them; an evictable one drops them.
+    assert!(crate::cache::resident(&file).unwrap() <= resident);
+    assert_eq!(std::fs::read(&file).unwrap(), vec![7u8; 1 << 20], "dropping never changes the data");
+}
