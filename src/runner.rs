@@ -146,10 +146,9 @@ pub fn run_steps(
 /// result is the first round's, with every round's times in `rounds`.
 pub fn run_one(plan: &StepPlan, options: &RunOptions) -> Result<StepResult> {
     let began = Instant::now();
-    let mut timing = StepTiming::default();
     // Backed memory for a step that needs fresh memory: page cache no later step reads.
-    timing.released_bytes = memory::release(&plan.release_before);
-    timing.prepare_ns = nanos(began);
+    let released_bytes = memory::release(&plan.release_before);
+    let mut timing = StepTiming { released_bytes, prepare_ns: nanos(began), ..StepTiming::default() };
     if let (Some(piece), Some(source)) = (plan.spec.file.rewrite_piece(), plan.spec.file.source_name()) {
         // A read-only copy this run wrote for an earlier step and still holds whole in the
         // page cache is that step's copy as written (faults_no_huge_pages reads the
