@@ -93,6 +93,18 @@ fn time_breakdown(md: &mut String, run: &Results) {
         human_nanos(sum(|t| t.prepare_ns)),
         human_nanos(sum(|t| t.copy_ns)),
     );
+    let (released, backed) = (sum(|t| t.released_bytes), sum(|t| t.backed_bytes));
+    if released + backed > 0 {
+        let _ = writeln!(
+            md,
+            "Fresh memory for the steps that copy or load the array: {} of page cache of files no later step \
+             reads dropped just before them, {} touched and freed before their first side (on a VM that hands \
+             free memory back to its host, the first process to touch it otherwise pays for backing it; \
+             counted in cache preparation, docs/report.md).\n",
+            human_bytes(released),
+            human_bytes(backed)
+        );
+    }
     steps.sort_by_key(|(_, t)| std::cmp::Reverse(t.wall_ns));
     md.push_str("| step | rounds | wall | Rust processes | NumPy processes | cache preparation | copy |\n");
     md.push_str("|---|---|---|---|---|---|---|\n");
