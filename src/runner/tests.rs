@@ -8,7 +8,9 @@ use crate::dataset::{self, DatasetSpec};
 use crate::dtype::Dtype;
 use crate::shape::Shape;
 
-fn plans(rounds: u32) -> (Vec<StepPlan>, RunOptions) {
+/// The plans of the project's experiments over a small dataset (its folder gone after:
+/// for planning only), and the options they were made with.
+pub(super) fn plans(rounds: u32) -> (Vec<StepPlan>, RunOptions) {
     let dir = tempfile::tempdir().unwrap();
     let spec = DatasetSpec { shape: Shape(vec![4, 5, 6, 3]), dtype: Dtype::F8, seed: 0 };
     let data = dataset::ensure(&spec, dir.path()).unwrap().0;

@@ -1,35 +1,14 @@
 #![allow(clippy::unwrap_used)]
 
 use std::path::Path;
-use std::time::Duration;
 
 use super::*;
 use crate::cache::CacheState;
-use crate::dataset::{self, DatasetSpec};
-use crate::dtype::Dtype;
-use crate::peer::PeerChoice;
-use crate::runner::RunOptions;
-use crate::shape::Shape;
-use crate::spec::{ExperimentSpec, FileKind};
+use crate::spec::FileKind;
 
 /// The run-all plans of the project's experiments, over a small dataset.
 fn run_all_plans() -> Vec<StepPlan> {
-    let dir = tempfile::tempdir().unwrap();
-    let spec = DatasetSpec { shape: Shape(vec![6, 5, 4, 3]), dtype: Dtype::F8, seed: 0 };
-    let data = dataset::ensure(&spec, dir.path()).unwrap().0;
-    let specs: Vec<ExperimentSpec> =
-        crate::spec::load_dir(&Path::new(env!("CARGO_MANIFEST_DIR")).join("experiments"))
-            .unwrap()
-            .into_iter()
-            .map(|l| l.spec)
-            .collect();
-    let options = RunOptions {
-        caches: None,
-        step_timeout: Duration::from_secs(60),
-        numpy: PeerChoice::Without("a unit test".to_owned()),
-        rounds: 2,
-    };
-    crate::runner::plan(&specs, &data, &options)
+    crate::runner::tests::plans(2).0
 }
 
 fn name(p: &Path) -> &str {
