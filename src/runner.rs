@@ -225,7 +225,7 @@ pub fn run_one(plan: &StepPlan, options: &RunOptions) -> Result<StepResult> {
 /// `.npz` files and LZ4 in Rust and NumPy, safetensors in NumPy's library). `None` for a
 /// mapping, and for sharing steps (compared on memory, not time: backing K arrays cost more
 /// than it saved).
-pub(crate) fn copied_bytes(plan: &StepPlan) -> Option<crate::units::Bytes> {
+fn copied_bytes(plan: &StepPlan) -> Option<crate::units::Bytes> {
     use crate::formats::Format;
     use crate::spec::Method;
     let copies = match plan.spec.open.method {
