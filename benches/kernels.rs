@@ -6,6 +6,7 @@
 //! | `channel` | `X[..., 0].sum()` over pixels of 3 channels: the typed strided kernel on native aligned `f64`; the same call on a big-endian copy and on a copy one byte off alignment (the decoding fallback); the former loop (decode each element, one accumulator) |
 //! | `gather_elements` | `X.flat[idx].sum()` for 200,000 random indices (`random_element_indices`, seed 0): the typed gather, the former loop (decode each element, one accumulator) |
 //! | `gather_rows` | `X[batch].sum()` for 25 batches of 32 random samples: `sum_rows`, the former loop (one `sum_bytes` per sample) |
+//! | `bytes` | the whole array summed as `uint8` (`np.memmap`'s default dtype): `sum_u8` (u16 lanes), the former loop (each byte widened to a `u64` lane), and `sum_f64` over the same bytes as the memory's pace |
 //! | `fresh_copy` | 64 MiB copied into a block allocated just before (untimed) and freed after (untimed): what a `.npz` member read or an LZ4 decode pays for fresh memory, page faults included; the block from `HugePageAllocator` (`MADV_HUGEPAGE`, as NumPy's arrays) and from the plain system allocator |
 //!
 //! The data has the shape `MMAP_LAB_BENCH_SHAPE` (default `64x120x120x3`, 22 MB of
@@ -76,6 +77,22 @@ fn channel_benches(c: &mut Criterion) {
     group.bench_function("former_decode_one_accumulator", |b| {
         b.iter(|| channel_former(Dtype::F8, black_box(bytes), 0, CHANNELS))
     });
+    group.finish();
+}
+
+/// `sum_u8` as it was: each byte widened to a `u64` lane.
+fn bytes_former(bytes: &[u8]) -> f64 {
+    bytes.chunks(1 << 24).map(|block| block.iter().map(|&b| u64::from(b)).sum::<u64>()).sum::<u64>() as f64
+}
+
+fn bytes_benches(c: &mut Criterion) {
+    let values = values(&shape());
+    let bytes: &[u8] = bytemuck::cast_slice(&values);
+    let mut group = c.benchmark_group("bytes");
+    group.throughput(Throughput::BytesDecimal(bytes.len() as u64));
+    group.bench_function("sum_u8", |b| b.iter(|| kernels::sum_u8(black_box(bytes))));
+    group.bench_function("former_u64_lanes", |b| b.iter(|| bytes_former(black_box(bytes))));
+    group.bench_function("sum_f64_same_bytes", |b| b.iter(|| kernels::sum_f64(black_box(&values))));
     group.finish();
 }
 
@@ -195,6 +212,6 @@ criterion_group! {
     name = benches;
     // criterion's plots need system fonts, which CI machines and containers often lack.
     config = Criterion::default().without_plots();
-    targets = channel_benches, gather_benches, fresh_copy_benches
+    targets = channel_benches, bytes_benches, gather_benches, fresh_copy_benches
 }
 criterion_main!(benches);

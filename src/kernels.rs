@@ -43,11 +43,34 @@ pub fn sum_f32(values: &[f32]) -> f64 {
 }
 
 /// Sum of bytes as unsigned integers.
+///
+/// Sixty-four `u16` lanes, one per byte of a 64-byte chunk: a lane takes at most
+/// [`U8_CHUNKS_PER_BLOCK`] bytes of 255 before it is folded into a `u64`, so it cannot
+/// overflow, and the compiler widens 16 bytes per instruction. The former loop widened each
+/// byte to a `u64` lane, which ran at a third of NumPy's speed on a mapped pass.
 #[inline(never)]
 pub fn sum_u8(values: &[u8]) -> f64 {
-    // A u32 lane cannot overflow within 2^24 bytes; fold blocks of that size into a u64.
-    values.chunks(1 << 24).map(|block| block.iter().map(|&b| u64::from(b)).sum::<u64>()).sum::<u64>() as f64
+    let mut total = 0u64;
+    for block in values.chunks(U8_LANES * U8_CHUNKS_PER_BLOCK) {
+        let mut acc = [0u16; U8_LANES];
+        let chunks = block.chunks_exact(U8_LANES);
+        let tail = chunks.remainder();
+        for c in chunks {
+            for (a, &b) in acc.iter_mut().zip(c) {
+                *a += u16::from(b);
+            }
+        }
+        total += acc.iter().map(|&a| u64::from(a)).sum::<u64>();
+        total += tail.iter().map(|&b| u64::from(b)).sum::<u64>();
+    }
+    total as f64
 }
+
+/// Lanes of [`sum_u8`]: one 64-byte cache line per chunk.
+const U8_LANES: usize = 64;
+
+/// Chunks [`sum_u8`] adds into its `u16` lanes before folding them: 257 × 255 < 2^16.
+const U8_CHUNKS_PER_BLOCK: usize = 257;
 
 /// Sum of the elements of `bytes` read as `dtype`, whatever its alignment or byte order.
 pub fn sum_bytes(dtype: Dtype, bytes: &[u8]) -> f64 {
@@ -100,6 +123,9 @@ mod tests {
         let be: Vec<u8> = values.iter().flat_map(|v| v.to_be_bytes()).collect();
         assert_eq!(sum_bytes(Dtype::parse(">f8").unwrap(), &be), plain);
         assert_eq!(sum_u8(&[1, 2, 255]), 258.0);
+        // Every lane at 255 for more chunks than one block holds: no u16 lane overflows.
+        let full = vec![255u8; 3 * 64 * 257 + 5];
+        assert_eq!(sum_u8(&full), 255.0 * full.len() as f64);
         assert_eq!(sum_f32(&[0.5; 17]), 8.5);
     }
 }

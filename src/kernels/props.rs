@@ -10,7 +10,7 @@
 use proptest::prelude::*;
 
 use super::strided::{sum_gather_decoded, sum_strided_decoded};
-use super::{sum_bytes, sum_gather, sum_rows, sum_strided};
+use super::{sum_bytes, sum_gather, sum_rows, sum_strided, sum_u8};
 use crate::dtype::{ByteOrder, Dtype, Kind};
 
 fn dtypes() -> impl Strategy<Value = Dtype> {
@@ -170,6 +170,17 @@ proptest! {
         let (want, magnitude, n) = decoded(dtype, bytes, 0..len / dtype.size as usize);
         let got = sum_bytes(dtype, bytes);
         prop_assert!(close(dtype, got, want, magnitude, n), "sum_bytes {got} against {want}");
+    }
+
+    #[test]
+    fn byte_sum_equals_a_plain_loop(
+        bytes in proptest::collection::vec(any::<u8>(), 0..40_000),
+        high in any::<bool>(),
+    ) {
+        // Bytes near 255 fill the u16 lanes to the edge of their range.
+        let bytes: Vec<u8> = if high { bytes.iter().map(|b| b | 0xf0).collect() } else { bytes };
+        let want: u64 = bytes.iter().map(|&b| u64::from(b)).sum();
+        prop_assert_eq!(sum_u8(&bytes), want as f64);
     }
 }
 
