@@ -25,7 +25,7 @@ use crate::units::Bytes;
 
 mod backing;
 use backing::available_memory;
-pub use backing::{BackedMemory, back_memory};
+pub use backing::{BackedMemory, MemoryReserve};
 
 /// The page-cache state a step asks for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -246,8 +246,14 @@ pub fn prepare(path: &Path, state: CacheState) -> Result<CacheReport> {
         },
         CacheState::Cold => {
             evict(path)?;
-            // A second pass catches pages that were under write-back during the first.
-            if resident(path)? > 0 {
+            // Later passes catch pages that were under write-back during the first, and pages
+            // a process that mapped the file still held while it exited (a peer whose answer
+            // arrived before its end): up to 20 more, 10 ms apart.
+            for _ in 0..COLD_RETRIES {
+                if resident(path)? == 0 {
+                    break;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(10));
                 evict(path)?;
             }
         }
@@ -259,6 +265,9 @@ pub fn prepare(path: &Path, state: CacheState) -> Result<CacheReport> {
     };
     Ok(CacheReport { resident_bytes, file_bytes, verified })
 }
+
+/// Evictions [`prepare`] tries after the first, for a cold cache.
+const COLD_RETRIES: usize = 20;
 
 /// Bytes of `path` in the page cache now.
 pub fn resident(path: &Path) -> Result<Bytes> {
@@ -380,33 +389,5 @@ mod tests {
             assert!(!still_as_written(file.path()), "evicted: its folios are gone");
         }
         assert!(!still_as_written(Path::new("/settle-test/missing")));
-    }
-
-    #[test]
-    fn backing_memory_touches_it_in_a_child_and_leaves_this_process_as_it_was() {
-        // A process's peak RSS counts every test thread's memory: the test runs again alone,
-        // in a process of its own, where only its own allocations count.
-        const ALONE: &str = "MMAP_LAB_TEST_ALONE";
-        if std::env::var_os(ALONE).is_none() {
-            let name = "cache::tests::backing_memory_touches_it_in_a_child_and_leaves_this_process_as_it_was";
-            let out = std::process::Command::new(std::env::current_exe().unwrap())
-                .args(["--exact", name, "--test-threads=1"])
-                .env(ALONE, "1")
-                .output()
-                .unwrap();
-            let text = String::from_utf8_lossy(&out.stdout);
-            assert!(
-                out.status.success() && text.contains("1 passed"),
-                "{text}{}",
-                String::from_utf8_lossy(&out.stderr)
-            );
-            return;
-        }
-        let before = crate::probe::peak_rss();
-        let backed = back_memory(64 << 20).unwrap();
-        assert!(backed.bytes <= 64 << 20);
-        // The memory was the child's: this process's peak did not grow by it.
-        assert!(crate::probe::peak_rss() < before + (32 << 20));
-        assert_eq!(back_memory(0).unwrap().bytes, 0);
     }
 }

@@ -126,7 +126,7 @@ impl DatasetInfo {
 /// One stage of a run and its wall time.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StageTime {
-    /// `dataset`, `formats`, `warm_steps`, `cold_read_limit`, `cold_steps`.
+    /// `dataset`, `formats`, `warm_steps`, `cold_read_limit`, `cold_steps`, `restore_cache`.
     pub stage: String,
     /// Its wall time.
     pub ns: Nanos,

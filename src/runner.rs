@@ -47,10 +47,11 @@ impl Default for RunOptions {
     }
 }
 
-/// One plan per spec and cache state: warm steps first, then cold, each in spec order,
-/// so that the file is read from disk once for all warm steps. A formats step's array, and
-/// a fault step's copy, is the one its file holds: the dataset's first samples
-/// ([`crate::formats::subset`]).
+/// One plan per spec and cache state, in the order they run ([`Stage`]): the warm
+/// single-process steps, then the cold steps, each in spec order, so that the file is read
+/// from disk once for all warm steps; then the warm steps with workers. A formats step's
+/// array, and a fault step's copy, is the one its file holds: the dataset's first samples
+/// ([`crate::formats::subset`]). [`report_order`] puts them back in spec order.
 pub fn plan(specs: &[ExperimentSpec], dataset: &Dataset, options: &RunOptions) -> Vec<StepPlan> {
     let mut plans = Vec::new();
     for state in [CacheState::Warm, CacheState::Cold] {
@@ -83,6 +84,8 @@ pub fn plan(specs: &[ExperimentSpec], dataset: &Dataset, options: &RunOptions) -
             }
         }
     }
+    // Stable: within a stage, spec order.
+    plans.sort_by_key(Stage::of);
     let spans = warm_spans(&plans);
     for plan in plans.iter_mut().filter(|p| crate::step::is_memory_reference(p)) {
         plan.memory_spans.clone_from(&spans);
@@ -92,6 +95,52 @@ pub fn plan(specs: &[ExperimentSpec], dataset: &Dataset, options: &RunOptions) -
         plan.release_before = files;
     }
     plans
+}
+
+/// The stages steps run in, in this order.
+///
+/// The steps whose workers each load the array need the most fresh memory of all (two
+/// arrays at K = 2): run last, they find the page cache of every file the run has done
+/// with (the raw file, the formats files, the fault copies) to drop for it, where before
+/// the cold steps they had found only the raw file's and the copies', and touched 1.3 GB of
+/// memory the VM had handed back to its host (6-23 s measured here for that alone).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Stage {
+    /// Warm, one process per side.
+    Warm,
+    /// Cold: the file evicted before each side.
+    Cold,
+    /// Warm, K worker processes per side (the sharing steps).
+    Workers,
+}
+
+impl Stage {
+    /// The stage `plan` runs in.
+    pub fn of(plan: &StepPlan) -> Stage {
+        match (plan.cache, plan.workers) {
+            (CacheState::Cold, _) => Stage::Cold,
+            (CacheState::Warm, None) => Stage::Warm,
+            (CacheState::Warm, Some(_)) => Stage::Workers,
+        }
+    }
+
+    /// Its name in results.json's stage times (`warm_steps`, `cold_steps`, `worker_steps`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Stage::Warm => "warm_steps",
+            Stage::Cold => "cold_steps",
+            Stage::Workers => "worker_steps",
+        }
+    }
+}
+
+/// The positions of `plans` (as [`plan`] ordered them to run) in the report's order: warm
+/// steps, then cold, each in the order of `specs`, a spec's worker counts as listed.
+pub fn report_order(plans: &[StepPlan], specs: &[ExperimentSpec]) -> Vec<usize> {
+    let at = |id: &str| specs.iter().position(|s| s.id == id).unwrap_or(usize::MAX);
+    let mut order: Vec<usize> = (0..plans.len()).collect();
+    order.sort_by_key(|&i| (plans[i].cache == CacheState::Cold, at(&plans[i].spec.id)));
+    order
 }
 
 /// The bytes each warm pass among `plans` reads from the start of its array, each once:
@@ -121,11 +170,13 @@ fn warm_spans(plans: &[StepPlan]) -> Vec<crate::units::Bytes> {
     spans
 }
 
-/// Runs `plans` one by one, calling `report` after each. Stops early, returning
+/// Runs `plans` one by one, calling `report` after each, with `reserve` holding backed
+/// memory between the steps that need fresh memory ([`run_one`]). Stops early, returning
 /// `complete = false`, when the run is interrupted (Ctrl-C).
 pub fn run_steps(
     plans: &[StepPlan],
     options: &RunOptions,
+    reserve: &mut cache::MemoryReserve,
     mut report: impl FnMut(usize, &StepResult),
 ) -> Result<(Vec<StepResult>, bool)> {
     let mut results = Vec::with_capacity(plans.len());
@@ -133,7 +184,7 @@ pub fn run_steps(
         if crate::interrupt::interrupted() {
             return Ok((results, false));
         }
-        let result = run_one(plan, options)?;
+        let result = run_one(plan, options, reserve)?;
         report(i, &result);
         results.push(result);
     }
@@ -144,11 +195,31 @@ pub fn run_steps(
 /// NumPy peer's when one runs (the cache is prepared again for it). A step NumPy agrees
 /// with runs [`rounds_for`] rounds in all, Rust and NumPy taking turns at going first; the
 /// result is the first round's, with every round's times in `rounds`.
-pub fn run_one(plan: &StepPlan, options: &RunOptions) -> Result<StepResult> {
+///
+/// A step that needs fresh memory ([`memory::fresh_bytes`]) is lent it by `reserve` just
+/// before its first side: page cache no later step reads is dropped, the reserve grows by
+/// what that and what it held do not cover, then gives the step's share back to the
+/// kernel. The sides after the first start right after a process freed as much, and the
+/// reserve takes its share back after the last.
+pub fn run_one(
+    plan: &StepPlan,
+    options: &RunOptions,
+    reserve: &mut cache::MemoryReserve,
+) -> Result<StepResult> {
     let began = Instant::now();
-    // Backed memory for a step that needs fresh memory: page cache no later step reads.
     let released_bytes = memory::release(&plan.release_before);
-    let mut timing = StepTiming { released_bytes, prepare_ns: nanos(began), ..StepTiming::default() };
+    let mut timing = StepTiming { released_bytes, ..StepTiming::default() };
+    let lent = memory::fresh_bytes(plan);
+    let kept = reserve.held().max(lent.unwrap_or(0));
+    if let Some(lent) = lent {
+        let grown =
+            reserve.hold(kept).with_context(|| format!("holding memory for step {}", plan.spec.id))?;
+        timing.backed_bytes = grown.bytes;
+        reserve
+            .hold(kept.saturating_sub(lent))
+            .with_context(|| format!("lending memory to step {}", plan.spec.id))?;
+    }
+    timing.prepare_ns = nanos(began);
     if let (Some(piece), Some(source)) = (plan.spec.file.rewrite_piece(), plan.spec.file.source_name()) {
         // A read-only copy this run wrote for an earlier step and still holds whole in the
         // page cache is that step's copy as written (faults_no_huge_pages reads the
@@ -172,17 +243,7 @@ pub fn run_one(plan: &StepPlan, options: &RunOptions) -> Result<StepResult> {
     }
     let size = || std::fs::metadata(&plan.path).ok().map(|m| m.len());
     let before = size();
-    // What the dropped page cache did not cover is backed by touching it. Cold, the step also
-    // fills the page cache with its file as it copies it: as much again, beyond what the
-    // eviction just freed (without it, whichever side ran first paid for fresh memory: a
-    // Rust load took 5.1 s where NumPy's after it took 1.0 s).
-    let page_cache = match plan.cache {
-        CacheState::Cold => size().unwrap_or(0),
-        CacheState::Warm => 0,
-    };
-    let back =
-        copied_bytes(plan).map(|b| (b + page_cache).saturating_sub(timing.released_bytes)).filter(|&b| b > 0);
-    let (mut result, cache_report) = rust_side(plan, options, back, &mut timing)?;
+    let (mut result, cache_report) = rust_side(plan, options, &mut timing)?;
     // Preparing the first round (reading the file, backing memory) is not the step's own
     // length: it does not count against repeating it.
     let first_prepare = timing.prepare_ns;
@@ -213,18 +274,21 @@ pub fn run_one(plan: &StepPlan, options: &RunOptions) -> Result<StepResult> {
             }
         }
     }
+    if lent.is_some() {
+        let t = Instant::now();
+        reserve.hold(kept).with_context(|| format!("taking back memory after step {}", plan.spec.id))?;
+        timing.prepare_ns += nanos(t);
+    }
     timing.rounds = result.rounds.len().max(1) as u32;
     timing.wall_ns = nanos(began);
     result.timing = Some(timing);
     Ok(result)
 }
 
-/// The bytes of fresh memory a timed step copies the array into, backed before its first
-/// round's first side only ([`cache::back_memory`]; the sides after it start right after a
-/// process freed as much): `load`, and the formats whose opener copies on either side (the
-/// `.npz` files and LZ4 in Rust and NumPy, safetensors in NumPy's library). `None` for a
-/// mapping, and for sharing steps (compared on memory, not time: backing K arrays cost more
-/// than it saved).
+/// The bytes of fresh memory a single-process step copies the array into: `load`, and the
+/// formats whose opener copies on either side (the `.npz` files and LZ4 in Rust and NumPy,
+/// safetensors in NumPy's library). `None` for a mapping, and for sharing steps (their
+/// workers' copies are counted per worker, [`memory::fresh_bytes`]).
 fn copied_bytes(plan: &StepPlan) -> Option<crate::units::Bytes> {
     use crate::formats::Format;
     use crate::spec::Method;
@@ -258,22 +322,15 @@ pub fn rounds_for(plan: &StepPlan, options: &RunOptions, first_ns: Nanos) -> u32
     options.rounds.min(STEP_ROUNDS)
 }
 
-/// The Rust side of a round: the cache prepared (and `back` bytes of memory backed right
-/// after it, [`cache::back_memory`]), the step run in a child.
+/// The Rust side of a round: the cache prepared, the step run in a child.
 fn rust_side(
     plan: &StepPlan,
     options: &RunOptions,
-    back: Option<crate::units::Bytes>,
     timing: &mut StepTiming,
 ) -> Result<(StepResult, CacheReport)> {
     let t = Instant::now();
     let cache_report = cache::prepare(&plan.path, plan.cache)
         .with_context(|| format!("preparing a {} cache for step {}", plan.cache.name(), plan.spec.id))?;
-    if let Some(bytes) = back {
-        let backed =
-            cache::back_memory(bytes).with_context(|| format!("backing memory for step {}", plan.spec.id))?;
-        timing.backed_bytes += backed.bytes;
-    }
     timing.prepare_ns += nanos(t);
     let t = Instant::now();
     let result = run_child(plan, options.step_timeout)?;
@@ -307,11 +364,11 @@ fn another_round(
     timing: &mut StepTiming,
 ) -> Result<PairedRound> {
     let (rust, mut numpy) = if rust_first {
-        let (rust, _) = rust_side(plan, options, None, timing)?;
+        let (rust, _) = rust_side(plan, options, timing)?;
         (rust, numpy_side(plan, peer_plan, python, options, timing)?)
     } else {
         let numpy = numpy_side(plan, peer_plan, python, options, timing)?;
-        (rust_side(plan, options, None, timing)?.0, numpy)
+        (rust_side(plan, options, timing)?.0, numpy)
     };
     crate::peer::agree::check(&rust, &mut numpy);
     Ok(PairedRound::of(rust_first, &rust, &numpy))

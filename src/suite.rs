@@ -7,7 +7,6 @@ use std::time::Instant;
 
 use anyhow::Result;
 
-use crate::cache::CacheState;
 use crate::dataset::{self, DatasetSpec, Provenance};
 use crate::machine::Machine;
 use crate::observe::RunObserver;
@@ -73,9 +72,9 @@ pub fn run(options: &SuiteOptions, observer: &mut dyn RunObserver) -> Result<Sui
         observer.writing_formats(f)
     })?;
     stages.push(StageTime::since("formats", t));
-    let plans = plan(&specs, &data, options)?;
+    let mut plans = plan(&specs, &data, options)?;
     observer.steps_planned(&plans);
-    let ran = run_steps(&plans, &data, options, observer, &mut stages)?;
+    let ran = run_steps(&mut plans, &data, options, observer, &mut stages)?;
     let side_by_side = headline_rounds(&plans, &ran, options, observer);
     let results = assemble(
         options,
@@ -152,37 +151,70 @@ struct Ran {
     cold_reads: Vec<crate::cache::SequentialRead>,
 }
 
-/// Stage 3: every step in a child process, with its NumPy peer and rounds. Warm steps
-/// first, then the cold ones; between them the file is evicted anyway, and one plain
-/// sequential read of it gives the cold passes their limit. (A second read after the cold
-/// steps, for the disk's drift, cost 2.7 s of a full-size run and moved the limit by a few
-/// percent: the steps' own rounds alternate, the limit is read once.)
+/// Stage 3: every step in a child process, with its NumPy peer and rounds, in the runner's
+/// stages ([`runner::Stage`]): warm steps, cold steps, then the steps with workers. Before
+/// the cold steps the file is evicted anyway, and one plain sequential read of it gives the
+/// cold passes their limit. (A second read after the cold steps, for the disk's drift, cost
+/// 2.7 s of a full-size run and moved the limit by a few percent: the steps' own rounds
+/// alternate, the limit is read once.) One memory reserve serves all the stages; when it
+/// ends, the dataset files dropped for it are read back ([`runner::memory::restore`]). The
+/// results come back in the report's order ([`runner::report_order`]).
 fn run_steps(
-    plans: &[StepPlan],
+    plans: &mut Vec<StepPlan>,
     data: &dataset::Dataset,
     options: &SuiteOptions,
     observer: &mut dyn RunObserver,
     stages: &mut Vec<StageTime>,
 ) -> Result<Ran> {
-    let split = plans.iter().position(|p| p.cache == CacheState::Cold).unwrap_or(plans.len());
-    let t = Instant::now();
-    let (mut steps, mut complete) =
-        runner::run_steps(&plans[..split], &options.run, |i, s| observer.step_finished(i, s))?;
-    stages.push(StageTime::since("warm_steps", t));
     let file = data.dir.join(crate::spec::FileKind::Npy.file_name());
     let mut cold_reads = Vec::new();
-    if complete && split < plans.len() {
+    let mut reserve = crate::cache::MemoryReserve::new();
+    let mut steps: Vec<StepResult> = Vec::with_capacity(plans.len());
+    let mut complete = true;
+    let mut at = 0;
+    while complete && at < plans.len() {
+        let stage = runner::Stage::of(&plans[at]);
+        let end =
+            plans[at..].iter().position(|p| runner::Stage::of(p) != stage).map_or(plans.len(), |n| at + n);
+        if stage == runner::Stage::Cold {
+            let t = Instant::now();
+            cold_reads.push(crate::cache::sequential_read(&file)?);
+            stages.push(StageTime::since("cold_read_limit", t));
+        }
         let t = Instant::now();
-        cold_reads.push(crate::cache::sequential_read(&file)?);
-        stages.push(StageTime::since("cold_read_limit", t));
-        let t = Instant::now();
-        let (cold, done) =
-            runner::run_steps(&plans[split..], &options.run, |i, s| observer.step_finished(split + i, s))?;
-        stages.push(StageTime::since("cold_steps", t));
-        steps.extend(cold);
+        let (ran, done) = runner::run_steps(&plans[at..end], &options.run, &mut reserve, |i, s| {
+            observer.step_finished(at + i, s)
+        })?;
+        stages.push(StageTime::since(stage.name(), t));
+        steps.extend(ran);
         complete = done;
+        at = end;
+    }
+    // The reserve's memory, freed just now, takes the dataset files dropped for it back into
+    // the page cache: the next run finds them as this one did.
+    drop(reserve);
+    let t = Instant::now();
+    if runner::memory::restore(&plans[..steps.len()]) > 0 {
+        stages.push(StageTime::since("restore_cache", t));
     }
     observer.steps_done();
+    if !complete {
+        // An interrupted run reports the steps that ran, in the order they ran.
+        return Ok(Ran { steps, all_ran: complete, file, cold_reads });
+    }
+    // Back in the report's order, plans and results alike.
+    let specs: Vec<ExperimentSpec> = options.specs.iter().map(|s| s.spec.clone()).collect();
+    let order = runner::report_order(plans, &specs);
+    let mut taken: Vec<Option<(StepPlan, Option<StepResult>)>> = {
+        let mut results = steps.into_iter();
+        plans.drain(..).map(|p| Some((p, results.next()))).collect()
+    };
+    let mut steps = Vec::new();
+    for i in order {
+        let (plan, result) = taken[i].take().expect("each position once");
+        plans.push(plan);
+        steps.extend(result);
+    }
     Ok(Ran { steps, all_ran: complete, file, cold_reads })
 }
 

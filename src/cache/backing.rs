@@ -1,60 +1,14 @@
-//! Backing memory before a copying step: on a virtual machine that hands free memory back to
-//! its host, the first process to touch memory left free waits for the host to back it again.
+//! Backed memory for the steps that copy or load the array: on a virtual machine that hands
+//! free memory back to its host, the first process to touch memory left free waits for the
+//! host to back it again, so the runner keeps such memory in use between those steps.
+
+use std::os::fd::AsRawFd;
 
 use anyhow::{Context, Result};
 
 use crate::units::Bytes;
 
-/// Fresh anonymous memory, touched and freed just before a step that copies the array into
-/// its own memory, so that the step finds memory as a second process would.
-///
-/// On a virtual machine whose guest reports free memory to its host (virtio-balloon free
-/// page reporting, as here), memory that stayed free for a second or two is given back to
-/// the host, and the next process to touch it waits for the host to back it again. Measured
-/// here (full-size .npy, busy 2-vCPU VM): `load` took 4.0-5.1 s after 3 s without large
-/// allocations, and 0.32-0.57 s when a process had touched and freed 1.4 GB just before (that
-/// touch took 1.3-1.7 s); `np.load` the same, 2.7-6.2 s against 0.31-0.54 s. Whichever
-/// side of a paired round ran first paid it. [`back_memory`] pays it before the step
-/// instead, in a child of its own, so both sides find backed memory. On a machine without
-/// free page reporting it costs a touch of the memory (about 0.2 s per GB) and changes
-/// nothing else.
-pub fn back_memory(bytes: Bytes) -> Result<BackedMemory> {
-    let started = std::time::Instant::now();
-    let bytes = bytes.min(available_memory().saturating_sub(BACKING_MARGIN));
-    if bytes == 0 {
-        return Ok(BackedMemory { bytes, ns: 0 });
-    }
-    let len = usize::try_from(bytes).context("more memory than this process can address")?;
-    // SAFETY: the child runs only system calls (`mmap`, `madvise`, `_exit`) and plain stores
-    // into memory it mapped itself: nothing that could need a lock another thread of this
-    // process held at the fork. It never returns into Rust code.
-    let pid = unsafe { libc::fork() };
-    if pid == 0 {
-        // SAFETY: see above; `_exit` ends the child without running this process's exit code.
-        unsafe { libc::_exit(touch_and_exit_code(len)) }
-    }
-    if pid < 0 {
-        return Err(std::io::Error::last_os_error()).context("cannot fork a process to back memory");
-    }
-    let mut status = 0;
-    loop {
-        // SAFETY: waits for the child forked above; `status` is a valid out-pointer.
-        let rc = unsafe { libc::waitpid(pid, &mut status, 0) };
-        if rc == pid {
-            break;
-        }
-        let e = std::io::Error::last_os_error();
-        if e.kind() != std::io::ErrorKind::Interrupted {
-            return Err(e).context("cannot wait for the process backing memory");
-        }
-    }
-    if !(libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0) {
-        anyhow::bail!("the process backing {bytes} bytes of memory failed (wait status {status})");
-    }
-    Ok(BackedMemory { bytes, ns: started.elapsed().as_nanos() as crate::units::Nanos })
-}
-
-/// What [`back_memory`] did.
+/// What a [`MemoryReserve::hold`] did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct BackedMemory {
     /// Bytes touched (capped by the memory available, less a margin).
@@ -63,7 +17,7 @@ pub struct BackedMemory {
     pub ns: crate::units::Nanos,
 }
 
-/// Memory [`back_memory`] leaves to everything else, beyond what it touches.
+/// Memory a [`MemoryReserve`] leaves to everything else, beyond what it holds.
 const BACKING_MARGIN: Bytes = 1 << 30;
 
 /// `MemAvailable` of `/proc/meminfo`, in bytes (0 when it cannot be read).
@@ -72,36 +26,245 @@ pub(super) fn available_memory() -> Bytes {
     procfs::Meminfo::current().ok().and_then(|m| m.mem_available).unwrap_or(0)
 }
 
-/// In the forked child: maps `len` bytes of anonymous memory advised `MADV_HUGEPAGE` (as a
-/// loaded array is), writes every page, and returns the exit code (0 when done). The
-/// memory goes back to the kernel when the child exits.
-fn touch_and_exit_code(len: usize) -> libc::c_int {
-    // SAFETY: a new private anonymous mapping; nothing else points into it.
-    let map = unsafe {
-        libc::mmap(
+/// Backed memory held for the run's memory-hungry steps between them, in a child process of
+/// its own, and lent to each such step just before it.
+///
+/// Touching memory in a child just before a step (as the runner once did) backs it for that
+/// step, but a step's memory goes free when its processes exit, and memory left free for
+/// about 2 s is handed back to the host (free page reporting): the next step that loads the
+/// array paid for backing it all again. Measured
+/// here (full-size array, 1.38 GB, this 2-vCPU VM): touching memory freed 0.2-1 s before took
+/// 0.23 s; freed 2 s before, 6-12 s. The reserve keeps that memory in use between the steps
+/// that need it: [`MemoryReserve::hold`] grows it (touching the new pages once a run) or
+/// shrinks it (the pages go back to the kernel at once), so a step is lent memory freed
+/// just before it and the reserve takes it back right after the step's last process
+/// exited. The memory is the child's, not the runner's: the runner's peak RSS does not
+/// grow by it. The child exits when the reserve is dropped, or when the runner dies.
+#[derive(Debug, Default)]
+pub struct MemoryReserve {
+    child: Option<ReserveChild>,
+    held: Bytes,
+}
+
+#[derive(Debug)]
+struct ReserveChild {
+    pid: libc::pid_t,
+    /// Orders: the bytes to hold, as 8 little-endian bytes; closed to end the child.
+    orders: Option<std::os::fd::OwnedFd>,
+    /// One byte per order carried out (`1`), or `0` when the memory could not be touched.
+    replies: std::os::fd::OwnedFd,
+    /// Bytes the child's mapping spans: the most it can hold.
+    span: Bytes,
+}
+
+impl MemoryReserve {
+    /// A reserve holding nothing; its child starts at the first [`MemoryReserve::hold`] of
+    /// more than nothing.
+    pub fn new() -> MemoryReserve {
+        MemoryReserve::default()
+    }
+
+    /// Bytes held now.
+    pub fn held(&self) -> Bytes {
+        self.held
+    }
+
+    /// Holds `bytes` (rounded up to 2 MiB, and growing only as far as the memory available
+    /// less a margin allows): pages beyond what it held are touched, pages beyond `bytes`
+    /// are given back to the kernel. Returns what changed: the bytes newly touched and the
+    /// time it took.
+    pub fn hold(&mut self, bytes: Bytes) -> Result<BackedMemory> {
+        let started = std::time::Instant::now();
+        let mut target = bytes.next_multiple_of(HUGE_PAGE);
+        if target > self.held {
+            let room = available_memory().saturating_sub(BACKING_MARGIN);
+            target = target.min(self.held + room / HUGE_PAGE * HUGE_PAGE);
+        }
+        if target == self.held {
+            return Ok(BackedMemory { bytes: 0, ns: 0 });
+        }
+        if self.child.as_ref().is_none_or(|c| c.span < target) {
+            // A first child, or one whose mapping is too small: a new one, holding nothing.
+            self.child = None;
+            self.held = 0;
+            let span =
+                target.max(available_memory().saturating_sub(BACKING_MARGIN)).next_multiple_of(HUGE_PAGE);
+            self.child = Some(ReserveChild::start(span)?);
+        }
+        let child = self.child.as_mut().expect("started above");
+        child.order(target)?;
+        let touched = target.saturating_sub(self.held);
+        self.held = target;
+        Ok(BackedMemory { bytes: touched, ns: started.elapsed().as_nanos() as crate::units::Nanos })
+    }
+}
+
+impl Drop for ReserveChild {
+    fn drop(&mut self) {
+        // Closing the orders pipe ends the child; its memory goes back with it.
+        drop(self.orders.take());
+        let mut status = 0;
+        // SAFETY: waits for this reserve's own child; `status` is a valid out-pointer.
+        while unsafe { libc::waitpid(self.pid, &mut status, 0) } < 0
+            && std::io::Error::last_os_error().kind() == std::io::ErrorKind::Interrupted
+        {}
+    }
+}
+
+/// 2 MiB: the size of a transparent huge page, the unit the reserve grows and shrinks by.
+const HUGE_PAGE: Bytes = 2 << 20;
+
+impl ReserveChild {
+    fn start(span: Bytes) -> Result<ReserveChild> {
+        use rustix::pipe::{PipeFlags, pipe_with};
+        let len = usize::try_from(span).context("more memory than this process can address")?;
+        let (orders_read, orders_write) = pipe_with(PipeFlags::CLOEXEC).context("cannot create a pipe")?;
+        let (replies_read, replies_write) = pipe_with(PipeFlags::CLOEXEC).context("cannot create a pipe")?;
+        let parent = std::process::id() as libc::pid_t;
+        let (orders_fd, replies_fd) = (orders_read.as_raw_fd(), replies_write.as_raw_fd());
+        let writer_fd = orders_write.as_raw_fd();
+        // SAFETY: the child runs only system calls (`mmap`, `madvise`, `read`, `write`, `prctl`,
+        // `_exit`) and plain stores into memory it mapped itself: nothing that could need a lock
+        // another thread of this process held at the fork. It never returns into Rust code.
+        let pid = unsafe { libc::fork() };
+        if pid == 0 {
+            // SAFETY: see above.
+            unsafe {
+                libc::close(writer_fd);
+                libc::_exit(hold_until_closed(parent, orders_fd, replies_fd, len))
+            }
+        }
+        if pid < 0 {
+            return Err(std::io::Error::last_os_error()).context("cannot fork a process to hold memory");
+        }
+        drop(orders_read);
+        drop(replies_write);
+        Ok(ReserveChild { pid, orders: Some(orders_write), replies: replies_read, span })
+    }
+
+    /// Sends one order and waits for it to be carried out.
+    fn order(&mut self, bytes: Bytes) -> Result<()> {
+        let sent = self.orders.as_ref().map(|fd| rustix::io::write(fd, &bytes.to_le_bytes()));
+        if sent != Some(Ok(8)) {
+            anyhow::bail!(
+                "the process holding memory for the run is gone (it could not be told to hold {bytes} bytes)"
+            );
+        }
+        let mut reply = [0u8; 1];
+        loop {
+            match rustix::io::read(&self.replies, &mut reply) {
+                Ok(1) if reply[0] == 1 => return Ok(()),
+                Err(rustix::io::Errno::INTR) => continue,
+                _ => anyhow::bail!("the process holding memory for the run could not hold {bytes} bytes"),
+            }
+        }
+    }
+}
+
+/// In the forked reserve child: maps `len` bytes (reserved, not yet backed), then carries out
+/// each order read from `orders` until it is closed or the runner is gone. Returns the exit
+/// code.
+///
+/// # Safety
+/// Only to be called in a freshly forked child, with descriptors it owns.
+unsafe fn hold_until_closed(
+    parent: libc::pid_t,
+    orders: libc::c_int,
+    replies: libc::c_int,
+    len: usize,
+) -> libc::c_int {
+    // SAFETY: system calls on descriptors and memory this child owns; the stores stay within
+    // the mapping of `len` bytes made here.
+    unsafe {
+        // Ends with the runner, whatever way the runner ends.
+        libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+        if libc::getppid() != parent {
+            return 0;
+        }
+        let map = libc::mmap(
             std::ptr::null_mut(),
             len,
             libc::PROT_READ | libc::PROT_WRITE,
             libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE,
             -1,
             0,
-        )
-    };
-    if map == libc::MAP_FAILED {
-        return 1;
-    }
-    // SAFETY: `map` is the writable mapping of `len` bytes made above; advice changes only
-    // how it is backed, and the stores stay within it.
-    unsafe {
+        );
+        if map == libc::MAP_FAILED {
+            return 1;
+        }
         libc::madvise(map, len, libc::MADV_HUGEPAGE);
-        if libc::madvise(map, len, libc::MADV_POPULATE_WRITE) != 0 {
-            // Kernels before 5.14: write one byte of each page instead.
-            let page = 4096;
-            let base = map.cast::<u8>();
-            for at in (0..len).step_by(page) {
-                std::ptr::write_volatile(base.add(at), 1);
+        let base = map.cast::<u8>();
+        let mut held = 0usize;
+        loop {
+            let mut order = [0u8; 8];
+            let mut got = 0usize;
+            while got < 8 {
+                let n = libc::read(orders, order.as_mut_ptr().add(got).cast(), 8 - got);
+                if n > 0 {
+                    got += n as usize;
+                } else if n < 0 && *libc::__errno_location() == libc::EINTR {
+                    continue;
+                } else {
+                    return 0;
+                }
+            }
+            let target = (u64::from_le_bytes(order) as usize).min(len);
+            let mut ok = true;
+            if target > held {
+                let (at, n) = (base.add(held), target - held);
+                if libc::madvise(at.cast(), n, libc::MADV_POPULATE_WRITE) != 0 {
+                    // Kernels before 5.14: write one byte of each page instead.
+                    for off in (0..n).step_by(4096) {
+                        std::ptr::write_volatile(at.add(off), 1);
+                    }
+                }
+            } else if target < held {
+                ok = libc::madvise(base.add(target).cast(), held - target, libc::MADV_DONTNEED) == 0;
+            }
+            held = target;
+            let reply = [u8::from(ok)];
+            if libc::write(replies, reply.as_ptr().cast(), 1) != 1 {
+                return 0;
             }
         }
     }
-    0
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    /// The resident memory of process `pid` (`VmRSS`), or `None` once it is gone.
+    fn rss_of(pid: libc::pid_t) -> Option<Bytes> {
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+        let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+        let kib: Bytes = line.split_whitespace().nth(1)?.parse().ok()?;
+        Some(kib * 1024)
+    }
+
+    #[test]
+    fn a_reserve_holds_memory_in_its_child_grows_and_shrinks_on_order_and_ends_when_dropped() {
+        const MIB: Bytes = 1 << 20;
+        let mut reserve = MemoryReserve::new();
+        assert_eq!(reserve.hold(0).unwrap().bytes, 0);
+        assert!(reserve.child.is_none(), "holding nothing starts no process");
+        let own_before = rss_of(std::process::id() as libc::pid_t).unwrap();
+        let grown = reserve.hold(48 * MIB + 1).unwrap();
+        assert_eq!(reserve.held(), 50 * MIB, "rounded up to whole 2 MiB pages");
+        assert_eq!(grown.bytes, 50 * MIB, "every byte touched");
+        let pid = reserve.child.as_ref().unwrap().pid;
+        assert!(rss_of(pid).unwrap() >= 50 * MIB, "the child holds it: {:?}", rss_of(pid));
+        // Other test threads allocate too: the runner's side stays far below what is held.
+        let own_after = rss_of(std::process::id() as libc::pid_t).unwrap();
+        assert!(own_after < own_before + 25 * MIB, "{own_before} -> {own_after}");
+        let lent = reserve.hold(10 * MIB).unwrap();
+        assert_eq!((lent.bytes, reserve.held()), (0, 10 * MIB), "shrinking touches nothing");
+        assert!(rss_of(pid).unwrap() < 40 * MIB, "the pages went back: {:?}", rss_of(pid));
+        assert_eq!(reserve.hold(30 * MIB).unwrap().bytes, 20 * MIB, "growing touches the new pages only");
+        assert_eq!(reserve.child.as_ref().unwrap().pid, pid, "the same child throughout");
+        drop(reserve);
+        assert_eq!(rss_of(pid), None, "the child ended with the reserve");
+    }
 }

@@ -117,8 +117,10 @@ fn memory_runs(
         rounds: 1,
     };
     let mut children = Vec::with_capacity(plans.len());
+    let mut reserve = crate::cache::MemoryReserve::new();
     for plan in plans {
-        let runs = (0..repeats).map(|_| runner::run_one(plan, &run)).collect::<Result<Vec<_>>>()?;
+        let runs =
+            (0..repeats).map(|_| runner::run_one(plan, &run, &mut reserve)).collect::<Result<Vec<_>>>()?;
         if let Some(c) = runs.iter().filter_map(|r| r.cache_report).find(|c| !c.verified) {
             notes.push(format!(
                 "{}: the warm cache was not fully established ({} of {} bytes resident)",

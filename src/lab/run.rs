@@ -187,8 +187,9 @@ fn repeat_timed(
             lab.repeats - 1,
             plans.len()
         );
+        let mut reserve = crate::cache::MemoryReserve::new();
         for _ in 1..lab.repeats {
-            let (steps, complete) = crate::runner::run_steps(&plans, &options, |_, _| {})?;
+            let (steps, complete) = crate::runner::run_steps(&plans, &options, &mut reserve, |_, _| {})?;
             if !complete {
                 return Ok(None);
             }

@@ -127,8 +127,8 @@ pub struct StepTiming {
     /// the step finds backed memory ([`crate::runner::memory`]); 0 when none was dropped.
     #[serde(default)]
     pub released_bytes: crate::units::Bytes,
-    /// Fresh memory touched and freed just before the step's first side, for what the
-    /// dropped page cache did not cover ([`crate::cache::back_memory`]).
+    /// Memory the run's reserve touched just before the step, growing beyond what it held
+    /// ([`crate::cache::MemoryReserve`]).
     #[serde(default)]
     pub backed_bytes: crate::units::Bytes,
 }

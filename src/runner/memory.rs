@@ -10,8 +10,10 @@
 //! memory. The page cache of a data file the rest of the run does not read (the raw file
 //! after the tutorial's raw steps, the fault steps' copies after their steps) is backed
 //! memory that stays in use for nothing: the runner drops it just before such a step, and the
-//! step finds memory as on a machine without free page reporting. What is still missing is
-//! backed by [`crate::cache::back_memory`] for the copying steps, as before.
+//! step finds memory as on a machine without free page reporting. The run's memory reserve
+//! ([`crate::cache::MemoryReserve`]) takes that memory, touches what is still missing, lends
+//! it to each such step and holds it between them, so that it is never left free long
+//! enough to be handed back.
 //!
 //! The next run reads each file it needs again anyway (its first warm preparation fills every
 //! file whole), so nothing a later run measures changes.
@@ -44,6 +46,13 @@ fn fresh_bytes_writing(plan: &StepPlan, writes_copy: bool) -> Option<Bytes> {
     (bytes > 0).then_some(bytes)
 }
 
+/// What the plans that open `plan`'s file say it holds: its array, and the .npy header
+/// where it has one (a copy not yet written counts too).
+fn file_bytes(plan: &StepPlan) -> Bytes {
+    let header = if plan.spec.file.has_header() { plan.npy_header_bytes } else { 0 };
+    plan.dataset.shape.nbytes(plan.dataset.dtype) + header
+}
+
 /// The files each step reads: its own, and the source of the copy written for it.
 fn files_of(plan: &StepPlan) -> Vec<PathBuf> {
     let mut files = vec![plan.path.clone()];
@@ -53,12 +62,14 @@ fn files_of(plan: &StepPlan) -> Vec<PathBuf> {
     files
 }
 
-/// For each plan, the data files to drop from the page cache just before it: files no plan
-/// from it on reads, taken oldest last use first, until their sizes cover the fresh memory
-/// the plan needs ([`fresh_bytes`]). A file is dropped once, before the first plan that
-/// needs memory after its last use. A file's size is what the plans that open it say it
-/// holds (their array, and the .npy header where it has one), so a copy not yet written
-/// counts too.
+/// For each plan, the data files to drop from the page cache just before it, when it needs
+/// more fresh memory ([`fresh_bytes`]) than the run's reserve holds by then
+/// ([`crate::cache::MemoryReserve`]: it grows to the most any step before needed, and never
+/// shrinks): files no plan from it on reads, taken oldest last use first, until their sizes
+/// cover what the reserve must grow by. A file is dropped once. A file's size is what the
+/// plans that open it say it holds (their array, and the .npy header where it has one), so
+/// a copy not yet written counts too. A cold step's own eviction frees the page cache its
+/// reads fill, so only its fresh memory counts.
 pub fn releases(plans: &[StepPlan]) -> Vec<Vec<PathBuf>> {
     let mut last_use: HashMap<PathBuf, usize> = HashMap::new();
     let mut sizes: HashMap<PathBuf, Bytes> = HashMap::new();
@@ -66,12 +77,12 @@ pub fn releases(plans: &[StepPlan]) -> Vec<Vec<PathBuf>> {
         for file in files_of(plan) {
             last_use.insert(file, i);
         }
-        let header = if plan.spec.file.has_header() { plan.npy_header_bytes } else { 0 };
-        sizes.insert(plan.path.clone(), plan.dataset.shape.nbytes(plan.dataset.dtype) + header);
+        sizes.insert(plan.path.clone(), file_bytes(plan));
     }
     let size = |f: &PathBuf| sizes.get(f).copied().unwrap_or(0);
     let mut released: Vec<PathBuf> = Vec::new();
     let mut written: Vec<&PathBuf> = Vec::new();
+    let mut held: Bytes = 0;
     let mut out = vec![Vec::new(); plans.len()];
     for (i, plan) in plans.iter().enumerate() {
         let copy = plan.spec.file.rewrite_piece().is_some();
@@ -79,11 +90,9 @@ pub fn releases(plans: &[StepPlan]) -> Vec<Vec<PathBuf>> {
         if copy {
             written.push(&plan.path);
         }
-        let Some(mut needed) = fresh_bytes_writing(plan, writes_copy) else { continue };
-        if plan.cache == crate::cache::CacheState::Cold {
-            // Evicting the step's own file frees as much again, just before it.
-            needed = needed.saturating_sub(size(&plan.path));
-        }
+        let Some(needed) = fresh_bytes_writing(plan, writes_copy) else { continue };
+        let growth = needed.saturating_sub(held);
+        held = held.max(needed);
         let mut behind: Vec<(&PathBuf, usize)> = last_use
             .iter()
             .filter(|(f, last)| **last < i && !released.contains(f))
@@ -92,7 +101,7 @@ pub fn releases(plans: &[StepPlan]) -> Vec<Vec<PathBuf>> {
         behind.sort_by(|a, b| a.1.cmp(&b.1).then_with(|| a.0.cmp(b.0)));
         let mut covered = 0;
         for (file, _) in behind {
-            if covered >= needed {
+            if covered >= growth {
                 break;
             }
             covered += size(file);
@@ -114,6 +123,26 @@ pub fn release(files: &[PathBuf]) -> Bytes {
         }
     }
     freed
+}
+
+/// Reads back into the page cache the files dropped before `plans` ([`releases`]) that
+/// the run did not write itself (the dataset's files, not the fault steps' copies), and
+/// returns their bytes: run just after the run's memory reserve ended, it puts them in
+/// memory freed a moment before, and the next run finds the page cache as this one did. A
+/// file gone or unreadable is skipped: restoring is only a help.
+pub fn restore(plans: &[StepPlan]) -> Bytes {
+    let written: Vec<&PathBuf> =
+        plans.iter().filter(|p| p.spec.file.rewrite_piece().is_some()).map(|p| &p.path).collect();
+    let mut restored = 0;
+    for file in plans.iter().flat_map(|p| &p.release_before) {
+        if written.contains(&file) {
+            continue;
+        }
+        if crate::cache::warm(file).is_ok() {
+            restored += std::fs::metadata(file).map(|m| m.len()).unwrap_or(0);
+        }
+    }
+    restored
 }
 
 #[cfg(test)]

@@ -45,3 +45,32 @@ fn every_step_gets_two_rounds_the_headline_gets_rounds_and_sharing_or_long_steps
     let (plans, once) = self::plans(1);
     assert!(plans.iter().all(|p| rounds_for(p, &once, quick) == 1), "--rounds 1 runs every step once");
 }
+
+#[test]
+fn plans_run_warm_then_cold_then_workers_and_come_back_in_spec_order() {
+    let (plans, _) = plans(2);
+    let stages: Vec<Stage> = plans.iter().map(Stage::of).collect();
+    assert!(stages.windows(2).all(|w| w[0] <= w[1]), "stages in order: {stages:?}");
+    for stage in [Stage::Warm, Stage::Cold, Stage::Workers] {
+        assert!(stages.contains(&stage), "run-all has {stage:?} steps");
+    }
+    let specs: Vec<ExperimentSpec> =
+        crate::spec::load_dir(&Path::new(env!("CARGO_MANIFEST_DIR")).join("experiments"))
+            .unwrap()
+            .into_iter()
+            .map(|l| l.spec)
+            .collect();
+    let order = report_order(&plans, &specs);
+    let mut seen = order.clone();
+    seen.sort_unstable();
+    assert_eq!(seen, (0..plans.len()).collect::<Vec<_>>(), "each plan once");
+    let reported: Vec<&StepPlan> = order.iter().map(|&i| &plans[i]).collect();
+    let at = |id: &str| specs.iter().position(|s| s.id == id).unwrap();
+    let key = |p: &StepPlan| (p.cache == CacheState::Cold, at(&p.spec.id));
+    assert!(reported.windows(2).all(|w| key(w[0]) <= key(w[1])), "warm then cold, each in spec order");
+    // The sharing steps sit among the warm steps again, after the steps listed before them.
+    let first_cold = reported.iter().position(|p| p.cache == CacheState::Cold).unwrap();
+    assert!(reported[..first_cold].iter().any(|p| p.workers.is_some()));
+    let sharing = reported.iter().position(|p| p.workers.is_some()).unwrap();
+    assert_eq!(reported[sharing].workers, Some(2), "a spec's worker counts as listed");
+}

@@ -98,9 +98,9 @@ fn time_breakdown(md: &mut String, run: &Results) {
         let _ = writeln!(
             md,
             "Fresh memory for the steps that copy or load the array: {} of page cache of files no later step \
-             reads dropped just before them, {} touched and freed before their first side (on a VM that hands \
-             free memory back to its host, the first process to touch it otherwise pays for backing it; \
-             counted in cache preparation, docs/report.md).\n",
+             reads dropped just before them, {} touched by the run's memory reserve, which lends it to each \
+             such step and holds it between them (on a VM that hands free memory back to its host, the first \
+             process to touch it otherwise pays for backing it; counted in cache preparation, docs/report.md).\n",
             human_bytes(released),
             human_bytes(backed)
         );

@@ -54,13 +54,28 @@ fn the_raw_file_goes_before_the_warm_load_and_the_fault_copies_before_the_loadin
     };
     // The tutorial's raw steps come before np.load; the fault copies are taken from the .npy.
     assert_eq!(before("npy_load", None), [FileKind::Raw.file_name()]);
+    // The loading workers run last and need two arrays where the reserve holds one (np.load's):
+    // it grows by one array, into the files the run has done with, a fault copy first.
     let loading = before("sharing_loaded", Some(2));
-    for copy in [FileKind::RawLargeWrites, FileKind::RawSmallWrites] {
-        assert!(loading.contains(&copy.file_name().to_owned()), "{loading:?}");
-    }
+    let copies = [FileKind::RawLargeWrites.file_name(), FileKind::RawSmallWrites.file_name()];
+    assert!(loading.first().is_some_and(|f| copies.contains(&f.as_str())), "{loading:?}");
+    let workers = plans.iter().find(|p| p.spec.id == "sharing_loaded" && p.workers == Some(2)).unwrap();
+    let dropped: Bytes = workers
+        .release_before
+        .iter()
+        .map(|f| plans.iter().find(|p| &p.path == f).map_or(0, file_bytes))
+        .sum();
+    let array = workers.dataset.shape.nbytes(workers.dataset.dtype);
+    assert!(dropped >= array, "{dropped} bytes dropped for a growth of {array}");
+    // What the reserve already holds is not dropped for again: no file before the cold load.
+    assert!(before_cold(&plans, "npy_load").is_empty());
     // A step that only maps its file needs no memory and drops nothing.
     assert!(before("npy_load_mmap", None).is_empty());
     assert_eq!(fresh_bytes(plans.iter().find(|p| p.spec.id == "npy_load_mmap").unwrap()), None);
+}
+
+fn before_cold(plans: &[StepPlan], id: &str) -> Vec<PathBuf> {
+    plans.iter().find(|p| p.spec.id == id && p.cache == CacheState::Cold).unwrap().release_before.clone()
 }
 
 #[test]
@@ -105,4 +120,32 @@ fn releasing_drops_a_files_pages_and_counts_them_and_skips_a_missing_one() {
         assert_eq!(crate::cache::resident(&file).unwrap(), 0, "dropped from the page cache");
     }
     assert_eq!(std::fs::read(&file).unwrap(), vec![7u8; 1 << 20], "dropping never changes the data");
+}
+
+#[test]
+fn restoring_reads_back_the_dropped_dataset_files_but_not_the_runs_own_copies() {
+    let plans = run_all_plans();
+    let dir = tempfile::tempdir_in(env!("CARGO_MANIFEST_DIR")).unwrap();
+    let (data, copy) = (dir.path().join("data.bin"), dir.path().join("copy.bin"));
+    for file in [&data, &copy] {
+        std::fs::write(file, vec![3u8; 1 << 20]).unwrap();
+        crate::cache::evict(file).unwrap();
+    }
+    let mut load = plans.iter().find(|p| p.spec.id == "npy_load").unwrap().clone();
+    load.release_before = vec![data.clone(), copy.clone(), dir.path().join("missing.bin")];
+    let mut writes = plans.iter().find(|p| p.spec.file.rewrite_piece().is_some()).unwrap().clone();
+    writes.path = copy.clone();
+    assert_eq!(
+        restore(&[load, writes]),
+        1 << 20,
+        "the data file only: the copy is written again, the missing file skipped"
+    );
+    let fs = crate::machine::Machine::detect(dir.path()).filesystem;
+    if matches!(fs.as_deref(), Some("tmpfs" | "ramfs")) {
+        assert!(std::env::var("CI").is_err(), "CI clones the project to a disk, found {fs:?}");
+        eprintln!("skipped the residency checks: the project folder is on {fs:?}");
+        return;
+    }
+    assert_eq!(crate::cache::resident(&data).unwrap(), 1 << 20, "read back whole");
+    assert_eq!(crate::cache::resident(&copy).unwrap(), 0, "left out");
 }
