@@ -8,8 +8,8 @@
 //! 2. every byte of both files is hashed again and compared with the manifest's checksum:
 //!    an edit of the same size with its modification time put back fails here.
 //!
-//! Step 2 reads both files once, at once (docs/troubleshooting.md gives what it costs); the warm steps
-//! read them anyway, and the cold steps evict them before they start.
+//! Step 2 reads both files once, both at the same time (docs/troubleshooting.md gives what it
+//! costs); the warm steps read them anyway, and the cold steps evict them before they start.
 
 use std::fs::File;
 use std::io::Read;
