@@ -248,13 +248,20 @@ pub fn prepare(path: &Path, state: CacheState) -> Result<CacheReport> {
             evict(path)?;
             // Later passes catch pages that were under write-back during the first, and pages
             // a process that mapped the file still held while it exited (a peer whose answer
-            // arrived before its end): up to 20 more, 10 ms apart.
+            // arrived before its end): up to 20 more, 10 ms apart, while each frees some.
+            let mut left = resident(path)?;
             for _ in 0..COLD_RETRIES {
-                if resident(path)? == 0 {
+                if left == 0 {
                     break;
                 }
                 std::thread::sleep(std::time::Duration::from_millis(10));
                 evict(path)?;
+                let now = resident(path)?;
+                if now >= left {
+                    // Nothing more went (pinned pages, or a file system that keeps them).
+                    break;
+                }
+                left = now;
             }
         }
     }

@@ -209,22 +209,24 @@ pub fn run_one(
     let began = Instant::now();
     let released_bytes = memory::release(&plan.release_before);
     let mut timing = StepTiming { released_bytes, ..StepTiming::default() };
-    let lent = memory::fresh_bytes(plan);
+    // A read-only copy this run wrote for an earlier step and still holds whole in the page
+    // cache is that step's copy as written (faults_no_huge_pages reads the large-piece copy
+    // faults_large_writes wrote): writing it again would change nothing.
+    let writes_copy = plan.spec.file.rewrite_piece().is_some()
+        && (plan.spec.file.is_scratch() || !cache::still_as_written(&plan.path));
+    let lent = memory::fresh_bytes_writing(plan, writes_copy);
     let kept = reserve.held().max(lent.unwrap_or(0));
     if let Some(lent) = lent {
-        let grown =
-            reserve.hold(kept).with_context(|| format!("holding memory for step {}", plan.spec.id))?;
-        timing.backed_bytes = grown.bytes;
-        reserve
-            .hold(kept.saturating_sub(lent))
-            .with_context(|| format!("lending memory to step {}", plan.spec.id))?;
+        // The reserve is only a help: a reserve that failed (its process killed for memory)
+        // leaves the step to find memory as it would without one.
+        if let Ok(grown) = reserve.hold(kept) {
+            timing.backed_bytes = grown.bytes;
+        }
+        let _ = reserve.hold(kept.saturating_sub(lent));
     }
     timing.prepare_ns = nanos(began);
     if let (Some(piece), Some(source)) = (plan.spec.file.rewrite_piece(), plan.spec.file.source_name()) {
-        // A read-only copy this run wrote for an earlier step and still holds whole in the
-        // page cache is that step's copy as written (faults_no_huge_pages reads the
-        // large-piece copy faults_large_writes wrote): writing it again would change nothing.
-        if plan.spec.file.is_scratch() || !cache::still_as_written(&plan.path) {
+        if writes_copy {
             let t = Instant::now();
             // A copy of the array's bytes taken from the .npy skips its header: the raw file
             // is then read by the tutorial's raw steps only, and its page cache can go early.
@@ -274,9 +276,9 @@ pub fn run_one(
             }
         }
     }
-    if lent.is_some() {
+    if lent.is_some() && !crate::interrupt::interrupted() {
         let t = Instant::now();
-        reserve.hold(kept).with_context(|| format!("taking back memory after step {}", plan.spec.id))?;
+        let _ = reserve.hold(kept);
         timing.prepare_ns += nanos(t);
     }
     timing.rounds = result.rounds.len().max(1) as u32;

@@ -193,28 +193,27 @@ fn run_steps(
     // The reserve's memory, freed just now, takes the dataset files dropped for it back into
     // the page cache: the next run finds them as this one did.
     drop(reserve);
-    let t = Instant::now();
-    if runner::memory::restore(&plans[..steps.len()]) > 0 {
+    if complete {
+        let t = Instant::now();
+        runner::memory::restore(&plans[..steps.len()]);
         stages.push(StageTime::since("restore_cache", t));
     }
     observer.steps_done();
-    if !complete {
-        // An interrupted run reports the steps that ran, in the order they ran.
-        return Ok(Ran { steps, all_ran: complete, file, cold_reads });
-    }
-    // Back in the report's order, plans and results alike.
+    // Back in the report's order, plans and results alike (an interrupted run's steps that
+    // ran among themselves, the plans that did not run after them).
     let specs: Vec<ExperimentSpec> = options.specs.iter().map(|s| s.spec.clone()).collect();
-    let order = runner::report_order(plans, &specs);
-    let mut taken: Vec<Option<(StepPlan, Option<StepResult>)>> = {
-        let mut results = steps.into_iter();
-        plans.drain(..).map(|p| Some((p, results.next()))).collect()
-    };
-    let mut steps = Vec::new();
+    let ran = steps.len();
+    let order = runner::report_order(&plans[..ran], &specs);
+    let mut taken: Vec<Option<(StepPlan, StepResult)>> = plans.drain(..ran).zip(steps).map(Some).collect();
+    let mut steps = Vec::with_capacity(ran);
+    let mut ordered = Vec::with_capacity(plans.len() + ran);
     for i in order {
         let (plan, result) = taken[i].take().expect("each position once");
-        plans.push(plan);
-        steps.extend(result);
+        ordered.push(plan);
+        steps.push(result);
     }
+    ordered.append(plans);
+    *plans = ordered;
     Ok(Ran { steps, all_ran: complete, file, cold_reads })
 }
 

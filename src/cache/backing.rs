@@ -51,7 +51,8 @@ struct ReserveChild {
     pid: libc::pid_t,
     /// Orders: the bytes to hold, as 8 little-endian bytes; closed to end the child.
     orders: Option<std::os::fd::OwnedFd>,
-    /// One byte per order carried out (`1`), or `0` when the memory could not be touched.
+    /// One byte per order: `1` when carried out, `0` when the pages could not be given back
+    /// (growing always succeeds: where `MADV_POPULATE_WRITE` fails, each page is written).
     replies: std::os::fd::OwnedFd,
     /// Bytes the child's mapping spans: the most it can hold.
     span: Bytes,
@@ -92,7 +93,13 @@ impl MemoryReserve {
             self.child = Some(ReserveChild::start(span)?);
         }
         let child = self.child.as_mut().expect("started above");
-        child.order(target)?;
+        if let Err(e) = child.order(target) {
+            // A child that is gone (killed for memory, say) holds nothing: the next hold
+            // starts another.
+            self.child = None;
+            self.held = 0;
+            return Err(e);
+        }
         let touched = target.saturating_sub(self.held);
         self.held = target;
         Ok(BackedMemory { bytes: touched, ns: started.elapsed().as_nanos() as crate::units::Nanos })
@@ -101,13 +108,25 @@ impl MemoryReserve {
 
 impl Drop for ReserveChild {
     fn drop(&mut self) {
-        // Closing the orders pipe ends the child; its memory goes back with it.
+        // Closing the orders pipe ends the child; its memory goes back with it. A child that
+        // has not ended within a second is killed: dropping never hangs.
         drop(self.orders.take());
         let mut status = 0;
-        // SAFETY: waits for this reserve's own child; `status` is a valid out-pointer.
-        while unsafe { libc::waitpid(self.pid, &mut status, 0) } < 0
-            && std::io::Error::last_os_error().kind() == std::io::ErrorKind::Interrupted
-        {}
+        for attempt in 0..=100 {
+            // SAFETY: polls this reserve's own child; `status` is a valid out-pointer.
+            let rc = unsafe { libc::waitpid(self.pid, &mut status, libc::WNOHANG) };
+            if rc != 0 {
+                return;
+            }
+            if attempt == 100 {
+                // SAFETY: signals this reserve's own child, not yet waited for.
+                unsafe { libc::kill(self.pid, libc::SIGKILL) };
+                // SAFETY: as above; a killed child ends at once.
+                unsafe { libc::waitpid(self.pid, &mut status, 0) };
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
     }
 }
 
@@ -122,15 +141,15 @@ impl ReserveChild {
         let (replies_read, replies_write) = pipe_with(PipeFlags::CLOEXEC).context("cannot create a pipe")?;
         let parent = std::process::id() as libc::pid_t;
         let (orders_fd, replies_fd) = (orders_read.as_raw_fd(), replies_write.as_raw_fd());
-        let writer_fd = orders_write.as_raw_fd();
-        // SAFETY: the child runs only system calls (`mmap`, `madvise`, `read`, `write`, `prctl`,
-        // `_exit`) and plain stores into memory it mapped itself: nothing that could need a lock
-        // another thread of this process held at the fork. It never returns into Rust code.
+        // SAFETY: the child runs only system calls (`close_range` or `close`, `prctl`,
+        // `getppid`, `mmap`, `madvise`, `read`, `write`, `_exit`) and plain stores into memory
+        // it mapped itself: nothing that allocates or could need a lock another thread of this
+        // process held at the fork. It never returns into Rust code.
         let pid = unsafe { libc::fork() };
         if pid == 0 {
             // SAFETY: see above.
             unsafe {
-                libc::close(writer_fd);
+                close_all_but([orders_fd, replies_fd]);
                 libc::_exit(hold_until_closed(parent, orders_fd, replies_fd, len))
             }
         }
@@ -158,6 +177,36 @@ impl ReserveChild {
                 _ => anyhow::bail!("the process holding memory for the run could not hold {bytes} bytes"),
             }
         }
+    }
+}
+
+/// In the forked reserve child: closes every descriptor it inherited but standard input,
+/// output and error and `keep`. The child lives as long as the run: holding a copy of the
+/// write end of its own orders pipe, it would never see the end of it, and holding the
+/// runner's other pipes (a NumPy fork server's input, a step's output) it would keep the
+/// process at their other end waiting for an end that never comes.
+///
+/// # Safety
+/// Only to be called in a freshly forked child: it closes descriptors behind any owner.
+unsafe fn close_all_but(keep: [libc::c_int; 2]) {
+    // No allocation here: another thread of the runner may have held the allocator's lock
+    // at the fork.
+    let (a, b) = (keep[0].min(keep[1]) as libc::c_uint, keep[0].max(keep[1]) as libc::c_uint);
+    let mut from: libc::c_uint = 3;
+    for fd in [a, b, libc::c_uint::MAX] {
+        if fd > from {
+            // SAFETY: closes descriptors of this child only; `close_range` takes no lock
+            // another thread could have held at the fork.
+            let rc = unsafe { libc::syscall(libc::SYS_close_range, from, fd - 1, 0) };
+            if rc != 0 {
+                // Kernels before 5.9: one by one, as far as descriptors usually go.
+                for each in from..fd.min(4096) {
+                    // SAFETY: as above.
+                    unsafe { libc::close(each as libc::c_int) };
+                }
+            }
+        }
+        from = fd.saturating_add(1);
     }
 }
 
@@ -246,7 +295,26 @@ mod tests {
 
     #[test]
     fn a_reserve_holds_memory_in_its_child_grows_and_shrinks_on_order_and_ends_when_dropped() {
+        // A process's RSS counts every test thread's memory: the test runs again alone, in a
+        // process of its own, where only its own allocations count.
+        const ALONE: &str = "MMAP_LAB_TEST_ALONE";
+        if std::env::var_os(ALONE).is_none() {
+            let name = "cache::backing::tests::a_reserve_holds_memory_in_its_child_grows_and_shrinks_on_order_and_ends_when_dropped";
+            let out = std::process::Command::new(std::env::current_exe().unwrap())
+                .args(["--exact", name, "--test-threads=1"])
+                .env(ALONE, "1")
+                .output()
+                .unwrap();
+            let text = String::from_utf8_lossy(&out.stdout);
+            assert!(
+                out.status.success() && text.contains("1 passed"),
+                "{text}{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            return;
+        }
         const MIB: Bytes = 1 << 20;
+        let test_pipe = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC).unwrap().1;
         let mut reserve = MemoryReserve::new();
         assert_eq!(reserve.hold(0).unwrap().bytes, 0);
         assert!(reserve.child.is_none(), "holding nothing starts no process");
@@ -256,7 +324,19 @@ mod tests {
         assert_eq!(grown.bytes, 50 * MIB, "every byte touched");
         let pid = reserve.child.as_ref().unwrap().pid;
         assert!(rss_of(pid).unwrap() >= 50 * MIB, "the child holds it: {:?}", rss_of(pid));
-        // Other test threads allocate too: the runner's side stays far below what is held.
+        // It keeps its two pipe ends and the standard streams, none of this process's other
+        // descriptors (the test's pipe, made before it started, shows in this process only).
+        let fds = |p: libc::pid_t| -> Vec<String> {
+            std::fs::read_dir(format!("/proc/{p}/fd"))
+                .unwrap()
+                .map(|e| e.unwrap().file_name().into_string().unwrap())
+                .collect()
+        };
+        let held: Vec<String> =
+            fds(pid).into_iter().filter(|fd| !["0", "1", "2"].contains(&fd.as_str())).collect();
+        assert_eq!(held.len(), 2, "the reserve's child holds {held:?}");
+        assert!(fds(std::process::id() as libc::pid_t).contains(&test_pipe.as_raw_fd().to_string()));
+        // The memory is the child's: this process's side stays far below what is held.
         let own_after = rss_of(std::process::id() as libc::pid_t).unwrap();
         assert!(own_after < own_before + 25 * MIB, "{own_before} -> {own_after}");
         let lent = reserve.hold(10 * MIB).unwrap();

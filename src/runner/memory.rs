@@ -34,7 +34,7 @@ pub fn fresh_bytes(plan: &StepPlan) -> Option<Bytes> {
 
 /// [`fresh_bytes`], saying whether the step writes its copy (a read-only copy an earlier
 /// step of the run wrote is read as it stands, [`crate::cache::still_as_written`]).
-fn fresh_bytes_writing(plan: &StepPlan, writes_copy: bool) -> Option<Bytes> {
+pub fn fresh_bytes_writing(plan: &StepPlan, writes_copy: bool) -> Option<Bytes> {
     let array = plan.dataset.shape.nbytes(plan.dataset.dtype);
     let copying = super::copied_bytes(plan).unwrap_or(0);
     let loading_workers = match (plan.workers, plan.spec.open.method) {
