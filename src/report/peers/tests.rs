@@ -148,3 +148,43 @@ fn rounds_give_medians_and_the_goals_verdicts() {
     run.side_by_side.as_mut().unwrap().rust.truncate(1);
     assert!(!markdown(&run).contains("run 1 times"));
 }
+
+#[test]
+fn cold_shares_above_the_sequential_read_are_explained() {
+    let mut run = with_peers();
+    let cold = run
+        .steps
+        .iter()
+        .position(|s| s.cache == CacheState::Cold && s.access == "full_pass" && s.open == "load_mmap")
+        .expect("the fixture has a cold full pass");
+    let bytes = run.steps[cold].bytes_touched.unwrap();
+    // The fixture's other cold steps are judged on this step alone.
+    for (i, step) in run.steps.iter_mut().enumerate() {
+        if step.cache == CacheState::Cold && i != cold {
+            step.peer = None;
+        }
+    }
+    let times =
+        |pass: u64| RoundTimes { open_first_ns: Some(1_000), pass_ns: Some(pass), open_ns: Some(500) };
+    let round = |rust_first, rust, numpy| crate::results::PairedRound {
+        rust_first,
+        rust: times(rust),
+        numpy: times(numpy),
+        agrees: true,
+    };
+    let read = [crate::cache::SequentialRead { ns: 1_000_000, bytes }];
+    let with = |run: &mut Results, rust: u64, numpy: u64| {
+        run.steps[cold].rounds = vec![round(true, rust, numpy), round(false, rust, numpy)];
+        run.limits =
+            crate::report::limits::measure(&run.steps, Some(std::path::Path::new("X_train.npy")), &read);
+        let mut md = String::new();
+        paired::paired_section(&mut md, run);
+        md
+    };
+    // Both sides slower than the read: nothing to explain.
+    let md = with(&mut run, 2_000_000, 1_500_000);
+    assert!(!md.contains("faster than that sequential read"), "{md}");
+    // Twice as fast as the read, and NumPy's side at the read's own speed: one side above.
+    let md = with(&mut run, 500_000, 1_000_000);
+    assert!(md.contains("1 cold pass side ran faster than that sequential read (up to 200% of it)"), "{md}");
+}
