@@ -8,18 +8,22 @@ use crate::dataset::{self, DatasetSpec};
 use crate::dtype::Dtype;
 use crate::shape::Shape;
 
+/// The project's experiments, as run-all reads them.
+fn project_specs() -> Vec<ExperimentSpec> {
+    crate::spec::load_dir(&Path::new(env!("CARGO_MANIFEST_DIR")).join("experiments"))
+        .unwrap()
+        .into_iter()
+        .map(|l| l.spec)
+        .collect()
+}
+
 /// The plans of the project's experiments over a small dataset (its folder gone after:
 /// for planning only), and the options they were made with.
 pub(super) fn plans(rounds: u32) -> (Vec<StepPlan>, RunOptions) {
     let dir = tempfile::tempdir().unwrap();
     let spec = DatasetSpec { shape: Shape(vec![4, 5, 6, 3]), dtype: Dtype::F8, seed: 0 };
     let data = dataset::ensure(&spec, dir.path()).unwrap().0;
-    let specs: Vec<ExperimentSpec> =
-        crate::spec::load_dir(&Path::new(env!("CARGO_MANIFEST_DIR")).join("experiments"))
-            .unwrap()
-            .into_iter()
-            .map(|l| l.spec)
-            .collect();
+    let specs = project_specs();
     let options = RunOptions {
         caches: None,
         step_timeout: Duration::from_secs(60),
@@ -54,12 +58,7 @@ fn plans_run_warm_then_cold_then_workers_and_come_back_in_spec_order() {
     for stage in [Stage::Warm, Stage::Cold, Stage::Workers] {
         assert!(stages.contains(&stage), "run-all has {stage:?} steps");
     }
-    let specs: Vec<ExperimentSpec> =
-        crate::spec::load_dir(&Path::new(env!("CARGO_MANIFEST_DIR")).join("experiments"))
-            .unwrap()
-            .into_iter()
-            .map(|l| l.spec)
-            .collect();
+    let specs = project_specs();
     let order = report_order(&plans, &specs);
     let mut seen = order.clone();
     seen.sort_unstable();
