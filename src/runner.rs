@@ -103,7 +103,8 @@ pub fn plan(specs: &[ExperimentSpec], dataset: &Dataset, options: &RunOptions) -
 /// arrays at K = 2): run last, they find the page cache of every file the run has done
 /// with (the raw file, the formats files, the fault copies) to drop for it, where before
 /// the cold steps they had found only the raw file's and the copies', and touched 1.3 GB of
-/// memory the VM had handed back to its host (6-23 s measured here for that alone).
+/// memory the VM had handed back to its host (22.8 s of cache preparation in the one
+/// full-size run measured that way; 7.6-12.8 s since, run last).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Stage {
     /// Warm, one process per side.
