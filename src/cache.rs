@@ -159,6 +159,8 @@ enum Settled {
     Filled,
     /// Written by this process ([`keep_as_written`]).
     Written,
+    /// Evicted by this process for a cold read, and maybe partly read back since.
+    Emptied,
 }
 
 /// Files whose page-cache state this process has set, and how.
@@ -219,13 +221,18 @@ pub fn still_as_written(path: &Path) -> bool {
 /// [`keep_as_written`]), the file is evicted and read again whole by [`warm`], so that a
 /// run's warm steps never inherit the folios another run's cold steps left (a run measured
 /// 17,631 faults per warm pass over the raw file, filled by the previous run's cold pass in
-/// fragmented memory, against 661 for the .npy beside it). After that, a file all in the
-/// page cache is left as it is: reading it again would change nothing there. A file partly
-/// in it is evicted and read again whole: filling only its holes would leave them in small
-/// folios, and each warm step would find another mix. A file this process wrote only has
-/// its missing pages read (written in 4 KiB pieces, then partly reclaimed under memory
-/// pressure, a scratch copy keeps most of its lesson that way; refilled whole, a run
-/// measured 875 faults for its pass instead of about 21,000).
+/// fragmented memory, against 661 for the .npy beside it). So is a file this process
+/// evicted for a cold step since, even if the cold step read it all back: the disk's data
+/// lands in memory no CPU has touched, and the first process to read it pays the hypervisor
+/// for every page (a run's two mapping workers took 2.4 s each for a 110 ms pass over the
+/// .npy that the populated cold step had read whole). Otherwise a file all in the page
+/// cache is left as it is: reading it again would change nothing there. Holes in a file
+/// that only warm steps read since it was filled are read back alone, up to
+/// [`HOLES_FILLED_UP_TO`] of it, and a larger loss is read again whole; a warm cache that
+/// comes out with holes is filled again up to [`WARM_RETRIES`] times. A file this process
+/// wrote only has its missing pages read (written in 4 KiB pieces, then partly reclaimed
+/// under memory pressure, a scratch copy keeps most of its lesson that way; refilled whole,
+/// a run measured 875 faults for its pass instead of about 21,000).
 pub fn prepare(path: &Path, state: CacheState) -> Result<CacheReport> {
     let file_bytes = std::fs::metadata(path)?.len();
     match state {
@@ -237,14 +244,22 @@ pub fn prepare(path: &Path, state: CacheState) -> Result<CacheReport> {
                     warm_by_reading(file)?;
                 }
             }
-            before => {
-                if before.is_none() || resident(path)? < file_bytes {
+            None | Some(Settled::Emptied) => {
+                evict(path)?;
+                warm(path)?;
+            }
+            Some(Settled::Filled) => {
+                let missing = file_bytes.saturating_sub(resident(path)?);
+                if missing > file_bytes / HOLES_FILLED_UP_TO {
                     evict(path)?;
+                }
+                if missing > 0 {
                     warm(path)?;
                 }
             }
         },
         CacheState::Cold => {
+            settle(path, Settled::Emptied);
             evict(path)?;
             // Later passes catch pages that were under write-back during the first, and pages
             // a process that mapped the file still held while it exited (a peer whose answer
@@ -265,13 +280,34 @@ pub fn prepare(path: &Path, state: CacheState) -> Result<CacheReport> {
             }
         }
     }
-    let resident_bytes = resident(path)?;
+    let mut resident_bytes = resident(path)?;
+    // Pages can go while they are read: a reclaimer that pages out idle page cache (DAMON
+    // here, see `Machine::idle_page_reclaim`) judges pages by the memory they landed in. The
+    // holes are whole folios, and `warm` refills them as such.
+    for _ in 0..WARM_RETRIES {
+        if state != CacheState::Warm || resident_bytes == file_bytes {
+            break;
+        }
+        warm(path)?;
+        resident_bytes = resident(path)?;
+    }
     let verified = match state {
         CacheState::Warm => resident_bytes == file_bytes,
         CacheState::Cold => resident_bytes == 0,
     };
     Ok(CacheReport { resident_bytes, file_bytes, verified })
 }
+
+/// The largest share of a file, as a divisor (1/8), that a warm [`prepare`] of a file it
+/// filled before reads back into its holes instead of evicting and reading it whole.
+/// Holes from a reclaimer of idle pages are whole folios: [`warm`] reads them back as
+/// 2 MiB folios, so the file keeps the folios a whole read gives it (a full-size run lost
+/// 2-42 MB per file between steps on a machine running DAMON pageout, and read 1.38 GB
+/// again each time).
+const HOLES_FILLED_UP_TO: u64 = 8;
+
+/// Fills [`prepare`] tries after the first, for a warm cache that came out with holes.
+const WARM_RETRIES: usize = 3;
 
 /// Evictions [`prepare`] tries after the first, for a cold cache.
 const COLD_RETRIES: usize = 20;
@@ -300,6 +336,7 @@ const READ_BLOCK: usize = 8 << 20;
 /// its reads reuse that memory at once (evicted here, it had stayed free in between, and a
 /// VM that hands free memory back to its host made the next step pay for it).
 pub fn sequential_read(path: &Path) -> Result<SequentialRead> {
+    settle(path, Settled::Emptied);
     evict(path)?;
     let mut file = File::open(path)
         .with_context(|| format!("{}: cannot open to time a sequential read", path.display()))?;
@@ -358,6 +395,53 @@ mod tests {
             report,
             CacheReport { resident_bytes: len as Bytes, file_bytes: len as Bytes, verified: true }
         );
+    }
+
+    /// Bytes this thread has had read from storage (`/proc/thread-self/io`); `None` where
+    /// the kernel does not count them.
+    fn thread_read_bytes() -> Option<u64> {
+        let text = std::fs::read_to_string("/proc/thread-self/io").ok()?;
+        text.lines().find_map(|l| l.strip_prefix("read_bytes: ")).and_then(|v| v.trim().parse().ok())
+    }
+
+    #[test]
+    fn holes_in_a_filled_file_are_read_back_alone_and_after_a_cold_step_it_is_read_whole() {
+        let len = WARM_WINDOW * 8;
+        let file = file_of(len);
+        let drop_window = |at: usize| {
+            // SAFETY: a valid descriptor and a range inside the file.
+            unsafe {
+                libc::posix_fadvise(
+                    file.as_file().as_raw_fd(),
+                    at as i64,
+                    WARM_WINDOW as i64,
+                    libc::POSIX_FADV_DONTNEED,
+                )
+            };
+        };
+        assert!(prepare(file.path(), CacheState::Warm).unwrap().verified);
+        drop_window(WARM_WINDOW * 3);
+        let (Some(before), true) = (thread_read_bytes(), resident(file.path()).unwrap() < len as Bytes)
+        else {
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "this kernel counts no storage reads per thread, or keeps pages that were dropped"
+            );
+            return;
+        };
+        let report = prepare(file.path(), CacheState::Warm).unwrap();
+        assert!(report.verified, "{report:?}");
+        let read = thread_read_bytes().unwrap() - before;
+        assert!(read < (len / 2) as u64, "a hole of 1/8 of the file read {read} of {len} bytes back");
+
+        // A cold step in between: its partial reads are not kept, the file is read whole.
+        assert_eq!(prepare(file.path(), CacheState::Cold).unwrap().resident_bytes, 0);
+        warm(file.path()).unwrap();
+        drop_window(WARM_WINDOW * 5);
+        let before = thread_read_bytes().unwrap();
+        assert!(prepare(file.path(), CacheState::Warm).unwrap().verified);
+        let read = thread_read_bytes().unwrap() - before;
+        assert!(read >= (len / 2) as u64, "after a cold step only {read} of {len} bytes were read again");
     }
 
     #[test]

@@ -43,6 +43,13 @@ pub struct Machine {
     /// so such results are written back as they were).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub residency_tool: Option<String>,
+    /// A reclaimer that pages out idle page cache with no memory pressure (a DAMON
+    /// `pageout` scheme running), in words, or [`NO_RECLAIMER`]; `None` in results written
+    /// before it was recorded.
+    /// Such a machine drops pages of a file a run filled a minute earlier, and a warm step
+    /// then finds holes in it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub idle_page_reclaim: Option<String>,
 }
 
 impl Machine {
@@ -70,6 +77,9 @@ impl Machine {
             filesystem: filesystem_of(data_dir),
             swap_bytes: system.as_ref().map_or(0, System::total_swap),
             residency_tool: residency_tool(),
+            idle_page_reclaim: Some(
+                damon_pageout(Path::new(DAMON_ADMIN)).unwrap_or_else(|| NO_RECLAIMER.to_owned()),
+            ),
         }
     }
 
@@ -103,6 +113,51 @@ fn residency_tool() -> Option<String> {
     (tool != "none").then(|| tool.to_owned())
 }
 
+/// [`Machine::idle_page_reclaim`] when no DAMON `pageout` scheme runs.
+pub const NO_RECLAIMER: &str = "none seen";
+
+/// Where DAMON's sysfs interface lives.
+const DAMON_ADMIN: &str = "/sys/kernel/mm/damon/admin";
+
+/// The DAMON `pageout` schemes running under `admin` (DAMON's sysfs folder), in words:
+/// `DAMON pageout of pages idle for 60 s or more, up to 128 MiB/s`. DAMON ages regions of
+/// memory in aggregation intervals: a scheme's minimum age times the interval is how long
+/// a page must go unread before it is paged out; a clean page-cache page is simply dropped.
+fn damon_pageout(admin: &Path) -> Option<String> {
+    let read = |p: &Path| std::fs::read_to_string(p).ok().map(|t| t.trim().to_owned());
+    let number = |p: &Path| read(p).and_then(|t| t.parse::<u64>().ok());
+    let mut found = Vec::new();
+    for kdamond in std::fs::read_dir(admin.join("kdamonds")).ok()?.flatten() {
+        if read(&kdamond.path().join("state")).as_deref() != Some("on") {
+            continue;
+        }
+        let Ok(contexts) = std::fs::read_dir(kdamond.path().join("contexts")) else { continue };
+        for context in contexts.flatten().filter(|e| e.path().is_dir()) {
+            let aggr_us = number(&context.path().join("monitoring_attrs/intervals/aggr_us"));
+            let Ok(schemes) = std::fs::read_dir(context.path().join("schemes")) else { continue };
+            for scheme in schemes.flatten().filter(|e| e.path().is_dir()) {
+                let s = scheme.path();
+                if read(&s.join("action")).as_deref() != Some("pageout") {
+                    continue;
+                }
+                let mut words = "DAMON pageout of pages".to_owned();
+                if let (Some(age), Some(aggr)) = (number(&s.join("access_pattern/age/min")), aggr_us) {
+                    let secs = age.saturating_mul(aggr) as f64 / 1e6;
+                    words.push_str(&format!(" idle for {secs:.0} s or more"));
+                }
+                let bytes = number(&s.join("quotas/bytes")).filter(|&b| b > 0);
+                let every_ms = number(&s.join("quotas/reset_interval_ms")).filter(|&m| m > 0);
+                if let (Some(bytes), Some(ms)) = (bytes, every_ms) {
+                    let per_s = (bytes as f64 * 1000.0 / ms as f64) as Bytes;
+                    words.push_str(&format!(", up to {}/s", crate::units::human_bytes(per_s)));
+                }
+                found.push(words);
+            }
+        }
+    }
+    (!found.is_empty()).then(|| found.join("; "))
+}
+
 /// The bracketed choice of a sysfs selector file: `always [madvise] never` -> `madvise`.
 fn read_selected(path: &str) -> Option<String> {
     let text = std::fs::read_to_string(path).ok()?;
@@ -133,4 +188,40 @@ fn filesystem_of(dir: &Path) -> Option<String> {
         .filter(|m| dir.starts_with(&m.mount_point))
         .max_by_key(|m| m.mount_point.as_os_str().len())
         .map(|m| m.fs_type)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Writes `text` at `root/rel`, making its folders.
+    fn put(root: &Path, rel: &str, text: &str) {
+        let path = root.join(rel);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, format!("{text}\n")).unwrap();
+    }
+
+    #[test]
+    fn a_running_damon_pageout_scheme_is_told_in_words() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        let ctx = "kdamonds/0/contexts/0";
+        put(root, "kdamonds/0/state", "on");
+        put(root, &format!("{ctx}/monitoring_attrs/intervals/aggr_us"), "5000000");
+        put(root, &format!("{ctx}/schemes/0/action"), "pageout");
+        put(root, &format!("{ctx}/schemes/0/access_pattern/age/min"), "12");
+        put(root, &format!("{ctx}/schemes/0/quotas/bytes"), "134217728");
+        put(root, &format!("{ctx}/schemes/0/quotas/reset_interval_ms"), "1000");
+        put(root, &format!("{ctx}/schemes/1/action"), "stat");
+        assert_eq!(
+            damon_pageout(root).as_deref(),
+            Some("DAMON pageout of pages idle for 60 s or more, up to 128.00 MiB/s")
+        );
+
+        // Stopped, it reclaims nothing.
+        put(root, "kdamonds/0/state", "off");
+        assert_eq!(damon_pageout(root), None);
+        // No DAMON at all.
+        assert_eq!(damon_pageout(&root.join("missing")), None);
+    }
 }

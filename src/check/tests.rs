@@ -22,6 +22,7 @@ fn machine() -> Machine {
         filesystem: None,
         swap_bytes: 0,
         residency_tool: None,
+        idle_page_reclaim: None,
     }
 }
 

@@ -14,7 +14,7 @@ mod compare;
 mod figures;
 mod formats;
 mod groups;
-mod machine;
+pub(crate) mod machine;
 
 /// The markdown report.
 pub struct Markdown;

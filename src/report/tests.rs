@@ -255,3 +255,21 @@ fn a_warm_pass_under_the_goal_says_so_and_why_from_its_numbers() {
     // At the in-memory pass's speed nothing is said.
     assert!(!with_pass(1).contains("under the 85% goal"));
 }
+
+#[test]
+fn a_machine_that_pages_out_idle_page_cache_is_said_to_and_one_that_does_not_is_not() {
+    let mut run = fake_results();
+    let mut md = String::new();
+    markdown::machine::section(&mut md, &run, "##");
+    assert!(!md.contains("reclaimer that drops page cache"), "results that do not record it");
+    run.machine.idle_page_reclaim = Some(crate::machine::NO_RECLAIMER.to_owned());
+    let mut md = String::new();
+    markdown::machine::section(&mut md, &run, "##");
+    assert!(md.contains("| idle page cache paged out | none seen |"));
+    assert!(!md.contains("reclaimer that drops page cache"));
+    run.machine.idle_page_reclaim = Some("DAMON pageout of pages idle for 60 s or more".to_owned());
+    let mut md = String::new();
+    markdown::machine::section(&mut md, &run, "##");
+    assert!(md.contains("reclaimer that drops page cache nobody has read for a while"));
+    assert!(md.contains("(DAMON pageout of pages idle for 60 s or more)"));
+}

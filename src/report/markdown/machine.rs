@@ -27,6 +27,10 @@ pub fn rows(run: &Results) -> Vec<(&'static str, String)> {
             "page-cache residency measured with",
             m.residency_tool.clone().unwrap_or_else(|| "not recorded".to_owned()),
         ),
+        (
+            "idle page cache paged out",
+            m.idle_page_reclaim.clone().unwrap_or_else(|| "not recorded".to_owned()),
+        ),
         ("host name", if m.hostname.is_empty() { "–".to_owned() } else { m.hostname.clone() }),
         ("started", r.started_at.clone()),
         ("wall time", human_nanos(r.wall_ns)),
@@ -56,6 +60,17 @@ pub fn section(md: &mut String, run: &Results, h: &str) {
         let _ = writeln!(md, "| {what} | {value} |");
     }
     md.push('\n');
+    if let Some(reclaim) =
+        run.machine.idle_page_reclaim.as_deref().filter(|r| *r != crate::machine::NO_RECLAIMER)
+    {
+        let _ = writeln!(
+            md,
+            "This machine runs a reclaimer that drops page cache nobody has read for a while, with \
+             no memory pressure ({reclaim}). It can take pages of a file between its warm \
+             preparation and the step: each warm preparation reads back the holes it finds, \
+             and the run's notes name any step whose warm cache was short all the same.\n"
+        );
+    }
     time_breakdown(md, run);
 }
 
