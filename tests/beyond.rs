@@ -29,20 +29,14 @@ fn mapped_workers_share_one_copy_loaded_workers_hold_one_each() {
     let root = tempfile::tempdir().unwrap();
     let r = run(root.path(), &["40_sharing_mapped.toml", "41_sharing_loaded.toml"]);
     let file = r.dataset.raw_bytes;
-    for k in [1u32, 2] {
-        for kind in ["mapped", "loaded"] {
-            let s = r.step(&format!("sharing_{kind}_k{k}"), CacheState::Warm).unwrap();
-            let w = s.workers.as_ref().unwrap();
-            assert_eq!(w.count, k);
-            assert!(w.sums_agree, "sharing_{kind}_k{k}: workers disagree");
-            // Every worker read the whole array, mapped or loaded.
-            for worker in &w.per_worker {
-                assert!(
-                    worker.rss_bytes >= file,
-                    "{kind} k{k}: a worker holds {} of {file}",
-                    worker.rss_bytes
-                );
-            }
+    for (kind, k) in [("mapped", 1u32), ("mapped", 2), ("loaded", 2)] {
+        let s = r.step(&format!("sharing_{kind}_k{k}"), CacheState::Warm).unwrap();
+        let w = s.workers.as_ref().unwrap();
+        assert_eq!(w.count, k);
+        assert!(w.sums_agree, "sharing_{kind}_k{k}: workers disagree");
+        // Every worker read the whole array, mapped or loaded.
+        for worker in &w.per_worker {
+            assert!(worker.rss_bytes >= file, "{kind} k{k}: a worker holds {} of {file}", worker.rss_bytes);
         }
     }
     let mapped = r.step("sharing_mapped_k2", CacheState::Warm).unwrap().workers.clone().unwrap();

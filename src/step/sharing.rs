@@ -7,7 +7,7 @@
 //! `/proc/PID/smaps_rollup` from outside (RSS, and PSS: each shared page divided among the
 //! processes that map it); then the coordinator lets them exit.
 //! Mapped, the K workers share one copy in the page cache and their total PSS stays near
-//! one file; loaded, each holds its own copy and the total grows with K.
+//! one file; loaded, each holds its own copy and the total is a file per worker.
 
 use std::hint::black_box;
 use std::io::{BufRead, BufReader, Read, Write};

@@ -51,7 +51,7 @@ impl Plot for SharingPlot {
          was read from `/proc/PID/smaps_rollup` while all K were alive. RSS counts a shared page once per \
          process that maps it, so the mapped workers' total RSS grows with K although there is one copy \
          in memory; PSS divides each shared page among the processes that map it, so the mapped total \
-         stays near one file while the loaded total grows by a file per worker. The dashed line is one \
+         stays near one file while the loaded total is a file per worker. The dashed line is one \
          copy of the data."
     }
 
