@@ -26,7 +26,7 @@ pub(super) fn available_memory() -> Bytes {
     procfs::Meminfo::current().ok().and_then(|m| m.mem_available).unwrap_or(0)
 }
 
-/// Backed memory held for the run's memory-hungry steps between them, in a child process of
+/// Backed memory held for the run's memory-hungry steps between them, in child processes of
 /// its own, and lent to each such step just before it.
 ///
 /// Touching memory in a child just before a step (as the runner once did) backs it for that
@@ -38,12 +38,31 @@ pub(super) fn available_memory() -> Bytes {
 /// that need it: [`MemoryReserve::hold`] grows it (touching the new pages once a run) or
 /// shrinks it (the pages go back to the kernel at once), so a step is lent memory freed
 /// just before it and the reserve takes it back right after the step's last process
-/// exited. The memory is the child's, not the runner's: the runner's peak RSS does not
-/// grow by it. The child exits when the reserve is dropped, or when the runner dies.
+/// exited. The memory is the children's, not the runner's: the runner's peak RSS does not
+/// grow by it. The children exit when the reserve is dropped, or when the runner dies.
+///
+/// The reserve is split among [`reserve_parts`] children, one per core up to four, that
+/// grow and shrink their shares at once: a host backs memory touched from two vCPUs at once
+/// far faster than from one (here, two processes touching 0.69 GB each took 2.5-3.3 s
+/// together where one process took 8-16 s for 1.38 GB).
 #[derive(Debug, Default)]
 pub struct MemoryReserve {
-    child: Option<ReserveChild>,
+    parts: Vec<ReserveChild>,
     held: Bytes,
+}
+
+/// How many children a [`MemoryReserve`] splits its memory among: one per core the runner
+/// may use, at most four.
+fn reserve_parts() -> usize {
+    std::thread::available_parallelism().map_or(1, std::num::NonZero::get).clamp(1, 4)
+}
+
+/// `total` split into `parts` shares of whole 2 MiB pages, the first ones larger by a page
+/// where it does not divide evenly.
+fn shares(total: Bytes, parts: usize) -> Vec<Bytes> {
+    let pages = total / HUGE_PAGE;
+    let n = parts.max(1) as Bytes;
+    (0..n).map(|i| (pages / n + Bytes::from(i < pages % n)) * HUGE_PAGE).collect()
 }
 
 #[derive(Debug)]
@@ -84,19 +103,31 @@ impl MemoryReserve {
         if target == self.held {
             return Ok(BackedMemory { bytes: 0, ns: 0 });
         }
-        if self.child.as_ref().is_none_or(|c| c.span < target) {
-            // A first child, or one whose mapping is too small: a new one, holding nothing.
-            self.child = None;
+        let count = reserve_parts();
+        let wanted = shares(target, count);
+        if self.parts.is_empty() || self.parts.iter().zip(&wanted).any(|(c, w)| c.span < *w) {
+            // First children, or ones whose mappings are too small: new ones, holding nothing.
+            self.parts.clear();
             self.held = 0;
             let span =
                 target.max(available_memory().saturating_sub(BACKING_MARGIN)).next_multiple_of(HUGE_PAGE);
-            self.child = Some(ReserveChild::start(span)?);
+            for each in shares(span, count) {
+                match ReserveChild::start(each.max(HUGE_PAGE)) {
+                    Ok(child) => self.parts.push(child),
+                    Err(e) => {
+                        self.parts.clear();
+                        return Err(e);
+                    }
+                }
+            }
         }
-        let child = self.child.as_mut().expect("started above");
-        if let Err(e) = child.order(target) {
+        // Every part is told first and answers after: they touch their shares at once.
+        let sent: Result<()> = self.parts.iter_mut().zip(&wanted).try_for_each(|(c, w)| c.send(*w));
+        let done = sent.and_then(|()| self.parts.iter_mut().zip(&wanted).try_for_each(|(c, w)| c.reply(*w)));
+        if let Err(e) = done {
             // A child that is gone (killed for memory, say) holds nothing: the next hold
-            // starts another.
-            self.child = None;
+            // starts new ones.
+            self.parts.clear();
             self.held = 0;
             return Err(e);
         }
@@ -161,14 +192,19 @@ impl ReserveChild {
         Ok(ReserveChild { pid, orders: Some(orders_write), replies: replies_read, span })
     }
 
-    /// Sends one order and waits for it to be carried out.
-    fn order(&mut self, bytes: Bytes) -> Result<()> {
+    /// Sends one order: hold `bytes`.
+    fn send(&mut self, bytes: Bytes) -> Result<()> {
         let sent = self.orders.as_ref().map(|fd| rustix::io::write(fd, &bytes.to_le_bytes()));
         if sent != Some(Ok(8)) {
             anyhow::bail!(
                 "the process holding memory for the run is gone (it could not be told to hold {bytes} bytes)"
             );
         }
+        Ok(())
+    }
+
+    /// Waits for the order [`ReserveChild::send`] sent to be carried out.
+    fn reply(&mut self, bytes: Bytes) -> Result<()> {
         let mut reply = [0u8; 1];
         loop {
             match rustix::io::read(&self.replies, &mut reply) {
@@ -317,34 +353,60 @@ mod tests {
         let test_pipe = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC).unwrap().1;
         let mut reserve = MemoryReserve::new();
         assert_eq!(reserve.hold(0).unwrap().bytes, 0);
-        assert!(reserve.child.is_none(), "holding nothing starts no process");
+        assert!(reserve.parts.is_empty(), "holding nothing starts no process");
         let own_before = rss_of(std::process::id() as libc::pid_t).unwrap();
         let grown = reserve.hold(48 * MIB + 1).unwrap();
         assert_eq!(reserve.held(), 50 * MIB, "rounded up to whole 2 MiB pages");
         assert_eq!(grown.bytes, 50 * MIB, "every byte touched");
-        let pid = reserve.child.as_ref().unwrap().pid;
-        assert!(rss_of(pid).unwrap() >= 50 * MIB, "the child holds it: {:?}", rss_of(pid));
-        // It keeps its two pipe ends and the standard streams, none of this process's other
-        // descriptors (the test's pipe, made before it started, shows in this process only).
+        let pids: Vec<libc::pid_t> = reserve.parts.iter().map(|c| c.pid).collect();
+        assert_eq!(pids.len(), reserve_parts(), "one child per part");
+        let rss_of_parts = || pids.iter().map(|&p| rss_of(p).unwrap()).sum::<Bytes>();
+        assert!(rss_of_parts() >= 50 * MIB, "the children hold it: {}", rss_of_parts());
+        // Each keeps its two pipe ends and the standard streams, none of this process's other
+        // descriptors (the test's pipe, made before they started, shows in this process only;
+        // the first child's pipe ends, made before the second started, show in neither).
         let fds = |p: libc::pid_t| -> Vec<String> {
             std::fs::read_dir(format!("/proc/{p}/fd"))
                 .unwrap()
                 .map(|e| e.unwrap().file_name().into_string().unwrap())
                 .collect()
         };
-        let held: Vec<String> =
-            fds(pid).into_iter().filter(|fd| !["0", "1", "2"].contains(&fd.as_str())).collect();
-        assert_eq!(held.len(), 2, "the reserve's child holds {held:?}");
+        for &pid in &pids {
+            let held: Vec<String> =
+                fds(pid).into_iter().filter(|fd| !["0", "1", "2"].contains(&fd.as_str())).collect();
+            assert_eq!(held.len(), 2, "the reserve's child {pid} holds {held:?}");
+        }
         assert!(fds(std::process::id() as libc::pid_t).contains(&test_pipe.as_raw_fd().to_string()));
-        // The memory is the child's: this process's side stays far below what is held.
+        // The memory is the children's: this process's side stays far below what is held.
         let own_after = rss_of(std::process::id() as libc::pid_t).unwrap();
         assert!(own_after < own_before + 25 * MIB, "{own_before} -> {own_after}");
         let lent = reserve.hold(10 * MIB).unwrap();
         assert_eq!((lent.bytes, reserve.held()), (0, 10 * MIB), "shrinking touches nothing");
-        assert!(rss_of(pid).unwrap() < 40 * MIB, "the pages went back: {:?}", rss_of(pid));
+        assert!(rss_of_parts() < 40 * MIB, "the pages went back: {}", rss_of_parts());
         assert_eq!(reserve.hold(30 * MIB).unwrap().bytes, 20 * MIB, "growing touches the new pages only");
-        assert_eq!(reserve.child.as_ref().unwrap().pid, pid, "the same child throughout");
+        assert!(rss_of_parts() >= 30 * MIB, "the children hold it again: {}", rss_of_parts());
+        assert_eq!(
+            reserve.parts.iter().map(|c| c.pid).collect::<Vec<_>>(),
+            pids,
+            "the same children throughout"
+        );
         drop(reserve);
-        assert_eq!(rss_of(pid), None, "the child ended with the reserve");
+        for pid in pids {
+            assert_eq!(rss_of(pid), None, "the child {pid} ended with the reserve");
+        }
+    }
+
+    #[test]
+    fn shares_are_whole_huge_pages_that_add_up_and_differ_by_one_page_at_most() {
+        for parts in 1..=4 {
+            for pages in [0, 1, 2, 3, 7, 660] {
+                let total = pages * HUGE_PAGE;
+                let s = shares(total, parts);
+                assert_eq!(s.len(), parts);
+                assert_eq!(s.iter().sum::<Bytes>(), total, "{pages} pages in {parts} parts");
+                assert!(s.iter().all(|b| b % HUGE_PAGE == 0));
+                assert!(s.iter().max().unwrap() - s.iter().min().unwrap() <= HUGE_PAGE);
+            }
+        }
     }
 }
