@@ -333,20 +333,9 @@ mod tests {
     fn a_reserve_holds_memory_in_its_child_grows_and_shrinks_on_order_and_ends_when_dropped() {
         // A process's RSS counts every test thread's memory: the test runs again alone, in a
         // process of its own, where only its own allocations count.
-        const ALONE: &str = "MMAP_LAB_TEST_ALONE";
-        if std::env::var_os(ALONE).is_none() {
-            let name = "cache::backing::tests::a_reserve_holds_memory_in_its_child_grows_and_shrinks_on_order_and_ends_when_dropped";
-            let out = std::process::Command::new(std::env::current_exe().unwrap())
-                .args(["--exact", name, "--test-threads=1"])
-                .env(ALONE, "1")
-                .output()
-                .unwrap();
-            let text = String::from_utf8_lossy(&out.stdout);
-            assert!(
-                out.status.success() && text.contains("1 passed"),
-                "{text}{}",
-                String::from_utf8_lossy(&out.stderr)
-            );
+        if !crate::cache::tests::alone(
+            "cache::backing::tests::a_reserve_holds_memory_in_its_child_grows_and_shrinks_on_order_and_ends_when_dropped",
+        ) {
             return;
         }
         const MIB: Bytes = 1 << 20;
