@@ -104,7 +104,8 @@ pub fn plan(specs: &[ExperimentSpec], dataset: &Dataset, options: &RunOptions) -
 /// with (the raw file, the formats files, the fault copies) to drop for it, where before
 /// the cold steps they had found only the raw file's and the copies', and touched 1.3 GB of
 /// memory the VM had handed back to its host (22.8 s of cache preparation in the one
-/// full-size run measured that way; 7.6-12.8 s since, run last).
+/// full-size run measured that way; 7.6-12.8 s since, run last, and 3.6-5.7 s with the
+/// reserve growing in one process per core).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Stage {
     /// Warm, one process per side.
