@@ -193,17 +193,51 @@ fn reading(
             (open(&step.snapshots), step.peer.as_ref().and_then(|x| open(&x.snapshots)))
         {
             return format!(
-                "both copy the file with read(): open {} for Rust, {} for NumPy",
+                "both copy the file with read(): open {} for Rust, {} for NumPy{}",
                 human_nanos(r),
-                human_nanos(n)
+                human_nanos(n),
+                open_spread(step)
             );
         }
     }
     if let Some((r, n)) = both {
-        return format!("Rust at {:.0}%, NumPy at {:.0}% of the limit", r * 100.0, n * 100.0);
+        return format!(
+            "Rust at {:.0}%, NumPy at {:.0}% of the limit{}",
+            r * 100.0,
+            n * 100.0,
+            open_spread(step)
+        );
     }
     "NumPy faster: no explanation from the numbers".to_owned()
 }
+
+/// How far apart one side's opens lie over the step's rounds, as a clause, when one side's
+/// slowest open took at least [`OPEN_SPREAD`] times its fastest: then which round touched
+/// memory the host had to back again, not the code, set the open (docs/report.md, "Fresh
+/// memory"). Empty otherwise.
+fn open_spread(step: &StepResult) -> String {
+    let range = |side: fn(&crate::results::PairedRound) -> Option<Nanos>| {
+        let opens: Vec<Nanos> = step.rounds.iter().filter_map(side).filter(|&ns| ns > 0).collect();
+        Some((*opens.iter().min()?, *opens.iter().max()?)).filter(|_| opens.len() >= 2)
+    };
+    let rust = range(|r| r.rust.open_ns);
+    let numpy = range(|r| r.numpy.open_ns);
+    let wide = |r: Option<(Nanos, Nanos)>| r.is_some_and(|(lo, hi)| hi as f64 >= lo as f64 * OPEN_SPREAD);
+    if !wide(rust) && !wide(numpy) {
+        return String::new();
+    }
+    let text = |r: Option<(Nanos, Nanos)>| {
+        r.map_or("–".to_owned(), |(lo, hi)| format!("{}-{}", human_nanos(lo), human_nanos(hi)))
+    };
+    format!(
+        "; opens over the rounds: Rust {}, NumPy {}, a spread that is not the code's: on a VM, memory the host had to back again (docs/report.md, Fresh memory)",
+        text(rust),
+        text(numpy)
+    )
+}
+
+/// The ratio of a side's slowest open to its fastest from which [`open_spread`] speaks.
+const OPEN_SPREAD: f64 = 3.0;
 
 /// The share of the in-memory pass a warm pass should reach (issue: "warm full passes ≥ 85%").
 const WARM_GOAL: f64 = 0.85;

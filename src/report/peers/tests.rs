@@ -192,3 +192,39 @@ fn cold_shares_above_the_sequential_read_are_explained() {
     let md = with(&mut run, 500_000, 1_000_000);
     assert!(!md.contains("faster than that sequential read"), "{md}");
 }
+
+#[test]
+fn a_load_whose_opens_swing_over_the_rounds_says_so_and_a_steady_one_does_not() {
+    let mut run = with_peers();
+    let load = run
+        .steps
+        .iter()
+        .position(|s| s.open == "load" && s.peer.is_some())
+        .expect("the fixture has a load step");
+    for (i, step) in run.steps.iter_mut().enumerate() {
+        if i != load {
+            step.peer = None;
+        }
+    }
+    let times =
+        |open: u64| RoundTimes { open_first_ns: Some(open + 10), pass_ns: Some(1_000), open_ns: Some(open) };
+    let with = |run: &mut Results, rust: [u64; 2], numpy: [u64; 2]| {
+        run.steps[load].rounds = (0..2)
+            .map(|i| crate::results::PairedRound {
+                rust_first: i == 0,
+                rust: times(rust[i]),
+                numpy: times(numpy[i]),
+                agrees: true,
+            })
+            .collect();
+        let mut md = String::new();
+        paired::paired_section(&mut md, run);
+        md
+    };
+    // Rust's opens 4x apart: the row names both sides' ranges.
+    let md = with(&mut run, [1_000_000_000, 4_000_000_000], [900_000_000, 1_000_000_000]);
+    assert!(md.contains("opens over the rounds: Rust 1.00 s-4.00 s, NumPy 900.0 ms-1.00 s"), "{md}");
+    // Steady opens: nothing said.
+    let md = with(&mut run, [1_000_000_000, 1_200_000_000], [900_000_000, 1_000_000_000]);
+    assert!(!md.contains("opens over the rounds"), "{md}");
+}
