@@ -34,6 +34,11 @@ fn with_peers() -> Results {
     run
 }
 
+/// The index of the fixture's first step that `is`, described as `what`.
+fn step_where(run: &Results, what: &str, is: impl Fn(&StepResult) -> bool) -> usize {
+    run.steps.iter().position(is).unwrap_or_else(|| panic!("the fixture has {what}"))
+}
+
 #[test]
 fn figures_are_phase_differences() {
     let run = with_peers();
@@ -152,11 +157,9 @@ fn rounds_give_medians_and_the_goals_verdicts() {
 #[test]
 fn cold_shares_above_the_sequential_read_are_explained() {
     let mut run = with_peers();
-    let cold = run
-        .steps
-        .iter()
-        .position(|s| s.cache == CacheState::Cold && s.access == "full_pass" && s.open == "load_mmap")
-        .expect("the fixture has a cold full pass");
+    let cold = step_where(&run, "a cold full pass", |s| {
+        s.cache == CacheState::Cold && s.access == "full_pass" && s.open == "load_mmap"
+    });
     let bytes = run.steps[cold].bytes_touched.unwrap();
     // The fixture's other cold steps are judged on this step alone.
     for (i, step) in run.steps.iter_mut().enumerate() {
@@ -196,11 +199,7 @@ fn cold_shares_above_the_sequential_read_are_explained() {
 #[test]
 fn a_load_whose_opens_swing_over_the_rounds_says_so_and_a_steady_one_does_not() {
     let mut run = with_peers();
-    let load = run
-        .steps
-        .iter()
-        .position(|s| s.open == "load" && s.peer.is_some())
-        .expect("the fixture has a load step");
+    let load = step_where(&run, "a load step", |s| s.open == "load" && s.peer.is_some());
     for (i, step) in run.steps.iter_mut().enumerate() {
         if i != load {
             step.peer = None;
