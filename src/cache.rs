@@ -76,8 +76,7 @@ pub fn warm(path: &Path) -> Result<()> {
     let file =
         File::open(path).with_context(|| format!("{}: cannot open to warm the cache", path.display()))?;
     let len = file.metadata().with_context(|| format!("{}: cannot read its size", path.display()))?.len();
-    let pieces =
-        warm_pieces(len, std::thread::available_parallelism().map_or(1, std::num::NonZero::get).min(4));
+    let pieces = warm_pieces(len, pieces_at_once());
     let populated = std::thread::scope(|scope| {
         let readers: Vec<_> = pieces
             .iter()
@@ -105,16 +104,30 @@ pub fn warm(path: &Path) -> Result<()> {
 /// [`WARM_WINDOW`] and cover every byte once, in order.
 fn warm_pieces(len: u64, parts: usize) -> Vec<(u64, u64)> {
     let windows = len.div_ceil(WARM_WINDOW as u64);
-    let parts = (parts.max(1) as u64).min(windows.max(1));
-    let mut pieces = Vec::with_capacity(parts as usize);
     let mut start = 0u64;
-    for i in 0..parts {
-        let count = windows / parts + u64::from(i < windows % parts);
-        let end = (start + count * WARM_WINDOW as u64).min(len);
-        pieces.push((start, end));
-        start = end;
-    }
-    pieces
+    even_counts(windows, parts.min(windows.max(1) as usize))
+        .into_iter()
+        .map(|count| {
+            let end = (start + count * WARM_WINDOW as u64).min(len);
+            let piece = (start, end);
+            start = end;
+            piece
+        })
+        .collect()
+}
+
+/// How many pieces the runner's fills of memory run in at once ([`warm`]'s readers, the
+/// memory reserve's children): one per core, at most four. On a VM the host backs memory
+/// touched from several vCPUs at once far faster than from one.
+pub(crate) fn pieces_at_once() -> usize {
+    std::thread::available_parallelism().map_or(1, std::num::NonZero::get).clamp(1, 4)
+}
+
+/// `units` split into `parts` (at least one) counts that add up to it and differ by one at
+/// most, the larger ones first.
+pub(crate) fn even_counts(units: u64, parts: usize) -> Vec<u64> {
+    let n = parts.max(1) as u64;
+    (0..n).map(|i| units / n + u64::from(i < units % n)).collect()
 }
 
 /// Bytes between the reads of [`populate_window`]: the smallest page a hypervisor maps.

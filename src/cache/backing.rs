@@ -41,7 +41,7 @@ pub(super) fn available_memory() -> Bytes {
 /// exited. The memory is the children's, not the runner's: the runner's peak RSS does not
 /// grow by it. The children exit when the reserve is dropped, or when the runner dies.
 ///
-/// The reserve is split among [`reserve_parts`] children, one per core up to four, that
+/// The reserve is split among [`super::pieces_at_once`] children, one per core up to four, that
 /// grow and shrink their shares at once: a host backs memory touched from two vCPUs at once
 /// far faster than from one (here, two processes touching 0.69 GB each took 2.5-3.3 s
 /// together where one process took 8-16 s for 1.38 GB).
@@ -51,18 +51,10 @@ pub struct MemoryReserve {
     held: Bytes,
 }
 
-/// How many children a [`MemoryReserve`] splits its memory among: one per core the runner
-/// may use, at most four.
-fn reserve_parts() -> usize {
-    std::thread::available_parallelism().map_or(1, std::num::NonZero::get).clamp(1, 4)
-}
-
 /// `total` split into `parts` shares of whole 2 MiB pages, the first ones larger by a page
 /// where it does not divide evenly.
 fn shares(total: Bytes, parts: usize) -> Vec<Bytes> {
-    let pages = total / HUGE_PAGE;
-    let n = parts.max(1) as Bytes;
-    (0..n).map(|i| (pages / n + Bytes::from(i < pages % n)) * HUGE_PAGE).collect()
+    super::even_counts(total / HUGE_PAGE, parts).into_iter().map(|pages| pages * HUGE_PAGE).collect()
 }
 
 #[derive(Debug)]
@@ -103,7 +95,7 @@ impl MemoryReserve {
         if target == self.held {
             return Ok(BackedMemory { bytes: 0, ns: 0 });
         }
-        let count = reserve_parts();
+        let count = super::pieces_at_once();
         let wanted = shares(target, count);
         if self.parts.is_empty() || self.parts.iter().zip(&wanted).any(|(c, w)| c.span < *w) {
             // First children, or ones whose mappings are too small: new ones, holding nothing.
@@ -355,7 +347,7 @@ mod tests {
         assert_eq!(reserve.held(), 50 * MIB, "rounded up to whole 2 MiB pages");
         assert_eq!(grown.bytes, 50 * MIB, "every byte touched");
         let pids: Vec<libc::pid_t> = reserve.parts.iter().map(|c| c.pid).collect();
-        assert_eq!(pids.len(), reserve_parts(), "one child per part");
+        assert_eq!(pids.len(), crate::cache::pieces_at_once(), "one child per part");
         let rss_of_parts = || pids.iter().map(|&p| rss_of(p).unwrap()).sum::<Bytes>();
         assert!(rss_of_parts() >= 50 * MIB, "the children hold it: {}", rss_of_parts());
         // Each keeps its two pipe ends and the standard streams, none of this process's other
