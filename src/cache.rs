@@ -24,6 +24,7 @@ use crate::probe::Residency;
 use crate::units::Bytes;
 
 mod backing;
+pub mod reporting;
 use backing::available_memory;
 pub use backing::{BackedMemory, MemoryReserve};
 

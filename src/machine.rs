@@ -50,6 +50,13 @@ pub struct Machine {
     /// then finds holes in it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub idle_page_reclaim: Option<String>,
+    /// Free page reporting to a host (a virtio balloon that takes free guest memory back),
+    /// in words, or [`NO_REPORTING`]; `None` in results written before it was recorded.
+    /// Memory handed back is backed again, slowly, at the next write: a cold read that
+    /// refills memory a reporting pass just handed over is slower
+    /// ([`crate::cache::reporting`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub free_page_reporting: Option<String>,
 }
 
 impl Machine {
@@ -79,6 +86,10 @@ impl Machine {
             residency_tool: residency_tool(),
             idle_page_reclaim: Some(
                 damon_pageout(Path::new(DAMON_ADMIN)).unwrap_or_else(|| NO_RECLAIMER.to_owned()),
+            ),
+            free_page_reporting: Some(
+                free_page_reporting(Path::new(BALLOON_DRIVER), Path::new(PAGE_REPORTING))
+                    .unwrap_or_else(|| NO_REPORTING.to_owned()),
             ),
         }
     }
@@ -158,6 +169,43 @@ fn damon_pageout(admin: &Path) -> Option<String> {
     (!found.is_empty()).then(|| found.join("; "))
 }
 
+/// [`Machine::free_page_reporting`] when no device takes free memory back.
+pub const NO_REPORTING: &str = "none seen";
+
+/// The kernel's `page_reporting` parameters (and counters, on kernels that have them).
+const PAGE_REPORTING: &str = "/sys/module/page_reporting/parameters";
+
+/// Where the virtio balloon driver lists its devices.
+const BALLOON_DRIVER: &str = "/sys/bus/virtio/drivers/virtio_balloon";
+
+/// `VIRTIO_BALLOON_F_REPORTING`: the balloon takes reported free pages back.
+const BALLOON_F_REPORTING: usize = 5;
+
+/// Free page reporting, in words, when a balloon device under `driver` (the virtio balloon
+/// driver's sysfs folder) offers it: the smallest block reported (from `page_reporting`'s
+/// `page_reporting_order` under `counters`), and whether the kernel counts the memory it
+/// reported (then each side's share is recorded, [`crate::cache::reporting`]).
+fn free_page_reporting(driver: &Path, counters: &Path) -> Option<String> {
+    let reporting = std::fs::read_dir(driver).ok()?.flatten().any(|device| {
+        std::fs::read_to_string(device.path().join("features"))
+            .is_ok_and(|bits| bits.as_bytes().get(BALLOON_F_REPORTING) == Some(&b'1'))
+    });
+    if !reporting {
+        return None;
+    }
+    let read = |name: &str| std::fs::read_to_string(counters.join(name)).ok().map(|t| t.trim().to_owned());
+    let mut words = "virtio balloon: free blocks".to_owned();
+    if let Some(order) = read("page_reporting_order").and_then(|o| o.parse::<u32>().ok()) {
+        let bytes = (crate::units::page_size() as Bytes) << order;
+        words.push_str(&format!(" of {} and more", crate::units::human_bytes(bytes)));
+    }
+    words.push_str(" handed to the host 2 s after a free");
+    if read("reported_kib").is_some() {
+        words.push_str("; this kernel counts what it reported");
+    }
+    Some(words)
+}
+
 /// The bracketed choice of a sysfs selector file: `always [madvise] never` -> `madvise`.
 fn read_selected(path: &str) -> Option<String> {
     let text = std::fs::read_to_string(path).ok()?;
@@ -223,5 +271,27 @@ mod tests {
         assert_eq!(damon_pageout(root), None);
         // No DAMON at all.
         assert_eq!(damon_pageout(&root.join("missing")), None);
+    }
+
+    #[test]
+    fn a_balloon_that_takes_free_pages_back_is_told_in_words() {
+        let dir = tempfile::tempdir().unwrap();
+        let (driver, counters) = (dir.path().join("driver"), dir.path().join("counters"));
+        // Bit 5, VIRTIO_BALLOON_F_REPORTING, is on.
+        put(&driver, "virtio0/features", "0110010100000000");
+        put(&counters, "page_reporting_order", "9");
+        let huge = crate::units::human_bytes((crate::units::page_size() as Bytes) << 9);
+        assert_eq!(
+            free_page_reporting(&driver, &counters),
+            Some(format!(
+                "virtio balloon: free blocks of {huge} and more handed to the host 2 s after a free"
+            ))
+        );
+        put(&counters, "reported_kib", "616439");
+        assert!(free_page_reporting(&driver, &counters).unwrap().ends_with("counts what it reported"));
+        // A balloon without the feature, or none at all, reports nothing.
+        put(&driver, "virtio0/features", "0110000100000000");
+        assert_eq!(free_page_reporting(&driver, &counters), None);
+        assert_eq!(free_page_reporting(&dir.path().join("missing"), &counters), None);
     }
 }

@@ -14,7 +14,7 @@ use crate::peer::PeerChoice;
 use crate::results::{PairedRound, StepResult, StepTiming};
 use crate::spec::{AccessSpec, ExperimentSpec};
 use crate::step::StepPlan;
-use crate::units::Nanos;
+use crate::units::{Bytes, Nanos};
 
 pub use crate::child::DEFAULT_STEP_TIMEOUT;
 
@@ -247,7 +247,7 @@ pub fn run_one(
     }
     let size = || std::fs::metadata(&plan.path).ok().map(|m| m.len());
     let before = size();
-    let (mut result, cache_report) = rust_side(plan, options, &mut timing)?;
+    let (mut result, cache_report, rust_reported) = rust_side(plan, options, &mut timing)?;
     // Preparing the first round (reading the file, backing memory) is not the step's own
     // length: it does not count against repeating it.
     let first_prepare = timing.prepare_ns;
@@ -260,9 +260,11 @@ pub fn run_one(
                 Some(shape) => peer_plan.with_pattern(&plan.spec.access, shape),
                 None => peer_plan,
             };
-            let mut numpy = numpy_side(plan, &peer_plan, python, options, &mut timing)?;
+            let (mut numpy, numpy_reported) = numpy_side(plan, &peer_plan, python, options, &mut timing)?;
             crate::peer::agree::check(&result, &mut numpy);
-            result.rounds.push(PairedRound::of(true, &result, &numpy));
+            result
+                .rounds
+                .push(PairedRound::of(true, &result, &numpy).with_reported(rust_reported, numpy_reported));
             let agreed = numpy.agrees;
             result.peer = Some(numpy);
             if agreed {
@@ -326,12 +328,18 @@ pub fn rounds_for(plan: &StepPlan, options: &RunOptions, first_ns: Nanos) -> u32
     options.rounds.min(STEP_ROUNDS)
 }
 
+/// Memory reported to the host since the counter read `before`.
+fn reported_since(before: Option<Bytes>) -> Option<Bytes> {
+    Some(cache::reporting::reported_bytes()?.saturating_sub(before?))
+}
+
 /// The Rust side of a round: the cache prepared, the step run in a child.
 fn rust_side(
     plan: &StepPlan,
     options: &RunOptions,
     timing: &mut StepTiming,
-) -> Result<(StepResult, CacheReport)> {
+) -> Result<(StepResult, CacheReport, Option<Bytes>)> {
+    let reported = cache::reporting::reported_bytes();
     let t = Instant::now();
     let cache_report = cache::prepare(&plan.path, plan.cache)
         .with_context(|| format!("preparing a {} cache for step {}", plan.cache.name(), plan.spec.id))?;
@@ -339,7 +347,7 @@ fn rust_side(
     let t = Instant::now();
     let result = run_child(plan, options.step_timeout)?;
     timing.rust_ns += nanos(t);
-    Ok((result, cache_report))
+    Ok((result, cache_report, reported_since(reported)))
 }
 
 /// NumPy's side of a round: the cache prepared again, the peer run, not yet checked.
@@ -349,13 +357,14 @@ fn numpy_side(
     python: &crate::peer::Python,
     options: &RunOptions,
     timing: &mut StepTiming,
-) -> Result<crate::results::PeerResult> {
+) -> Result<(crate::results::PeerResult, Option<Bytes>)> {
+    let reported = cache::reporting::reported_bytes();
     let t = Instant::now();
     let numpy = crate::peer::prepare_and_run(plan, peer_plan, python, options.step_timeout)?;
     let all = nanos(t);
     timing.numpy_ns += numpy.process_ns;
     timing.prepare_ns += all.saturating_sub(numpy.process_ns);
-    Ok(numpy)
+    Ok((numpy, reported_since(reported)))
 }
 
 /// One more round of a step beside its NumPy peer, in the order asked for.
@@ -367,15 +376,15 @@ fn another_round(
     rust_first: bool,
     timing: &mut StepTiming,
 ) -> Result<PairedRound> {
-    let (rust, mut numpy) = if rust_first {
-        let (rust, _) = rust_side(plan, options, timing)?;
+    let ((rust, _, rust_reported), (mut numpy, numpy_reported)) = if rust_first {
+        let rust = rust_side(plan, options, timing)?;
         (rust, numpy_side(plan, peer_plan, python, options, timing)?)
     } else {
         let numpy = numpy_side(plan, peer_plan, python, options, timing)?;
-        (rust_side(plan, options, timing)?.0, numpy)
+        (rust_side(plan, options, timing)?, numpy)
     };
     crate::peer::agree::check(&rust, &mut numpy);
-    Ok(PairedRound::of(rust_first, &rust, &numpy))
+    Ok(PairedRound::of(rust_first, &rust, &numpy).with_reported(rust_reported, numpy_reported))
 }
 
 fn nanos(since: Instant) -> Nanos {

@@ -23,6 +23,7 @@ fn machine() -> Machine {
         swap_bytes: 0,
         residency_tool: None,
         idle_page_reclaim: None,
+        free_page_reporting: None,
     }
 }
 

@@ -167,7 +167,12 @@ mod tests {
     use super::*;
 
     fn round(rust_first: bool, rust: Nanos, numpy: Nanos) -> PairedRound {
-        let t = |ns| RoundTimes { open_first_ns: Some(10), pass_ns: Some(ns), open_ns: Some(5) };
+        let t = |ns| RoundTimes {
+            open_first_ns: Some(10),
+            pass_ns: Some(ns),
+            open_ns: Some(5),
+            reported_bytes: None,
+        };
         PairedRound { rust_first, rust: t(rust), numpy: t(numpy), agrees: true }
     }
 

@@ -237,6 +237,7 @@ fn a_warm_pass_under_the_goal_says_so_and_why_from_its_numbers() {
                 open_first_ns: Some(1),
                 pass_ns: Some(per_byte * s.bytes_touched.unwrap_or(1)),
                 open_ns: Some(1),
+                reported_bytes: None,
             };
             let round = |rust_first| PairedRound { rust_first, rust: t, numpy: t, agrees: true };
             s.rounds = vec![round(true), round(false)];
@@ -272,4 +273,38 @@ fn a_machine_that_pages_out_idle_page_cache_is_said_to_and_one_that_does_not_is_
     markdown::machine::section(&mut md, &run, "##");
     assert!(md.contains("reclaimer that drops page cache nobody has read for a while"));
     assert!(md.contains("(DAMON pageout of pages idle for 60 s or more)"));
+}
+
+#[test]
+fn a_machine_that_hands_free_memory_to_its_host_says_how_many_sides_met_a_pass() {
+    let mut run = fake_results();
+    let section = |run: &crate::results::Results| {
+        let mut md = String::new();
+        markdown::machine::section(&mut md, run, "##");
+        md
+    };
+    assert!(!section(&run).contains("hands free memory back"), "results that do not record it");
+    run.machine.free_page_reporting = Some(crate::machine::NO_REPORTING.to_owned());
+    let md = section(&run);
+    assert!(md.contains("| free memory handed back to the host | none seen |"), "{md}");
+    assert!(!md.contains("hands free memory back"));
+    run.machine.free_page_reporting = Some("virtio balloon: free blocks handed to the host".to_owned());
+    // No side counted: the kernel does not count.
+    for step in &mut run.steps {
+        for round in &mut step.rounds {
+            round.rust.reported_bytes = None;
+            round.numpy.reported_bytes = None;
+        }
+    }
+    assert!(section(&run).contains("does not count what it reported"));
+    // One side of one round met a pass that handed 300 MiB back.
+    use crate::results::{PairedRound, RoundTimes};
+    let side = |reported| RoundTimes { reported_bytes: Some(reported), ..RoundTimes::default() };
+    let round = |rust_first, rust| PairedRound { rust_first, rust: side(rust), numpy: side(0), agrees: true };
+    run.steps[0].rounds = vec![round(true, 300 << 20), round(false, 0)];
+    let md = section(&run);
+    assert!(
+        md.contains("1 of 4 sides of the paired rounds met a pass, which handed 300.00 MiB back"),
+        "{md}"
+    );
 }

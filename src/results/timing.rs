@@ -105,6 +105,13 @@ impl PairedRound {
             agrees: numpy.agrees,
         }
     }
+
+    /// The round with the memory reported to the host during each side.
+    pub fn with_reported(mut self, rust: Option<Bytes>, numpy: Option<Bytes>) -> PairedRound {
+        self.rust.reported_bytes = rust;
+        self.numpy.reported_bytes = numpy;
+        self
+    }
 }
 
 /// Where one step's wall time went, in the runner: cache preparations, the Rust processes
@@ -155,6 +162,12 @@ pub struct RoundTimes {
     /// From `before_open` to `after_open`: the open alone.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub open_ns: Option<Nanos>,
+    /// Free memory the guest kernel handed back to its host (free page reporting) from
+    /// this side's cache preparation to its process's end: memory the side may have had
+    /// to have backed again ([`crate::cache::reporting`]). `None` where the kernel does not
+    /// count it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reported_bytes: Option<Bytes>,
 }
 
 impl RoundTimes {
@@ -166,6 +179,7 @@ impl RoundTimes {
             open_first_ns: span(Phase::BeforeOpen, Phase::AfterFirst),
             pass_ns: span(Phase::AfterFirst, Phase::AfterAccess),
             open_ns: span(Phase::BeforeOpen, Phase::AfterOpen),
+            reported_bytes: None,
         }
     }
 

@@ -31,6 +31,10 @@ pub fn rows(run: &Results) -> Vec<(&'static str, String)> {
             "idle page cache paged out",
             m.idle_page_reclaim.clone().unwrap_or_else(|| "not recorded".to_owned()),
         ),
+        (
+            "free memory handed back to the host",
+            m.free_page_reporting.clone().unwrap_or_else(|| "not recorded".to_owned()),
+        ),
         ("host name", if m.hostname.is_empty() { "–".to_owned() } else { m.hostname.clone() }),
         ("started", r.started_at.clone()),
         ("wall time", human_nanos(r.wall_ns)),
@@ -71,7 +75,39 @@ pub fn section(md: &mut String, run: &Results, h: &str) {
              and the run's notes name any step whose warm cache was short all the same.\n"
         );
     }
+    if run.machine.free_page_reporting.as_deref().is_some_and(|r| r != crate::machine::NO_REPORTING) {
+        let (sides, hit, bytes) = reported_in_sides(run);
+        let _ = writeln!(
+            md,
+            "This machine hands free memory back to its host (free page reporting, a pass two \
+             seconds after a free), which backs it again, slowly, at the next write: a cold read \
+             or a copy into fresh memory that refills memory a pass has just handed over takes \
+             longer, whatever code runs. {}\n",
+            if sides == 0 {
+                "The kernel does not count what it reported: no side's share is known.".to_owned()
+            } else {
+                format!(
+                    "{hit} of {sides} sides of the paired rounds met a pass, which handed {} back \
+                     while they ran; the paired table names it beside a step that is behind.",
+                    human_bytes(bytes)
+                )
+            }
+        );
+    }
     time_breakdown(md, run);
+}
+
+/// Over every paired round's sides whose reported memory was counted: how many sides,
+/// how many met a reporting pass, and the memory reported during them.
+fn reported_in_sides(run: &Results) -> (usize, usize, crate::units::Bytes) {
+    let counted: Vec<crate::units::Bytes> = run
+        .steps
+        .iter()
+        .flat_map(|s| &s.rounds)
+        .flat_map(|r| [r.rust.reported_bytes, r.numpy.reported_bytes])
+        .flatten()
+        .collect();
+    (counted.len(), counted.iter().filter(|&&b| b > 0).count(), counted.iter().sum())
 }
 
 /// Where the run's wall time went: each stage, then each step's cache preparations, Rust

@@ -152,13 +152,23 @@ fn reading(
     if !p.alternated {
         let t = step.timing.map_or(0, |t| t.wall_ns);
         return format!(
-            "one round only (it took {}): too long to repeat within the time budget",
-            human_nanos(t)
+            "one round only (it took {}): too long to repeat within the time budget{}",
+            human_nanos(t),
+            host_took_back(step)
         );
     }
     if p.ratio + p.spread >= 1.0 {
         return below_goal(step, s, itemsize);
     }
+    format!("{}{}", behind_reading(step, s, limits), host_took_back(step))
+}
+
+/// [`reading`] for a step where Rust is behind NumPy beyond the spread.
+fn behind_reading(
+    step: &StepResult,
+    s: Option<crate::report::limits::Share>,
+    limits: Option<&crate::results::Limits>,
+) -> String {
     let both = s.and_then(|s| Some((s.rust?, s.numpy?)));
     let faults = |snaps: &[Snapshot]| Figures::of(snaps, None).major_faults;
     let majors = faults(&step.snapshots).zip(step.peer.as_ref().and_then(|x| faults(&x.snapshots)));
@@ -209,6 +219,26 @@ fn reading(
         );
     }
     "NumPy faster: no explanation from the numbers".to_owned()
+}
+
+/// The free memory handed back to the host while each side ran, summed over the step's
+/// rounds, as a clause, when a reporting pass came during any side: the side that was
+/// refilling that memory had it backed again (docs/report.md, "Fresh memory"). Empty
+/// otherwise, and where the kernel does not count it.
+fn host_took_back(step: &StepResult) -> String {
+    let sum = |side: fn(&crate::results::PairedRound) -> Option<u64>| {
+        step.rounds.iter().filter_map(side).reduce(|a, b| a + b)
+    };
+    let (rust, numpy) = (sum(|r| r.rust.reported_bytes), sum(|r| r.numpy.reported_bytes));
+    if rust.unwrap_or(0) == 0 && numpy.unwrap_or(0) == 0 {
+        return String::new();
+    }
+    let text = |b: Option<u64>| b.map_or("–".to_owned(), human_bytes);
+    format!(
+        "; free memory handed back to the host while the sides ran (free page reporting): {} in Rust's, {} in NumPy's",
+        text(rust),
+        text(numpy)
+    )
 }
 
 /// How far apart one side's opens lie over the step's rounds, as a clause, when one side's

@@ -127,6 +127,7 @@ fn rounds_give_medians_and_the_goals_verdicts() {
         open_first_ns: Some(open_first),
         pass_ns: Some(pass),
         open_ns: None,
+        reported_bytes: None,
     };
     // Open + first, NumPy ÷ Rust per round: 16.7, 30, 50 (median 30). Pass: 0.9, 0.9, 1.25.
     run.side_by_side = Some(SideBySide {
@@ -167,8 +168,12 @@ fn cold_shares_above_the_sequential_read_are_explained() {
             step.peer = None;
         }
     }
-    let times =
-        |pass: u64| RoundTimes { open_first_ns: Some(1_000), pass_ns: Some(pass), open_ns: Some(500) };
+    let times = |pass: u64| RoundTimes {
+        open_first_ns: Some(1_000),
+        pass_ns: Some(pass),
+        open_ns: Some(500),
+        reported_bytes: None,
+    };
     let round = |rust_first, rust, numpy| crate::results::PairedRound {
         rust_first,
         rust: times(rust),
@@ -205,8 +210,12 @@ fn a_load_whose_opens_swing_over_the_rounds_says_so_and_a_steady_one_does_not() 
             step.peer = None;
         }
     }
-    let times =
-        |open: u64| RoundTimes { open_first_ns: Some(open + 10), pass_ns: Some(1_000), open_ns: Some(open) };
+    let times = |open: u64| RoundTimes {
+        open_first_ns: Some(open + 10),
+        pass_ns: Some(1_000),
+        open_ns: Some(open),
+        reported_bytes: None,
+    };
     let with = |run: &mut Results, rust: [u64; 2], numpy: [u64; 2]| {
         run.steps[load].rounds = (0..2)
             .map(|i| crate::results::PairedRound {
@@ -226,4 +235,56 @@ fn a_load_whose_opens_swing_over_the_rounds_says_so_and_a_steady_one_does_not() 
     // Steady opens: nothing said.
     let md = with(&mut run, [1_000_000_000, 1_200_000_000], [900_000_000, 1_000_000_000]);
     assert!(!md.contains("opens over the rounds"), "{md}");
+}
+
+#[test]
+fn a_step_behind_names_the_memory_the_host_took_back_during_each_side() {
+    let mut run = with_peers();
+    let cold = step_where(&run, "a cold mapped step", |s| {
+        s.cache == crate::cache::CacheState::Cold && s.open != "load" && s.peer.is_some()
+    });
+    for (i, step) in run.steps.iter_mut().enumerate() {
+        if i != cold {
+            step.peer = None;
+        }
+    }
+    let times = |pass: u64, reported: Option<u64>| RoundTimes {
+        open_first_ns: Some(10),
+        pass_ns: Some(pass),
+        open_ns: Some(5),
+        reported_bytes: reported,
+    };
+    let with = |run: &mut Results, rust: [(u64, Option<u64>); 2], numpy: [(u64, Option<u64>); 2]| {
+        run.steps[cold].rounds = (0..2)
+            .map(|i| crate::results::PairedRound {
+                rust_first: i == 0,
+                rust: times(rust[i].0, rust[i].1),
+                numpy: times(numpy[i].0, numpy[i].1),
+                agrees: true,
+            })
+            .collect();
+        let mut md = String::new();
+        paired::paired_section(&mut md, run);
+        md
+    };
+    let mib = 1u64 << 20;
+    // Rust twice as slow, and a pass handed 800 MiB back during one of its sides.
+    let md = with(
+        &mut run,
+        [(2_000_000_000, Some(800 * mib)), (2_000_000_000, Some(0))],
+        [(1_000_000_000, Some(0)), (1_000_000_000, Some(0))],
+    );
+    assert!(
+        md.contains("handed back to the host while the sides ran (free page reporting): 800.00 MiB in Rust's, 0 B in NumPy's"),
+        "{md}"
+    );
+    // No pass during any side, or a kernel that does not count: nothing said.
+    let md = with(
+        &mut run,
+        [(2_000_000_000, Some(0)), (2_000_000_000, Some(0))],
+        [(1_000_000_000, Some(0)), (1_000_000_000, Some(0))],
+    );
+    assert!(!md.contains("handed back to the host"), "{md}");
+    let md = with(&mut run, [(2_000_000_000, None); 2], [(1_000_000_000, None); 2]);
+    assert!(!md.contains("handed back to the host"), "{md}");
 }
