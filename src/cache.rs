@@ -282,15 +282,28 @@ pub fn whole_in_large_folios(path: &Path) -> Result<bool> {
     // locked; it is only read, within its length, and dropped here.
     let map = unsafe { memmap2::Mmap::map(&file) }
         .with_context(|| format!("{}: cannot map to probe its folios", path.display()))?;
+    Ok(large_folio_faults(len, probe_faults(&map)))
+}
+
+/// Reads `map` one byte per [`FOLIO_PROBE_STRIDE`] and returns the page faults this thread
+/// took for it. Each window read leaves the process's memory again at once.
+fn probe_faults(map: &memmap2::Mmap) -> u64 {
     let before = thread_minor_faults();
     let mut seen = 0u8;
-    for offset in (0..map.len()).step_by(FOLIO_PROBE_STRIDE) {
-        // SAFETY: `offset` lies within the mapping.
-        seen ^= unsafe { std::ptr::read_volatile(map.as_ptr().add(offset)) };
+    for start in (0..map.len()).step_by(WARM_WINDOW) {
+        let end = (start + WARM_WINDOW).min(map.len());
+        for offset in (start..end).step_by(FOLIO_PROBE_STRIDE) {
+            // SAFETY: `offset` lies within the mapping.
+            seen ^= unsafe { std::ptr::read_volatile(map.as_ptr().add(offset)) };
+        }
+        // The window leaves this process's memory (not the page cache): the runner's peak
+        // RSS must not grow by the file.
+        // SAFETY: the range lies within the mapping; dropping a shared read-only mapping's
+        // pages only unmaps them, and later reads would map them again.
+        unsafe { libc::madvise(map.as_ptr().add(start).cast_mut().cast(), end - start, libc::MADV_DONTNEED) };
     }
     std::hint::black_box(seen);
-    let faults = thread_minor_faults().saturating_sub(before);
-    Ok(large_folio_faults(len, faults))
+    thread_minor_faults().saturating_sub(before)
 }
 
 /// Whether `faults` for a probe of a `len`-byte file say large folios: at most one per
@@ -663,6 +676,34 @@ pub(crate) mod tests {
         // Evicted, it is not cached whole.
         evict(file.path()).unwrap();
         assert!(!whole_in_large_folios(file.path()).unwrap());
+    }
+
+    /// This process's mapped file pages now (`RssFile`).
+    fn rss_file() -> Bytes {
+        let status = std::fs::read_to_string("/proc/self/status").unwrap();
+        let line = status.lines().find(|l| l.starts_with("RssFile:")).unwrap();
+        line.split_whitespace().nth(1).unwrap().parse::<Bytes>().unwrap() * 1024
+    }
+
+    #[test]
+    fn probing_a_cached_file_leaves_none_of_it_in_the_processs_memory() {
+        // Alone: another test's mappings would move the count.
+        if !alone("cache::tests::probing_a_cached_file_leaves_none_of_it_in_the_processs_memory") {
+            return;
+        }
+        let file = file_of(48 * WARM_WINDOW);
+        if !refill(file.path()).unwrap() {
+            return; // a machine with almost no memory available
+        }
+        // SAFETY: a read-only mapping of the test's own file, dropped at the end.
+        let map = unsafe { memmap2::Mmap::map(file.as_file()) }.unwrap();
+        let before = rss_file();
+        let faults = probe_faults(&map);
+        let grown = rss_file().saturating_sub(before);
+        assert!(faults > 0, "the probe read the mapping");
+        // Every window was read (a fault or more each) and dropped again: the runner's RSS
+        // must not grow by a 1.38 GB file.
+        assert!(grown < 4 * WARM_WINDOW as Bytes, "a probe of a 192 MiB file left {grown} B mapped");
     }
 
     #[test]
