@@ -271,7 +271,7 @@ const LARGE_FOLIO: u64 = 2 << 20;
 /// so a file in 2 MiB folios takes about one per 2 MiB (a mapped pass over the full-size
 /// .npy took 662), one in small folios one per 64 KiB. Reading the probe costs what its
 /// faults cost: a few milliseconds for a 1.38 GB file in large folios.
-pub fn whole_in_large_folios(path: &Path) -> Result<bool> {
+fn whole_in_large_folios(path: &Path) -> Result<bool> {
     let file =
         File::open(path).with_context(|| format!("{}: cannot open to probe its folios", path.display()))?;
     let len = file.metadata().with_context(|| format!("{}: cannot read its size", path.display()))?.len();

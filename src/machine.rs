@@ -88,8 +88,11 @@ impl Machine {
                 damon_pageout(Path::new(DAMON_ADMIN)).unwrap_or_else(|| NO_RECLAIMER.to_owned()),
             ),
             free_page_reporting: Some(
-                free_page_reporting(Path::new(BALLOON_DRIVER), Path::new(PAGE_REPORTING))
-                    .unwrap_or_else(|| NO_REPORTING.to_owned()),
+                free_page_reporting(
+                    Path::new(BALLOON_DRIVER),
+                    Path::new(crate::cache::reporting::PARAMETERS),
+                )
+                .unwrap_or_else(|| NO_REPORTING.to_owned()),
             ),
         }
     }
@@ -171,9 +174,6 @@ fn damon_pageout(admin: &Path) -> Option<String> {
 
 /// [`Machine::free_page_reporting`] when no device takes free memory back.
 pub const NO_REPORTING: &str = "none seen";
-
-/// The kernel's `page_reporting` parameters (and counters, on kernels that have them).
-const PAGE_REPORTING: &str = "/sys/module/page_reporting/parameters";
 
 /// Where the virtio balloon driver lists its devices.
 const BALLOON_DRIVER: &str = "/sys/bus/virtio/drivers/virtio_balloon";

@@ -27,12 +27,13 @@
 
 use crate::units::Bytes;
 
-/// Where a kernel that counts it gives the memory reported to the host since boot, in KiB
-/// (upstream kernels do not).
-pub const REPORTED_KIB: &str = "/sys/module/page_reporting/parameters/reported_kib";
+/// The kernel's `page_reporting` parameters: `page_reporting_order` (the smallest block
+/// reported), and on a kernel that counts it `reported_kib` (upstream kernels do not).
+pub const PARAMETERS: &str = "/sys/module/page_reporting/parameters";
 
-/// Memory reported to the host since boot, on a kernel that counts it.
+/// Memory reported to the host since boot, on a kernel that counts it (`reported_kib`).
 pub fn reported_bytes() -> Option<Bytes> {
-    let kib: Bytes = std::fs::read_to_string(REPORTED_KIB).ok()?.trim().parse().ok()?;
+    let path = std::path::Path::new(PARAMETERS).join("reported_kib");
+    let kib: Bytes = std::fs::read_to_string(path).ok()?.trim().parse().ok()?;
     Some(kib * 1024)
 }
