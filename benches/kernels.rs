@@ -7,6 +7,7 @@
 //! | `gather_elements` | `X.flat[idx].sum()` for 200,000 random indices (`random_element_indices`, seed 0): the typed gather, the former loop (decode each element, one accumulator) |
 //! | `gather_rows` | `X[batch].sum()` for 25 batches of 32 random samples: `sum_rows`, the former loop (one `sum_bytes` per sample) |
 //! | `bytes` | the whole array summed as `uint8` (`np.memmap`'s default dtype): `sum_u8` (u16 lanes), the former loop (each byte widened to a `u64` lane), and `sum_f64` over the same bytes as the memory's pace |
+//! | `lz4_frame` | an LZ4 frame of the dataset's pictures (its first samples of the bench shape, compressed as arrow-rs's IPC writer does: 4 MiB independent blocks) decoded into a block touched before: arrow-rs's way (`FrameDecoder`, each block copied out of the decoder), `formats::lz4::decode_into` on one thread and on every core |
 //! | `fresh_copy` | 64 MiB copied into a block allocated just before (untimed) and freed after (untimed): what a `.npz` member read or an LZ4 decode pays for fresh memory, page faults included; the block from `HugePageAllocator` (`MADV_HUGEPAGE`, as NumPy's arrays) and from the plain system allocator |
 //!
 //! The data has the shape `MMAP_LAB_BENCH_SHAPE` (default `64x120x120x3`, 22 MB of
@@ -208,10 +209,40 @@ fn fresh_copy_benches(c: &mut Criterion) {
     group.finish();
 }
 
+fn lz4_benches(c: &mut Criterion) {
+    use std::io::{Read, Write};
+    let shape = shape();
+    let layout = mmap_lab::dataset::image::SampleLayout::of(&shape);
+    let samples = shape.0.first().copied().unwrap_or(1) as u64;
+    let values: Vec<f64> =
+        (0..samples).flat_map(|n| mmap_lab::dataset::image::sample_values(0, layout, Dtype::F8, n)).collect();
+    let bytes: &[u8] = bytemuck::cast_slice(&values);
+    let mut encoder = lz4_flex::frame::FrameEncoder::new(Vec::new());
+    encoder.write_all(bytes).expect("compress");
+    let frame = encoder.finish().expect("compress");
+    let mut out = vec![0u8; bytes.len()];
+    let one_thread = rayon::ThreadPoolBuilder::new().num_threads(1).build().expect("a thread pool");
+    let mut group = c.benchmark_group("lz4_frame");
+    group.throughput(Throughput::BytesDecimal(bytes.len() as u64));
+    group.bench_function("arrow_rs_frame_decoder", |b| {
+        b.iter(|| {
+            lz4_flex::frame::FrameDecoder::new(black_box(&frame[..])).read_exact(&mut out).expect("decode");
+        })
+    });
+    group.bench_function("blocks_one_thread", |b| {
+        b.iter(|| one_thread.install(|| mmap_lab::formats::lz4::decode_into(black_box(&frame), &mut out)))
+    });
+    group.bench_function("blocks_every_core", |b| {
+        b.iter(|| mmap_lab::formats::lz4::decode_into(black_box(&frame), &mut out))
+    });
+    group.finish();
+    assert!(out == bytes, "the decoded frame differs from the pictures");
+}
+
 criterion_group! {
     name = benches;
     // criterion's plots need system fonts, which CI machines and containers often lack.
     config = Criterion::default().without_plots();
-    targets = channel_benches, bytes_benches, gather_benches, fresh_copy_benches
+    targets = channel_benches, bytes_benches, gather_benches, lz4_benches, fresh_copy_benches
 }
 criterion_main!(benches);

@@ -52,6 +52,18 @@ fn every_format_reads_back_as_the_dataset_and_maps_only_where_uncompressed() {
 }
 
 #[test]
+fn the_lz4_file_the_writer_makes_is_decoded_block_by_block() {
+    let dir = tempfile::tempdir().unwrap();
+    let (data, _) = ensure_dataset(&pictures(), dir.path()).unwrap();
+    let files = ensure(&data, &[Format::ArrowIpcLz4]).unwrap();
+    let split = || lz4::SPLIT.with(|n| n.get());
+    let before = split();
+    let opened = open(&dir.path().join(&files[0].name), Format::ArrowIpcLz4).unwrap();
+    assert_eq!(split(), before + 1, "the values buffer went through arrow-rs's decoder");
+    assert_eq!(opened.bytes(), &std::fs::read(data.raw_path()).unwrap()[..]);
+}
+
+#[test]
 fn checked_files_are_reused_and_changed_ones_rewritten() {
     let dir = tempfile::tempdir().unwrap();
     let (data, _) = ensure_dataset(&small(Dtype::F4), dir.path()).unwrap();
