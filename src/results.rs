@@ -126,7 +126,7 @@ impl DatasetInfo {
 /// One stage of a run and its wall time.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StageTime {
-    /// `dataset`, `formats`, `warm_steps`, `cold_read_limit`, `cold_steps`, `worker_steps`,
+    /// `dataset`, `formats`, `warm_steps`, `worker_steps`, `cold_read_limit`, `cold_steps`,
     /// `restore_cache`, in the order they ran.
     pub stage: String,
     /// Its wall time.

@@ -100,20 +100,25 @@ pub fn plan(specs: &[ExperimentSpec], dataset: &Dataset, options: &RunOptions) -
 /// The stages steps run in, in this order.
 ///
 /// The steps whose workers each load the array need the most fresh memory of all (two
-/// arrays at K = 2): run last, they find the page cache of every file the run has done
-/// with (the raw file, the formats files, the fault copies) to drop for it, where before
-/// the cold steps they had found only the raw file's and the copies', and touched 1.3 GB of
-/// memory the VM had handed back to its host (22.8 s of cache preparation in the one
-/// full-size run measured that way; 7.6-12.8 s since, run last, and 3.6-5.7 s with the
-/// reserve growing in one process per core).
+/// arrays at K = 2): run after the warm steps, they find the page cache of every file no
+/// warm step reads again (the raw file, the formats files, the fault copies) to drop for it;
+/// a file only cold steps read again is dropped too, since each cold side evicts it anyway.
+/// (When they first ran before the cold steps, dropping only files no later step read at all,
+/// they found only the raw file's and the copies', and touched 1.3 GB of memory the VM had
+/// handed back to its host: 22.8 s of cache preparation in the one full-size run measured
+/// that way; run last instead, 7.6-12.8 s, then 3.6-5.7 s with the reserve growing in one
+/// process per core.) They run before the cold steps: after them, the .npy
+/// the last cold step read back had never been touched by a CPU when that step mapped it
+/// with `MAP_POPULATE`, and the mapping workers' warm preparation paid the hypervisor for
+/// every page of it, 1.0-1.4 s a run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Stage {
     /// Warm, one process per side.
     Warm,
-    /// Cold: the file evicted before each side.
-    Cold,
     /// Warm, K worker processes per side (the sharing steps).
     Workers,
+    /// Cold: the file evicted before each side.
+    Cold,
 }
 
 impl Stage {
@@ -126,7 +131,7 @@ impl Stage {
         }
     }
 
-    /// Its name in results.json's stage times (`warm_steps`, `cold_steps`, `worker_steps`).
+    /// Its name in results.json's stage times (`warm_steps`, `worker_steps`, `cold_steps`).
     pub fn name(self) -> &'static str {
         match self {
             Stage::Warm => "warm_steps",

@@ -152,7 +152,7 @@ struct Ran {
 }
 
 /// Stage 3: every step in a child process, with its NumPy peer and rounds, in the runner's
-/// stages ([`runner::Stage`]): warm steps, cold steps, then the steps with workers. Before
+/// stages ([`runner::Stage`]): warm steps, the steps with workers, then cold steps. Before
 /// the cold steps the file is evicted anyway, and one plain sequential read of it gives the
 /// cold passes their limit. (A second read after the cold steps, for the disk's drift, cost
 /// 2.7 s of a full-size run and moved the limit by a few percent: the steps' own rounds

@@ -51,11 +51,11 @@ fn every_step_gets_two_rounds_the_headline_gets_rounds_and_sharing_or_long_steps
 }
 
 #[test]
-fn plans_run_warm_then_cold_then_workers_and_come_back_in_spec_order() {
+fn plans_run_warm_then_workers_then_cold_and_come_back_in_spec_order() {
     let (plans, _) = plans(2);
     let stages: Vec<Stage> = plans.iter().map(Stage::of).collect();
     assert!(stages.windows(2).all(|w| w[0] <= w[1]), "stages in order: {stages:?}");
-    for stage in [Stage::Warm, Stage::Cold, Stage::Workers] {
+    for stage in [Stage::Warm, Stage::Workers, Stage::Cold] {
         assert!(stages.contains(&stage), "run-all has {stage:?} steps");
     }
     let specs = project_specs();

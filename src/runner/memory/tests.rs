@@ -16,7 +16,7 @@ fn name(p: &Path) -> &str {
 }
 
 #[test]
-fn no_file_is_dropped_before_a_step_that_still_reads_it() {
+fn no_file_is_dropped_before_a_step_that_still_reads_it_warm() {
     let plans = run_all_plans();
     let mut dropped = Vec::new();
     for (i, plan) in plans.iter().enumerate() {
@@ -24,7 +24,8 @@ fn no_file_is_dropped_before_a_step_that_still_reads_it() {
             assert!(fresh_bytes(plan).is_some(), "{} drops {} but needs no memory", plan.spec.id, name(file));
             assert!(!dropped.contains(file), "{} dropped twice", name(file));
             dropped.push(file.clone());
-            for later in &plans[i..] {
+            // A cold step evicts its file before each side: dropping it first changes nothing.
+            for later in plans[i..].iter().filter(|p| p.cache == CacheState::Warm) {
                 assert!(
                     !files_of(later).contains(file),
                     "{} is dropped before {} but {}[{}] reads it",
@@ -54,8 +55,9 @@ fn the_raw_file_goes_before_the_warm_load_and_the_fault_copies_before_the_loadin
     };
     // The tutorial's raw steps come before np.load; the fault copies are taken from the .npy.
     assert_eq!(before("npy_load", None), [FileKind::Raw.file_name()]);
-    // The loading workers run last and need two arrays where the reserve holds one (np.load's):
-    // it grows by one array, into the files the run has done with, a fault copy first.
+    // The loading workers run after the warm steps and need two arrays where the reserve holds
+    // one (np.load's): it grows by one array, into the files no warm step reads again, a fault
+    // copy first, and the formats files the cold steps read after them.
     let loading = before("sharing_loaded", Some(2));
     let copies = [FileKind::RawLargeWrites.file_name(), FileKind::RawSmallWrites.file_name()];
     assert!(loading.first().is_some_and(|f| copies.contains(&f.as_str())), "{loading:?}");
@@ -148,4 +150,21 @@ fn restoring_reads_back_the_dropped_dataset_files_but_not_the_runs_own_copies() 
     }
     assert_eq!(crate::cache::resident(&data).unwrap(), 1 << 20, "read back whole");
     assert_eq!(crate::cache::resident(&copy).unwrap(), 0, "left out");
+}
+
+#[test]
+fn a_file_only_cold_steps_read_again_goes_for_the_loading_workers() {
+    let mut plans = run_all_plans();
+    plans.retain(|p| {
+        matches!(p.spec.id.as_str(), "npy_load" | "formats_safetensors" | "sharing_loaded")
+            && p.workers != Some(1)
+            && !(p.spec.id == "npy_load" && p.cache == CacheState::Cold)
+    });
+    let at = plans.iter().position(|p| p.workers == Some(2)).unwrap();
+    let safetensors = plans.iter().find(|p| p.spec.id == "formats_safetensors").unwrap().path.clone();
+    assert!(
+        plans[at..].iter().any(|p| p.cache == CacheState::Cold && p.path == safetensors),
+        "the cold safetensors step runs after the workers"
+    );
+    assert_eq!(releases(&plans)[at], [safetensors], "each cold side evicts it anyway");
 }
