@@ -274,8 +274,12 @@ const WARM_GOAL: f64 = 0.85;
 
 /// Why a warm pass through a mapping stayed under [`WARM_GOAL`] of the in-memory pass, from its
 /// own numbers: more elements per byte than the dataset's (a narrower dtype), or a fault per
-/// small piece of the file (it sits in small folios). Empty when it reached the goal.
-fn below_goal(step: &StepResult, s: Option<crate::report::limits::Share>, itemsize: u64) -> String {
+/// small piece of the file it read (it sits in small folios). Empty when it reached the goal.
+pub(super) fn below_goal(
+    step: &StepResult,
+    s: Option<crate::report::limits::Share>,
+    itemsize: u64,
+) -> String {
     let Some(rust) = s.and_then(|s| s.rust) else { return String::new() };
     if step.cache != crate::cache::CacheState::Warm || step.open == "load" || rust >= WARM_GOAL {
         return String::new();
@@ -297,8 +301,12 @@ fn below_goal(step: &StepResult, s: Option<crate::report::limits::Share>, itemsi
             itemsize / size
         );
     }
-    let faults = Figures::of(&step.snapshots, None).minor_faults.filter(|&f| f > 0);
-    if let Some(f) = faults.filter(|&f| bytes / f < (1 << 20)) {
+    // The pass's own faults, from the open to the end of the access: a mapping populated at
+    // open (`MAP_POPULATE`) took its faults before, for the whole file, not for the bytes the
+    // pass read.
+    let at = |phase: Phase| step.snapshots.iter().find(|s| s.phase == phase).map(|s| s.minor_faults);
+    let faults = at(Phase::AfterOpen).zip(at(Phase::AfterAccess)).map(|(a, b)| b.saturating_sub(a));
+    if let Some(f) = faults.filter(|&f| f > 0 && bytes / f < (1 << 20)) {
         return format!(
             "{shares}: {} page faults, one per {} of the file, which sits in small folios",
             grouped(f),

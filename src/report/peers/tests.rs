@@ -288,3 +288,32 @@ fn a_step_behind_names_the_memory_the_host_took_back_during_each_side() {
     let md = with(&mut run, [(2_000_000_000, None); 2], [(1_000_000_000, None); 2]);
     assert!(!md.contains("handed back to the host"), "{md}");
 }
+
+#[test]
+fn a_warm_pass_under_the_goal_blames_small_folios_only_for_its_own_faults() {
+    let run = with_peers();
+    let mut step = run.step("npy_load_mmap", CacheState::Warm).unwrap().clone();
+    step.bytes_touched = Some(8 << 20);
+    step.elements_read = Some(1 << 20);
+    let share = Some(crate::report::limits::Share { rust: Some(0.5), numpy: Some(0.4) });
+    let set = |step: &mut StepResult, open: u64, pass: u64| {
+        for s in &mut step.snapshots {
+            s.minor_faults = match s.phase {
+                Phase::BeforeOpen => 100,
+                Phase::AfterOpen | Phase::AfterFirst => 100 + open,
+                _ => 100 + open + pass,
+            };
+        }
+    };
+    // 512 faults in a pass over 8 MiB: one per 16 KiB, small folios.
+    set(&mut step, 0, 512);
+    let text = paired::below_goal(&step, share, 8);
+    assert!(text.contains("512 page faults, one per 16.00 KiB"), "{text}");
+    // The same faults taken at open (MAP_POPULATE mapping the whole file): not the pass's.
+    set(&mut step, 512, 0);
+    let text = paired::below_goal(&step, share, 8);
+    assert!(text.starts_with("under the 85% goal") && !text.contains("folios"), "{text}");
+    // Four faults for 8 MiB: 2 MiB folios, nothing to blame on them.
+    set(&mut step, 0, 4);
+    assert!(!paired::below_goal(&step, share, 8).contains("folios"));
+}
