@@ -58,6 +58,16 @@ fn plans_run_warm_then_workers_then_cold_and_come_back_in_spec_order() {
     for stage in [Stage::Warm, Stage::Workers, Stage::Cold] {
         assert!(stages.contains(&stage), "run-all has {stage:?} steps");
     }
+    // Cold, the steps that read their whole file come first, each group in spec order.
+    let cold: Vec<&StepPlan> = plans.iter().filter(|p| p.cache == CacheState::Cold).collect();
+    let whole = cold.iter().take_while(|p| reads_whole_file(p)).count();
+    assert!(whole > 0 && whole < cold.len(), "run-all has cold steps of both kinds");
+    assert!(cold[whole..].iter().all(|p| !reads_whole_file(p)), "whole-file cold steps first");
+    let first_cold = cold.iter().map(|p| p.spec.id.as_str()).collect::<Vec<_>>();
+    assert_eq!(first_cold[0], "npy_load_mmap");
+    let channel = first_cold.iter().position(|&id| id == "access_channel").unwrap();
+    let first_n = first_cold.iter().position(|&id| id == "access_first_n").unwrap();
+    assert!(channel < first_n, "the strided pass reads the whole file: {first_cold:?}");
     let specs = project_specs();
     let order = report_order(&plans, &specs);
     let mut seen = order.clone();
