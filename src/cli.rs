@@ -36,9 +36,10 @@ pub struct Cli {
 pub enum Command {
     /// Generate the data, run every experiment in experiments/ and rebuild reports/.
     ///
-    /// The main job: at the tutorial's full size it writes four files of 1.38 GB in the
-    /// data folder (the array as .npy and raw, and two copies for the faults steps; reused
-    /// on later runs while their manifest vouches for them).
+    /// The main job: at the tutorial's full size it writes 3.3 GB in the data folder: the
+    /// array as .npy and raw (1.38 GB each), and its first 400 samples in two copies for the
+    /// faults steps and in five format files (reused on later runs while their manifests
+    /// vouch for them; the copies are written again each run).
     #[command(name = "run-all", after_help = examples::RUN_ALL)]
     RunAll(RunAllArgs),
     /// Run chosen experiment specs (yours too) the way run-all does.

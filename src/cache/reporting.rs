@@ -23,7 +23,14 @@
 //! names it beside a step that is behind. Waiting for a pass before each side of a
 //! load (a load that took 0.9 s took 5.6-7.3 s when a pass handed back 680-750 MiB of
 //! its memory) was tried too: it spared the loads the passes, not the host's other delays
-//! (loads with nothing reported still took 0.35-1.9 s), and cost 5-8 s a run.
+//! (loads with nothing reported still took 0.35-1.9 s), and cost 5-8 s a run. Pacing
+//! rounds instead of sides was tried last: before each round of a cold mapped step that
+//! reads its whole file, the runner waited for the pass its own first free since the last
+//! pass had armed (two cold sides of 0.9 s fit in the two seconds). In two of three runs of
+//! `npy_load_mmap`, `access_channel` and `policy_populate` cold every side came clean
+//! (0.76-0.90 s) and the steps took 11.9-12.8 s, against 12.1 s unpaced; in the third the
+//! passes did not come when the frees said, the waits ran out (2.4 s each), sides met passes
+//! all the same, and the steps took 20.3 s.
 
 use crate::units::Bytes;
 
