@@ -229,7 +229,7 @@ mod tests {
 
     #[test]
     fn a_frame_whose_blocks_stop_short_is_decoded_as_a_stream() {
-        // Flushing after the first 1,000 bytes ends the frame's first block 64 KiB short.
+        // Flushing after the first 1,000 bytes ends the frame's first block there, short of 64 KiB.
         let data = content(100_000);
         let mut encoder = FrameEncoder::with_frame_info(
             FrameInfo::new().block_size(BlockSize::Max64KB).block_mode(BlockMode::Independent),
