@@ -118,18 +118,17 @@ pub fn reads_whole_file(plan: &StepPlan) -> bool {
 
 /// The stages steps run in, in this order.
 ///
-/// The steps whose workers each load the array need the most fresh memory of all (two
-/// arrays at K = 2): run after the warm steps, they find the page cache of every file no
-/// warm step reads again (the raw file, the formats files, the fault copies) to drop for it;
-/// a file only cold steps read again is dropped too, since each cold side evicts it anyway.
-/// (When they first ran before the cold steps, dropping only files no later step read at all,
-/// they found only the raw file's and the copies', and touched 1.3 GB of memory the VM had
-/// handed back to its host: 22.8 s of cache preparation in the one full-size run measured
-/// that way; run last instead, 7.6-12.8 s, then 3.6-5.7 s with the reserve growing in one
-/// process per core.) They run before the cold steps: after them, the .npy
-/// the last cold step read back had never been touched by a CPU when that step mapped it
-/// with `MAP_POPULATE`, and the mapping workers' warm preparation paid the hypervisor for
-/// every page of it, 1.0-1.4 s a run.
+/// The steps whose workers each load the array need the most fresh memory of all (two arrays at
+/// K = 2): run after the warm steps, they find the page cache of every file no warm step reads
+/// again (the raw file, the formats files, the fault copies) to drop for it; a file only cold
+/// steps read again is dropped too, since each cold side evicts it anyway. (When they first ran
+/// before the cold steps, dropping only files no later step read at all, they found only the
+/// raw file's and the copies', and touched 1.3 GB of memory the VM had handed back to its host:
+/// 22.8 s of cache preparation in the one full-size run measured that way; run last instead,
+/// 7.6-12.8 s, then 3.6-5.7 s with the reserve growing in one process per core.) They run
+/// before the cold steps: after them, the .npy the last cold step read back had never been
+/// touched by a CPU when that step mapped it with `MAP_POPULATE`, and the mapping workers' warm
+/// preparation paid the hypervisor for every page of it, 1.0-1.4 s a run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Stage {
     /// Warm, one process per side.

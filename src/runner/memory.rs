@@ -62,14 +62,14 @@ fn files_of(plan: &StepPlan) -> Vec<PathBuf> {
     files
 }
 
-/// For each plan, the data files to drop from the page cache just before it, when it needs
-/// more fresh memory ([`fresh_bytes`]) than the run's reserve holds by then
+/// For each plan, the data files to drop from the page cache just before it, when it needs more
+/// fresh memory ([`fresh_bytes`]) than the run's reserve holds by then
 /// ([`crate::cache::MemoryReserve`]: it grows to the most any step before needed, and never
 /// shrinks): files no warm plan from it on reads (a cold plan evicts its file anyway), taken
-/// oldest last warm use first, until their sizes cover what the reserve must grow by. A file is dropped once. A file's size is what the
-/// plans that open it say it holds (their array, and the .npy header where it has one), so
-/// a copy not yet written counts too. A cold step's own eviction frees the page cache its
-/// reads fill, so only its fresh memory counts.
+/// oldest last warm use first, until their sizes cover what the reserve must grow by. A file is
+/// dropped once. A file's size is what the plans that open it say it holds (their array, and
+/// the .npy header where it has one), so a copy not yet written counts too. A cold step's own
+/// eviction frees the page cache its reads fill, so only its fresh memory counts.
 pub fn releases(plans: &[StepPlan]) -> Vec<Vec<PathBuf>> {
     // The last plan that reads each file warm (a file only cold plans read counts as used
     // at its first: it can go from then on).
