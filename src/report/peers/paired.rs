@@ -273,8 +273,9 @@ const OPEN_SPREAD: f64 = 3.0;
 const WARM_GOAL: f64 = 0.85;
 
 /// Why a warm pass through a mapping stayed under [`WARM_GOAL`] of the in-memory pass, from its
-/// own numbers: more elements per byte than the dataset's (a narrower dtype), or a fault per
-/// small piece of the file it read (it sits in small folios). Empty when it reached the goal.
+/// own numbers: more elements per byte than the dataset's (a narrower dtype), a fault per
+/// small piece of the file it read (it sits in small folios), or a pass over part of the array
+/// only (the goal is for full passes). Empty when it reached the goal.
 pub(super) fn below_goal(
     step: &StepResult,
     s: Option<crate::report::limits::Share>,
@@ -311,6 +312,18 @@ pub(super) fn below_goal(
             "{shares}: {} page faults, one per {} of the file, which sits in small folios",
             grouped(f),
             human_bytes(bytes / f)
+        );
+    }
+    // A pass over part of the array (the policies' first 25 samples): the goal is set for
+    // full passes, and a short pass pays its faults and a fresh mapping over few bytes.
+    let array = step.shape.as_ref().zip(step.dtype).map_or(0, |(shape, dtype)| shape.nbytes(dtype));
+    if bytes > 0 && bytes < array {
+        let faults =
+            faults.filter(|&f| f > 0).map_or(String::new(), |f| format!(", with {} page faults", grouped(f)));
+        return format!(
+            "{shares}: a pass over {} of the {} array{faults}; the goal is set for full passes",
+            human_bytes(bytes),
+            human_bytes(array)
         );
     }
     shares

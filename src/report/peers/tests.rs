@@ -313,7 +313,16 @@ fn a_warm_pass_under_the_goal_blames_small_folios_only_for_its_own_faults() {
     set(&mut step, 512, 0);
     let text = paired::below_goal(&step, share, 8);
     assert!(text.starts_with("under the 85% goal") && !text.contains("folios"), "{text}");
-    // Four faults for 8 MiB: 2 MiB folios, nothing to blame on them.
+    // Four faults for 8 MiB: 2 MiB folios, nothing to blame on them; a pass over part of the
+    // array says so.
     set(&mut step, 0, 4);
-    assert!(!paired::below_goal(&step, share, 8).contains("folios"));
+    let text = paired::below_goal(&step, share, 8);
+    assert!(!text.contains("folios"), "{text}");
+    assert!(text.ends_with("with 4 page faults; the goal is set for full passes"), "{text}");
+    assert!(text.contains("a pass over 8.00 MiB of the"), "{text}");
+    // The whole array read: no such clause.
+    let array = step.shape.as_ref().unwrap().nbytes(step.dtype.unwrap());
+    step.bytes_touched = Some(array);
+    step.elements_read = Some(array / 8);
+    assert!(!paired::below_goal(&step, share, 8).contains("full passes"));
 }
