@@ -30,7 +30,10 @@
 //! `npy_load_mmap`, `access_channel` and `policy_populate` cold every side came clean
 //! (0.76-0.90 s) and the steps took 11.9-12.8 s, against 12.1 s unpaced; in the third the
 //! passes did not come when the frees said, the waits ran out (2.4 s each), sides met passes
-//! all the same, and the steps took 20.3 s.
+//! all the same, and the steps took 20.3 s. The same wait before lending a cold `np.load`
+//! its memory (and, between rounds, the memory taken back first) made its first side take
+//! 8.4-9.0 s with nothing reported, against 0.76-1.73 s unpaced when no pass came: memory
+//! the reserve touched and held a second before lending it was no help.
 
 use crate::units::Bytes;
 
