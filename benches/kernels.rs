@@ -221,6 +221,13 @@ fn lz4_benches(c: &mut Criterion) {
     encoder.write_all(bytes).expect("compress");
     let frame = encoder.finish().expect("compress");
     let mut out = vec![0u8; bytes.len()];
+    // The frame arrow-rs's writer makes is split block by block; a fallback to the stream
+    // decoder would time the wrong thing.
+    assert_eq!(
+        mmap_lab::formats::lz4::decode_into(&frame, &mut out),
+        Ok(mmap_lab::formats::lz4::Decoded::Blocks),
+        "the bench frame is not one of independent blocks"
+    );
     let one_thread = rayon::ThreadPoolBuilder::new().num_threads(1).build().expect("a thread pool");
     let mut group = c.benchmark_group("lz4_frame");
     group.throughput(Throughput::BytesDecimal(bytes.len() as u64));

@@ -112,6 +112,9 @@ fn independent_blocks(frame: &[u8], len: usize) -> Option<Blocks<'_>> {
     let simple = flg >> 6 == 0b01
         && flg & FLG_INDEPENDENT != 0
         && flg & (FLG_BLOCK_CHECKSUM | FLG_CONTENT_CHECKSUM | FLG_DICT_ID) == 0;
+    if !simple {
+        return None;
+    }
     let block_size = match (bd >> 4) & 0b111 {
         4 => 64 << 10,
         5 => 256 << 10,
@@ -119,9 +122,6 @@ fn independent_blocks(frame: &[u8], len: usize) -> Option<Blocks<'_>> {
         7 => 4 << 20,
         _ => return None,
     };
-    if !simple {
-        return None;
-    }
     let mut at = 6 + if flg & FLG_CONTENT_SIZE != 0 { 8 } else { 0 } + 1;
     let mut blocks = Vec::with_capacity(len.div_ceil(block_size));
     loop {
