@@ -4,6 +4,7 @@
 //! |---|---|
 //! | `open` | `load_mmap` of X_train.npy (open, read and parse the header, map); `memmap` of the raw file |
 //! | `open_first` | the same, then read the first element: open + header parse + first element |
+//! | `load` | `np.load`'s way: the whole array read into fresh memory, by one reader and by one per core (up to four) |
 //! | `first_element` | read the first element of a mapping made just before (untimed) |
 //! | `full_pass_warm` | sum every element through a mapping whose pages are already mapped, and the same sum over an in-memory `Vec<f64>` of the same values (the limit), on 4 KiB pages as a `Vec` gets them and on 2 MiB pages |
 //! | `first_pass_by_fill` | map the raw file (untimed), sum every element through the mapping, its page faults included, unmap (untimed); the page cache filled by `read` calls of 1 MiB after an eviction (`read_1mib`) or by `cache::warm` (a `MADV_HUGEPAGE` mapping populated: 2 MiB folios from the first byte, `hugepage_mapping`) |
@@ -102,6 +103,22 @@ fn open_benches(c: &mut Criterion) {
             array
         })
     });
+    group.finish();
+
+    // np.load: the whole array read into fresh memory (dropped outside the timed part), by
+    // one reader and by one per core. `open::load` picks one per core from LOAD_PIECE_MIN
+    // (64 MiB) a reader up, so the bench names the count at any shape.
+    let mut group = c.benchmark_group("load");
+    group.throughput(Throughput::BytesDecimal(data().spec().data_bytes()));
+    let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get).min(4);
+    for (name, readers) in [("one_reader", 1), ("one_reader_per_core", cores)] {
+        group.bench_function(name, |b| {
+            b.iter_with_large_drop(|| {
+                open::load_with_readers(&data().npy_path(), Some(readers))
+                    .unwrap_or_else(|e| fail(e.to_string()))
+            })
+        });
+    }
     group.finish();
 
     let mut group = c.benchmark_group("first_element");

@@ -44,6 +44,52 @@ fn load_reads_into_memory_and_owns_it() {
     assert!(mapped.object_bytes() < 1024);
 }
 
+/// A file of `len` bytes whose every byte tells its position (no two pieces alike).
+fn numbered_file(dir: &Path, len: usize) -> (std::path::PathBuf, Vec<u8>) {
+    let bytes: Vec<u8> = (0..len).map(|i| (i % 251) as u8 ^ (i >> 16) as u8).collect();
+    let path = dir.join("numbered.bin");
+    fs::write(&path, &bytes).unwrap();
+    (path, bytes)
+}
+
+#[test]
+fn reading_in_pieces_fills_every_byte_from_its_place() {
+    let dir = tempfile::tempdir().unwrap();
+    // 9 MiB and a bit, read from an offset that is not page aligned, into a buffer that is
+    // not 2 MiB aligned: pieces cut at 2 MiB addresses must still meet end to end.
+    let (path, bytes) = numbered_file(dir.path(), (9 << 20) + 4321);
+    let file = File::open(&path).unwrap();
+    for readers in [1, 2, 3, 4, 7] {
+        let mut buf = vec![0u8; bytes.len() - 100 - 17];
+        read_in_pieces(&file, &mut buf[..], 100, readers).unwrap();
+        assert!(buf == bytes[100..bytes.len() - 17], "{readers} readers");
+        // A buffer that starts past an alignment boundary.
+        let mut shifted = vec![0u8; bytes.len()];
+        read_in_pieces(&file, &mut shifted[3..bytes.len() - 3], 3, readers).unwrap();
+        assert!(shifted[3..bytes.len() - 3] == bytes[3..bytes.len() - 3], "{readers} readers, shifted");
+    }
+}
+
+#[test]
+fn reading_in_pieces_past_the_end_is_an_error_not_a_short_buffer() {
+    let dir = tempfile::tempdir().unwrap();
+    let (path, bytes) = numbered_file(dir.path(), 6 << 20);
+    let file = File::open(&path).unwrap();
+    for readers in [1, 2, 4] {
+        let mut buf = vec![0u8; bytes.len()];
+        let err = read_in_pieces(&file, &mut buf, 1, readers).unwrap_err();
+        assert_eq!(err.kind(), std::io::ErrorKind::UnexpectedEof, "{readers} readers");
+    }
+}
+
+#[test]
+fn load_uses_one_reader_below_the_piece_size() {
+    assert_eq!(load_readers(0), 1);
+    assert_eq!(load_readers(LOAD_PIECE_MIN - 1), 1);
+    let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
+    assert_eq!(load_readers(64 * LOAD_PIECE_MIN), cores.clamp(1, 4));
+}
+
 #[test]
 fn memmap_defaults_map_every_byte_as_uint8() {
     let dir = tempfile::tempdir().unwrap();
