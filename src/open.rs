@@ -240,7 +240,7 @@ pub const LOAD_PIECE_MIN: usize = 64 << 20;
 
 /// How many readers [`load`] uses for `n` bytes: one per core (up to four), and none for
 /// less than [`LOAD_PIECE_MIN`].
-fn load_readers(n: usize) -> usize {
+pub(crate) fn load_readers(n: usize) -> usize {
     let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get).clamp(1, 4);
     cores.min(n / LOAD_PIECE_MIN).max(1)
 }
@@ -258,7 +258,12 @@ const PIECE_ALIGN: usize = 2 << 20;
 /// (`npy_load` warm, 1.38 GB, paired rounds): one reader opened in 346-705 ms, two in
 /// 177-220 ms, NumPy's `readinto` in 341-353 ms at its best. Cold, the disk is the limit
 /// whatever the count: two streams took 746-778 ms, NumPy's one 745-773 ms.
-fn read_in_pieces(file: &File, buf: &mut [u8], offset: u64, readers: usize) -> std::io::Result<()> {
+pub(crate) fn read_in_pieces(
+    file: &File,
+    buf: &mut [u8],
+    offset: u64,
+    readers: usize,
+) -> std::io::Result<()> {
     use std::os::unix::fs::FileExt;
     if readers <= 1 || buf.len() < 2 * PIECE_ALIGN {
         return file.read_exact_at(buf, offset);

@@ -118,6 +118,40 @@ fn a_file_that_is_not_of_its_format_is_an_error_naming_it() {
 }
 
 #[test]
+fn a_stored_npz_whose_data_was_changed_fails_its_crc_and_one_cut_short_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let (data, _) = ensure_dataset(&pictures(), dir.path()).unwrap();
+    let files = ensure(&data, &[Format::NpzStored]).unwrap();
+    let path = dir.path().join(&files[0].name);
+    let good = std::fs::read(&path).unwrap();
+    let member = files[0].member_offset.unwrap() as usize;
+    // One bit of the last element: only the CRC-32 can tell.
+    let mut bad = good.clone();
+    bad[member + data.spec().data_bytes() as usize - 1] ^= 1;
+    std::fs::write(&path, &bad).unwrap();
+    let e = open(&path, Format::NpzStored).unwrap_err().to_string();
+    assert!(e.contains("CRC-32") && e.contains(&files[0].name), "{e}");
+    // The zip directory kept, the data cut short: an error, not a short or zeroed array.
+    let mut cut = good[..member + 1000].to_vec();
+    cut.extend_from_slice(&good[good.len() - 200..]);
+    std::fs::write(&path, &cut).unwrap();
+    assert!(open(&path, Format::NpzStored).is_err());
+    std::fs::write(&path, &good).unwrap();
+    assert_eq!(open(&path, Format::NpzStored).unwrap().bytes(), &std::fs::read(data.raw_path()).unwrap()[..]);
+}
+
+#[test]
+fn a_crc_computed_in_chunks_is_the_crc_of_the_whole() {
+    let bytes: Vec<u8> = (0..100_000u32).map(|i| (i * 7 % 253) as u8).collect();
+    let whole = crc32fast::hash(&bytes);
+    for chunk in [1, 7, 4096, 65_536, 1 << 20] {
+        assert_eq!(read::crc32_of(&[&bytes], chunk), whole, "chunk {chunk}");
+        assert_eq!(read::crc32_of(&[&bytes[..10], &bytes[10..]], chunk), whole, "two parts, chunk {chunk}");
+    }
+    assert_eq!(read::crc32_of(&[], 8), crc32fast::hash(&[]));
+}
+
+#[test]
 fn file_names_and_kinds_agree() {
     for format in Format::ALL {
         assert_eq!(Format::of_path(std::path::Path::new(format.file_name())), Some(format));
