@@ -256,8 +256,8 @@ const PIECE_ALIGN: usize = 2 << 20;
 /// and of the host that backs the memory it faults in, and both go faster from two vCPUs
 /// than from one, as the page cache fills of `cache::warm` do. Measured on the project's VM
 /// (`npy_load` warm, 1.38 GB, paired rounds): one reader opened in 346-705 ms, two in
-/// 177-220 ms, NumPy's `readinto` in 341-353 ms at its best. Cold, the disk is the limit
-/// whatever the count: two streams took 746-778 ms, NumPy's one 745-773 ms.
+/// 177-220 ms, NumPy's `np.fromfile` (one `fread`) in 341-353 ms at its best. Cold, the
+/// disk is the limit whatever the count: two streams took 746-778 ms, NumPy's one 745-773 ms.
 pub(crate) fn read_in_pieces(
     file: &File,
     buf: &mut [u8],
@@ -298,7 +298,8 @@ pub(crate) fn read_in_pieces(
 /// `n` zeroed words, or `None` when the allocator refuses (instead of aborting the process).
 ///
 /// Zeroed allocations of this size come straight from the kernel as untouched pages, so
-/// memory is only committed as the read fills it, like NumPy's `np.empty` + `readinto`.
+/// memory is only committed as the read fills it, like the array `np.fromfile` allocates
+/// and reads into (what `np.load` does with a file).
 fn zeroed_words(n: usize) -> Option<Vec<u64>> {
     if n == 0 {
         return Some(Vec::new());
