@@ -238,11 +238,11 @@ pub fn load_with_readers(path: &Path, readers: Option<usize>) -> Result<Array, O
 /// Bytes each reader of [`load`] gets at least: below this one reader does it all.
 pub const LOAD_PIECE_MIN: usize = 64 << 20;
 
-/// How many readers [`load`] uses for `n` bytes: one per core (up to four), and none for
-/// less than [`LOAD_PIECE_MIN`].
+/// How many readers [`load`] uses for `n` bytes: one per whole [`LOAD_PIECE_MIN`] in them,
+/// at least one and at most one per core (up to four, `cache::pieces_at_once`, as the page
+/// cache fills count them).
 pub(crate) fn load_readers(n: usize) -> usize {
-    let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get).clamp(1, 4);
-    cores.min(n / LOAD_PIECE_MIN).max(1)
+    crate::cache::pieces_at_once().min(n / LOAD_PIECE_MIN).max(1)
 }
 
 /// Boundary of the pieces of [`read_in_pieces`]: the 2 MiB of a huge page, so that no two

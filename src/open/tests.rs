@@ -86,8 +86,7 @@ fn reading_in_pieces_past_the_end_is_an_error_not_a_short_buffer() {
 fn load_uses_one_reader_below_the_piece_size() {
     assert_eq!(load_readers(0), 1);
     assert_eq!(load_readers(LOAD_PIECE_MIN - 1), 1);
-    let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
-    assert_eq!(load_readers(64 * LOAD_PIECE_MIN), cores.clamp(1, 4));
+    assert_eq!(load_readers(64 * LOAD_PIECE_MIN), crate::cache::pieces_at_once());
 }
 
 #[test]
