@@ -136,15 +136,7 @@ pub fn reads_at_open(step: &StepResult) -> bool {
 /// ([`RoundTimes::judged`], or open plus pass for a step that [`reads_at_open`]); `None`
 /// without an agreeing round having both times.
 pub fn paired(step: &StepResult) -> Option<Paired> {
-    let whole = reads_at_open(step);
-    let judged = |t: &RoundTimes| if whole { Some(t.open_first_ns? + t.pass_ns?) } else { t.judged() };
-    let both: Vec<(&PairedRound, Nanos, Nanos)> = step
-        .rounds
-        .iter()
-        .filter(|r| r.agrees)
-        .filter_map(|r| Some((r, judged(&r.rust)?, judged(&r.numpy)?)))
-        .filter(|(_, rust, _)| *rust > 0)
-        .collect();
+    let both = judged_rounds(step);
     if both.is_empty() {
         return None;
     }
@@ -160,6 +152,38 @@ pub fn paired(step: &StepResult) -> Option<Paired> {
         rust_ns: median(&rust)?,
         numpy_ns: median(&numpy)?,
     })
+}
+
+/// The agreeing rounds of `step` that have both times, with the time each side is judged by
+/// ([`paired`]).
+fn judged_rounds(step: &StepResult) -> Vec<(&PairedRound, Nanos, Nanos)> {
+    let whole = reads_at_open(step);
+    let judged = |t: &RoundTimes| if whole { Some(t.open_first_ns? + t.pass_ns?) } else { t.judged() };
+    step.rounds
+        .iter()
+        .filter(|r| r.agrees)
+        .filter_map(|r| Some((r, judged(&r.rust)?, judged(&r.numpy)?)))
+        .filter(|(_, rust, _)| *rust > 0)
+        .collect()
+}
+
+/// Rust ÷ NumPy over the rounds of `step` during which no free page reporting pass handed
+/// memory back on either side, when some other round met one: how many such rounds, and
+/// the median of their ratios. `None` when every round met a pass, when none did, or where
+/// the kernel does not count what it reported.
+pub fn paired_without_passes(step: &StepResult) -> Option<(usize, f64)> {
+    let both = judged_rounds(step);
+    let clean = |r: &PairedRound| r.rust.reported_bytes == Some(0) && r.numpy.reported_bytes == Some(0);
+    let counted = |r: &PairedRound| r.rust.reported_bytes.is_some() && r.numpy.reported_bytes.is_some();
+    if !both.iter().all(|(r, ..)| counted(r)) {
+        return None;
+    }
+    let ratios: Vec<f64> =
+        both.iter().filter(|(r, ..)| clean(r)).map(|(_, rust, numpy)| *numpy as f64 / *rust as f64).collect();
+    if ratios.is_empty() || ratios.len() == both.len() {
+        return None;
+    }
+    Some((ratios.len(), median(&ratios)?))
 }
 
 #[cfg(test)]
@@ -190,6 +214,39 @@ mod tests {
         assert!(!paired(&step).unwrap().alternated);
         step.rounds.clear();
         assert!(paired(&step).is_none());
+    }
+
+    #[test]
+    fn rounds_without_a_pass_are_judged_apart_only_beside_rounds_with_one() {
+        let mut step: StepResult = serde_json::from_str(include_str!("../../tests/data/small-results.json"))
+            .map(|r: crate::results::Results| r.steps[0].clone())
+            .unwrap();
+        let reported = |mut r: PairedRound, rust: u64, numpy: u64| {
+            r.rust.reported_bytes = Some(rust);
+            r.numpy.reported_bytes = Some(numpy);
+            r
+        };
+        step.rounds = vec![
+            reported(round(true, 400, 100), 500 << 20, 0),
+            reported(round(false, 100, 90), 0, 0),
+            reported(round(true, 100, 110), 0, 0),
+            reported(round(false, 100, 300), 0, 200 << 20),
+        ];
+        assert_eq!(paired_without_passes(&step), Some((2, 1.0)), "the median of 0.9 and 1.1");
+        // A pass on NumPy's side counts as well: one clean round left.
+        step.rounds[2].numpy.reported_bytes = Some(2 << 20);
+        assert_eq!(paired_without_passes(&step), Some((1, 0.9)));
+        // No round without a pass, or no round with one: nothing apart to tell.
+        step.rounds[1].rust.reported_bytes = Some(4 << 20);
+        assert_eq!(paired_without_passes(&step), None);
+        for r in &mut step.rounds {
+            (r.rust.reported_bytes, r.numpy.reported_bytes) = (Some(0), Some(0));
+        }
+        assert_eq!(paired_without_passes(&step), None);
+        // A kernel that does not count what it reported: no round is known to be clean.
+        step.rounds[0].rust.reported_bytes = Some(300 << 20);
+        step.rounds[3].numpy.reported_bytes = None;
+        assert_eq!(paired_without_passes(&step), None);
     }
 
     #[test]

@@ -234,8 +234,21 @@ fn host_took_back(step: &StepResult) -> String {
         return String::new();
     }
     let text = |b: Option<u64>| b.map_or("–".to_owned(), human_bytes);
+    let clean = match crate::report::limits::paired_without_passes(step) {
+        Some((1, ratio)) => {
+            format!(
+                "; in the round where no pass came during either side, Rust ÷ NumPy was {}",
+                show_ratio(Some(ratio))
+            )
+        }
+        Some((n, ratio)) => format!(
+            "; in the {n} rounds where no pass came during either side, Rust ÷ NumPy was {} (median)",
+            show_ratio(Some(ratio))
+        ),
+        None => String::new(),
+    };
     format!(
-        "; free memory handed back to the host while the sides ran (free page reporting): {} in Rust's, {} in NumPy's",
+        "; free memory handed back to the host while the sides ran (free page reporting): {} in Rust's, {} in NumPy's{clean}",
         text(rust),
         text(numpy)
     )

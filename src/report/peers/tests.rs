@@ -278,6 +278,29 @@ fn a_step_behind_names_the_memory_the_host_took_back_during_each_side() {
         md.contains("handed back to the host while the sides ran (free page reporting): 800.00 MiB in Rust's, 0 B in NumPy's"),
         "{md}"
     );
+    assert!(
+        md.contains("in the round where no pass came during either side, Rust ÷ NumPy was 0.50×"),
+        "{md}"
+    );
+    // The pass fell on the round where Rust was slowest: the round without one is told apart.
+    let md = with(
+        &mut run,
+        [(3_000_000_000, Some(600 * mib)), (1_250_000_000, Some(0))],
+        [(1_000_000_000, Some(0)), (1_000_000_000, Some(0))],
+    );
+    assert!(md.contains("600.00 MiB in Rust's"), "{md}");
+    assert!(
+        md.contains("in the round where no pass came during either side, Rust ÷ NumPy was 0.80×"),
+        "{md}"
+    );
+    // Passes in every round: no round to tell them apart by.
+    let md = with(
+        &mut run,
+        [(2_000_000_000, Some(800 * mib)), (2_000_000_000, Some(0))],
+        [(1_000_000_000, Some(0)), (1_000_000_000, Some(100 * mib))],
+    );
+    assert!(md.contains("800.00 MiB in Rust's, 100.00 MiB in NumPy's"), "{md}");
+    assert!(!md.contains("no pass came"), "{md}");
     // No pass during any side, or a kernel that does not count: nothing said.
     let md = with(
         &mut run,
