@@ -222,9 +222,9 @@ pub fn run_steps(
 /// result is the first round's, with every round's times in `rounds`.
 ///
 /// A step that needs fresh memory ([`memory::fresh_bytes`]) is lent it by `reserve` just
-/// before its first side: page cache no later step reads is dropped, the reserve grows by
-/// what that and what it held do not cover, then gives the step's share back to the
-/// kernel. The sides after the first start right after a process freed as much, and the
+/// before its first side: page cache no later step reads is dropped, the step's own warm
+/// cache is filled, the reserve grows by what that and what it held do not cover, then
+/// gives the step's share back to the kernel. The sides after the first start right after a process freed as much, and the
 /// reserve takes its share back after the last.
 pub fn run_one(
     plan: &StepPlan,
@@ -240,6 +240,16 @@ pub fn run_one(
     let writes_copy = plan.spec.file.rewrite_piece().is_some()
         && (plan.spec.file.is_scratch() || !cache::still_as_written(&plan.path));
     let lent = memory::fresh_bytes_writing(plan, writes_copy);
+    if lent.is_some() && plan.cache == CacheState::Warm && !writes_copy {
+        // The warm cache is filled before the memory is lent, not by the first side's own
+        // preparation after it: a formats file read again there took the memory lent for the
+        // side's copy, and the first side copied into memory the host had to back again
+        // (Rust's first stored .npz open took 161-811 ms in 13 of 18 full-size runs and
+        // 37-94 ms in the other five; filled first, 25-32 ms in four runs out of four, and
+        // the LZ4 Arrow file's 23-25 ms against 24-198 ms). Its error, if any, is the first
+        // side's preparation's to report.
+        let _ = cache::prepare(&plan.path, CacheState::Warm);
+    }
     let kept = reserve.held().max(lent.unwrap_or(0));
     if let Some(lent) = lent {
         // The reserve is only a help: a reserve that failed (its process killed for memory)
