@@ -130,6 +130,12 @@ fn residency_tool() -> Option<String> {
 /// [`Machine::idle_page_reclaim`] when no DAMON `pageout` scheme runs.
 pub const NO_RECLAIMER: &str = "none seen";
 
+/// The reclaimer that pages out idle page cache on this machine, in words
+/// ([`Machine::idle_page_reclaim`]), or `None` when none runs.
+pub fn idle_page_reclaimer() -> Option<String> {
+    damon_pageout(Path::new(DAMON_ADMIN))
+}
+
 /// Where DAMON's sysfs interface lives.
 const DAMON_ADMIN: &str = "/sys/kernel/mm/damon/admin";
 
