@@ -283,11 +283,19 @@ fn run_all_with_numpy_writes_an_agreeing_peer_for_every_step() {
         );
     }
     let stages: Vec<&str> = r.run.stages.iter().map(|s| s.stage.as_str()).collect();
-    // The dataset files the run dropped for fresh memory are read back at the end.
-    assert_eq!(
-        stages,
-        ["dataset", "formats", "warm_steps", "cold_read_limit", "cold_steps", "restore_cache"]
-    );
+    // The dataset files the run dropped for fresh memory are read back at the end, except on
+    // a machine that pages out idle page cache, where the run says why it did not.
+    let skipped = r.run.notes.iter().any(|n| n.contains("were not read back into the page cache"));
+    if mmap_lab::machine::idle_page_reclaimer().is_some() {
+        assert_eq!(stages, ["dataset", "formats", "warm_steps", "cold_read_limit", "cold_steps"]);
+        assert!(skipped, "{:?}", r.run.notes);
+    } else {
+        assert_eq!(
+            stages,
+            ["dataset", "formats", "warm_steps", "cold_read_limit", "cold_steps", "restore_cache"]
+        );
+        assert!(!skipped, "{:?}", r.run.notes);
+    }
     // The limits come from this run: the loaded array's own passes, and one read.
     let limits = r.limits.as_ref().expect("limits measured in the run");
     let load = step(&r, "npy_load", CacheState::Warm);
