@@ -228,6 +228,17 @@ fn settle(path: &Path, now: Settled) -> Option<Settled> {
     before
 }
 
+/// Whether this process has not yet evicted `path` for a cold read (a cold [`prepare`], or
+/// [`sequential_read`]) since it last filled or wrote it: the next cold read of it would be
+/// the first to reach the disk in a while. On the project's VM the disk behind the guest
+/// keeps recently read files in its own cache: the first cold side of the Arrow IPC step, 30 s
+/// after its file was last read, took 220-243 ms for its pass in 14 runs out of 14, and every
+/// side after it 74-102 ms; the runner reads such a file once before the step's first side.
+pub fn first_cold_read(path: &Path) -> bool {
+    let settled = SETTLED.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    settled.as_ref().and_then(|m| m.get(path)) != Some(&Settled::Emptied)
+}
+
 /// Says that this process just wrote `path` and its page cache must stay as the writes left
 /// it (a scratch copy written in 4 KiB pieces is the lesson of its step): a warm [`prepare`]
 /// of `path` leaves it as it is, and reads only the pages missing from it, if any.
@@ -615,6 +626,20 @@ pub(crate) mod tests {
         assert!(prepare(file.path(), CacheState::Warm).unwrap().verified);
         let read = read_bytes().unwrap() - before;
         assert!(read >= (len / 2) as u64, "after a cold step only {read} of {len} bytes were read again");
+    }
+
+    #[test]
+    fn a_file_is_read_cold_for_the_first_time_until_it_is_evicted_for_a_cold_read() {
+        let file = file_of(3 * 4096 + 11);
+        assert!(first_cold_read(file.path()), "never prepared");
+        assert!(prepare(file.path(), CacheState::Warm).unwrap().verified);
+        assert!(first_cold_read(file.path()), "filled, not yet read cold");
+        sequential_read(file.path()).unwrap();
+        assert!(!first_cold_read(file.path()), "read from the disk just now");
+        assert!(prepare(file.path(), CacheState::Warm).unwrap().verified);
+        assert!(first_cold_read(file.path()), "filled again since");
+        prepare(file.path(), CacheState::Cold).unwrap();
+        assert!(!first_cold_read(file.path()), "evicted for a cold step");
     }
 
     #[test]
