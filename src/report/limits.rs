@@ -126,6 +126,14 @@ pub struct Paired {
     pub numpy_ns: Nanos,
 }
 
+impl Paired {
+    /// Whether Rust is behind NumPy beyond the rounds' spread, as the table shows them (two
+    /// decimals): a median of 0.998× ± 0.001× reads "1.00× ± 0.00×", and is not behind.
+    pub fn behind(&self) -> bool {
+        ((self.ratio + self.spread) * 100.0).round() < 100.0
+    }
+}
+
 /// Whether `step` reads its file at open (`load`, and the formats' libraries, some of which
 /// copy or inflate the array there): judged on open plus pass, where that work is.
 pub fn reads_at_open(step: &StepResult) -> bool {
@@ -214,6 +222,16 @@ mod tests {
         assert!(!paired(&step).unwrap().alternated);
         step.rounds.clear();
         assert!(paired(&step).is_none());
+    }
+
+    #[test]
+    fn behind_is_judged_at_the_precision_the_table_shows() {
+        let p =
+            |ratio, spread| Paired { rounds: 2, alternated: true, ratio, spread, rust_ns: 1, numpy_ns: 1 };
+        assert!(!p(0.998, 0.001).behind(), "shown as 1.00× ± 0.00×");
+        assert!(p(0.98, 0.01).behind(), "0.98× ± 0.01×");
+        assert!(!p(0.9, 0.1).behind(), "within its spread");
+        assert!(p(0.5, 0.2).behind());
     }
 
     #[test]

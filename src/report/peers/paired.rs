@@ -107,7 +107,7 @@ pub(super) fn paired_section(md: &mut String, run: &Results) {
             continue;
         };
         let rounds = format!("{}{}", p.rounds, if p.alternated { ", alternating" } else { ", not paired" });
-        if p.ratio + p.spread < 1.0 {
+        if p.behind() {
             behind.push(step.key());
         }
         let _ = writeln!(
@@ -157,7 +157,7 @@ fn reading(
             host_took_back(step)
         );
     }
-    if p.ratio + p.spread >= 1.0 {
+    if !p.behind() {
         return below_goal(step, s, itemsize);
     }
     format!("{}{}", behind_reading(step, s, limits), host_took_back(step))
