@@ -224,8 +224,8 @@ pub fn run_steps(
 /// A step that needs fresh memory ([`memory::fresh_bytes`]) is lent it by `reserve` just
 /// before its first side: page cache no later step reads is dropped, the step's own warm
 /// cache is filled, the reserve grows by what that and what it held do not cover, then
-/// gives the step's share back to the kernel. The sides after the first start right after a process freed as much, and the
-/// reserve takes its share back after the last.
+/// gives the step's share back to the kernel. The sides after the first start right after
+/// a process freed as much, and the reserve takes its share back after the last.
 pub fn run_one(
     plan: &StepPlan,
     options: &RunOptions,

@@ -200,14 +200,12 @@ fn run_steps(
     // a file with holes again from the disk anyway (`cache::refill`): the read back cost a
     // full-size run 1.0-1.2 s for nothing.
     drop(reserve);
-    let reclaimer = crate::machine::idle_page_reclaimer();
     let mut restore_skipped = None;
     if complete {
-        match reclaimer {
-            Some(reclaimer) if plans[..steps.len()].iter().any(|p| !p.release_before.is_empty()) => {
-                restore_skipped = Some(reclaimer);
-            }
-            _ => {
+        let dropped = plans[..steps.len()].iter().any(|p| !p.release_before.is_empty());
+        match crate::machine::idle_page_reclaimer() {
+            Some(reclaimer) => restore_skipped = dropped.then_some(reclaimer),
+            None => {
                 let t = Instant::now();
                 runner::memory::restore(&plans[..steps.len()]);
                 stages.push(StageTime::since("restore_cache", t));
