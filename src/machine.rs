@@ -84,9 +84,7 @@ impl Machine {
             filesystem: filesystem_of(data_dir),
             swap_bytes: system.as_ref().map_or(0, System::total_swap),
             residency_tool: residency_tool(),
-            idle_page_reclaim: Some(
-                damon_pageout(Path::new(DAMON_ADMIN)).unwrap_or_else(|| NO_RECLAIMER.to_owned()),
-            ),
+            idle_page_reclaim: Some(idle_page_reclaimer().unwrap_or_else(|| NO_RECLAIMER.to_owned())),
             free_page_reporting: Some(
                 free_page_reporting(
                     Path::new(BALLOON_DRIVER),
