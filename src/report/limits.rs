@@ -21,8 +21,8 @@ pub fn is_pass(step: &StepResult) -> bool {
 }
 
 /// The limits of a run: the in-memory pass of `npy_load[warm]` (the array read into the
-/// process's own memory, then summed: the median of its Rust rounds), and the sequential
-/// read after an eviction, when one was timed.
+/// process's own memory, then summed: the median of the passes every Rust round timed, with
+/// their spread), and the sequential read after an eviction, when one was timed.
 pub fn measure(steps: &[StepResult], file: Option<&Path>, cold_reads: &[SequentialRead]) -> Option<Limits> {
     let load = steps.iter().find(|s| {
         s.open == "load"
@@ -36,7 +36,16 @@ pub fn measure(steps: &[StepResult], file: Option<&Path>, cold_reads: &[Sequenti
         .map(|s| {
             s.memory_passes
                 .iter()
-                .filter_map(|m| Some(SpanLimit { bytes: m.bytes, pass_ns: median(&m.passes_ns)? }))
+                .filter_map(|m| {
+                    let times: Vec<f64> = m.passes_ns.iter().map(|&ns| ns as f64).collect();
+                    let (_, spread) = crate::stats::median_spread(&times)?;
+                    Some(SpanLimit {
+                        bytes: m.bytes,
+                        pass_ns: median(&m.passes_ns)?,
+                        spread_ns: spread.round() as Nanos,
+                        passes: m.passes_ns.len() as u32,
+                    })
+                })
                 .collect()
         })
         .unwrap_or_default();
@@ -76,12 +85,17 @@ fn median_of(rounds: &[PairedRound], pick: impl Fn(&PairedRound) -> Option<Nanos
 }
 
 /// A pass's speed on each side as a share of the limit for its cache state.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
 pub struct Share {
     /// The Rust pass's bytes per second ÷ the limit's (median over its rounds).
     pub rust: Option<f64>,
     /// NumPy's.
     pub numpy: Option<f64>,
+    /// The spread of Rust's share, in the same units: its rounds' median distance and the
+    /// limit's (warm: the in-memory passes'), each relative to its median, added in quadrature.
+    pub rust_spread: Option<f64>,
+    /// NumPy's.
+    pub numpy_spread: Option<f64>,
 }
 
 /// The share of the limit each side's pass reached, for a pass step under a measured limit.
@@ -98,14 +112,29 @@ pub fn share(step: &StepResult, limits: Option<&Limits>) -> Option<Share> {
     let whole = reads_at_open(step) && step.cache == CacheState::Cold;
     let state = if step.open == "load" && !whole { CacheState::Warm } else { step.cache };
     let bytes = step.bytes_touched?;
-    let limit = limits?.rate_for(state, bytes)?;
+    let limits = limits?;
+    let limit = limits.rate_for(state, bytes)?;
+    let limit_spread = match state {
+        CacheState::Warm => limits.warm_spread_for(bytes).unwrap_or(0.0),
+        CacheState::Cold => 0.0,
+    };
     let rounds = rounds_or_first(step);
     let judged = |t: &RoundTimes| if whole { Some(t.open_first_ns? + t.pass_ns?) } else { t.pass_ns };
     let of = |side: fn(&PairedRound) -> &RoundTimes| {
         median_of(&rounds, |r| judged(side(r))).and_then(|ns| rate(bytes, ns)).map(|r| r / limit)
     };
-    let numpy = if step.rounds.is_empty() { None } else { of(|r| &r.numpy) };
-    Some(Share { rust: of(|r| &r.rust), numpy })
+    let spread_of = |side: fn(&PairedRound) -> &RoundTimes, share: Option<f64>| {
+        let times: Vec<f64> = rounds.iter().filter_map(|r| judged(side(r))).map(|ns| ns as f64).collect();
+        let (mid, spread) = crate::stats::median_spread(&times).filter(|(mid, _)| *mid > 0.0)?;
+        Some(share? * (spread / mid).hypot(limit_spread))
+    };
+    let (rust, numpy) = (of(|r| &r.rust), if step.rounds.is_empty() { None } else { of(|r| &r.numpy) });
+    Some(Share {
+        rust,
+        numpy,
+        rust_spread: spread_of(|r| &r.rust, rust),
+        numpy_spread: numpy.and_then(|_| spread_of(|r| &r.numpy, numpy)),
+    })
 }
 
 /// A step's paired rounds, summed up.
@@ -309,6 +338,12 @@ mod tests {
         ];
         let timed = measure(&steps, None, &[]).unwrap();
         assert_eq!(timed.in_memory_pass_ns, Some(4_000), "the passes timed over the loaded array first");
+        let whole = timed.span_for(bytes).unwrap();
+        assert_eq!(
+            (whole.spread_ns, whole.passes),
+            (3_000, 3),
+            "9,000, 1,000 and 4,000: 3,000 from the median"
+        );
         assert_eq!(timed.cold_read_ns, None);
         pass.open = "load_mmap".to_owned();
         pass.cache = CacheState::Warm;
@@ -317,5 +352,33 @@ mod tests {
         assert_eq!(share(&pass, Some(&timed)).unwrap().rust, Some(0.5), "against the span of its size");
         pass.access = "random_elements".to_owned();
         assert!(share(&pass, Some(&limits)).is_none(), "only passes are judged against a limit");
+    }
+
+    #[test]
+    fn a_share_spreads_as_its_rounds_and_the_in_memory_passes_do() {
+        let run: crate::results::Results =
+            serde_json::from_str(include_str!("../../tests/data/small-results.json")).unwrap();
+        let mut steps = run.steps.clone();
+        let load = steps.iter().position(|s| s.open == "load" && s.cache == CacheState::Warm).unwrap();
+        let bytes = steps[load].bytes_touched.unwrap();
+        // In-memory passes of 1,000 ± 30 (3%).
+        steps[load].memory_passes =
+            vec![crate::results::MemoryPasses { bytes, passes_ns: vec![970, 1_000, 1_030, 1_100, 900] }];
+        let limits = measure(&steps, None, &[]).unwrap();
+        assert_eq!(limits.warm_spread_for(bytes), Some(0.03));
+        let mut pass = steps[load].clone();
+        pass.open = "load_mmap".to_owned();
+        // Rust's rounds: 1,250 ± 50 (4%); NumPy's all alike.
+        pass.rounds = vec![round(true, 1_200, 1_000), round(false, 1_300, 1_000), round(true, 1_250, 1_000)];
+        let s = share(&pass, Some(&limits)).unwrap();
+        let close = |a: Option<f64>, b: f64| (a.unwrap() - b).abs() < 1e-9;
+        assert!(close(s.rust, 0.8) && close(s.numpy, 1.0), "{s:?}");
+        assert!(close(s.rust_spread, 0.8 * 0.05), "4% and 3% in quadrature: 5% of the share, {s:?}");
+        assert!(close(s.numpy_spread, 0.03), "the limit's spread alone, {s:?}");
+        // Cold: one sequential read, no spread of its own; only the rounds'.
+        pass.cache = CacheState::Cold;
+        let reads = [SequentialRead { ns: 1_000, bytes }];
+        let cold = share(&pass, Some(&measure(&steps, None, &reads).unwrap())).unwrap();
+        assert!(close(cold.rust_spread, 0.8 * 0.04), "{cold:?}");
     }
 }

@@ -16,7 +16,7 @@ pub struct Limits {
     /// The step whose pass over memory it owns is the in-memory reference (`npy_load[warm]`).
     pub in_memory_step: Option<String>,
     /// That pass's time: the median of the passes it timed over the loaded array
-    /// (`memory_passes_ns`), or of its Rust rounds' passes.
+    /// (`memory_passes`, in every Rust round), or of its Rust rounds' passes.
     pub in_memory_pass_ns: Option<Nanos>,
     /// Bytes it summed.
     pub in_memory_bytes: Option<Bytes>,
@@ -50,11 +50,21 @@ impl Limits {
     pub fn rate_for(&self, cache: CacheState, bytes: Bytes) -> Option<f64> {
         match cache {
             CacheState::Warm => {
-                let near = self.in_memory_spans.iter().min_by_key(|s| s.bytes.abs_diff(bytes));
-                near.and_then(|s| rate(s.bytes, s.pass_ns)).or_else(|| self.warm_rate())
+                self.span_for(bytes).and_then(|s| rate(s.bytes, s.pass_ns)).or_else(|| self.warm_rate())
             }
             CacheState::Cold => self.cold_rate(),
         }
+    }
+
+    /// The span of the in-memory pass nearest in size to `bytes`, when spans were timed.
+    pub fn span_for(&self, bytes: Bytes) -> Option<&SpanLimit> {
+        self.in_memory_spans.iter().min_by_key(|s| s.bytes.abs_diff(bytes))
+    }
+
+    /// The warm limit's spread for a pass of `bytes`, as a share of its time: the median
+    /// distance of the in-memory passes over the nearest span from their median.
+    pub fn warm_spread_for(&self, bytes: Bytes) -> Option<f64> {
+        self.span_for(bytes).filter(|s| s.pass_ns > 0).map(|s| s.spread_ns as f64 / s.pass_ns as f64)
     }
 }
 
@@ -79,6 +89,13 @@ pub struct SpanLimit {
     pub bytes: Bytes,
     /// The median pass over it.
     pub pass_ns: Nanos,
+    /// The median distance of its passes from that median: how much the memory's own speed
+    /// moved while the in-memory passes ran (0 in results written before it was recorded).
+    #[serde(default)]
+    pub spread_ns: Nanos,
+    /// How many passes were timed over it, over all the reference step's Rust rounds.
+    #[serde(default)]
+    pub passes: u32,
 }
 
 /// One round of a step beside its NumPy peer: both sides in fresh processes, one after the

@@ -83,3 +83,18 @@ fn plans_run_warm_then_workers_then_cold_and_come_back_in_spec_order() {
     let sharing = reported.iter().position(|p| p.workers.is_some()).unwrap();
     assert_eq!(reported[sharing].workers, Some(2), "a spec's worker counts as listed");
 }
+
+#[test]
+fn later_rounds_add_their_in_memory_passes_span_by_span() {
+    use crate::results::MemoryPasses;
+    let span = |bytes, passes_ns: Vec<u64>| MemoryPasses { bytes, passes_ns };
+    let mut first = vec![span(100, vec![1, 2]), span(400, vec![10, 20])];
+    merge_memory_passes(&mut first, vec![span(400, vec![30]), span(100, vec![3]), span(999, vec![7])]);
+    assert_eq!(
+        first,
+        vec![span(100, vec![1, 2, 3]), span(400, vec![10, 20, 30])],
+        "a span the first round lacks is not made up"
+    );
+    merge_memory_passes(&mut first, Vec::new());
+    assert_eq!(first[0].passes_ns.len(), 3);
+}

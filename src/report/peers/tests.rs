@@ -318,7 +318,8 @@ fn a_warm_pass_under_the_goal_blames_small_folios_only_for_its_own_faults() {
     let mut step = run.step("npy_load_mmap", CacheState::Warm).unwrap().clone();
     step.bytes_touched = Some(8 << 20);
     step.elements_read = Some(1 << 20);
-    let share = Some(crate::report::limits::Share { rust: Some(0.5), numpy: Some(0.4) });
+    let share =
+        Some(crate::report::limits::Share { rust: Some(0.5), numpy: Some(0.4), ..Default::default() });
     let set = |step: &mut StepResult, open: u64, pass: u64| {
         for s in &mut step.snapshots {
             s.minor_faults = match s.phase {
@@ -348,4 +349,30 @@ fn a_warm_pass_under_the_goal_blames_small_folios_only_for_its_own_faults() {
     step.bytes_touched = Some(array);
     step.elements_read = Some(array / 8);
     assert!(!paired::below_goal(&step, share, 8).contains("full passes"));
+}
+
+#[test]
+fn a_full_pass_under_the_goal_within_the_spread_is_not_called_short() {
+    let run = with_peers();
+    let mut step = run.step("npy_load_mmap", CacheState::Warm).unwrap().clone();
+    let array = step.shape.as_ref().unwrap().nbytes(step.dtype.unwrap());
+    (step.bytes_touched, step.elements_read) = (Some(array), Some(array / 8));
+    // One fault in the pass: 2 MiB folios or larger, nothing to blame on them.
+    for s in &mut step.snapshots {
+        s.minor_faults = if s.phase == Phase::AfterAccess { 101 } else { 100 };
+    }
+    let share = |rust, spread| {
+        Some(crate::report::limits::Share { rust: Some(rust), rust_spread: spread, ..Default::default() })
+    };
+    let text = paired::below_goal(&step, share(0.82, Some(0.04)), 8);
+    assert!(
+        text.starts_with("Rust at 82% ± 4% of the in-memory pass: within the spread of the 85% goal"),
+        "{text}"
+    );
+    for short in [share(0.82, Some(0.02)), share(0.82, None)] {
+        let text = paired::below_goal(&step, short, 8);
+        assert!(text.starts_with("under the 85% goal, Rust at 82%") && !text.contains("spread"), "{text}");
+    }
+    assert_eq!(paired::below_goal(&step, share(0.9, Some(0.0)), 8), "", "at the goal: nothing to say");
+    assert_eq!(paired::below_goal(&step, share(0.846, None), 8), "", "shown as 85%: at the goal");
 }
