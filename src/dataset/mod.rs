@@ -183,7 +183,7 @@ pub fn open_existing(dir: &Path) -> Result<std::result::Result<Dataset, String>>
 
 /// Writes a copy of `source`, past its first `skip` bytes (a .npy header) and up to `len`
 /// bytes of it (all when `None`), to `target` in pieces of `piece` bytes, under a `.partial`
-/// name renamed when complete. The old target is removed first, so that the copy's pages in
+/// name renamed when complete and on the disk. The old target is removed first, so that the copy's pages in
 /// the page cache are exactly those its writes created: single pages for 4 KiB pieces, large
 /// folios for pieces of MiBs (the "faults are not pages" experiment).
 pub fn write_copy(source: &Path, target: &Path, piece: usize, skip: Bytes, len: Option<Bytes>) -> Result<()> {
@@ -220,6 +220,10 @@ pub fn write_copy(source: &Path, target: &Path, piece: usize, skip: Bytes, len: 
                 output.write_all(chunk).with_context(|| format!("{}: write failed", partial.display()))?;
             }
         }
+        // On the disk before it takes its name, and its writeback over before a step reads
+        // it: in one full-size run of seven, three of the four passes over the large-writes
+        // copy took 11.7-14.8 ms, against 4.7-9.1 ms in the six others.
+        output.sync_data().with_context(|| format!("{}: cannot write it to the disk", partial.display()))?;
         std::fs::rename(&partial, target)
             .with_context(|| format!("{}: cannot rename to {}", partial.display(), target.display()))?;
         // Its folios are the lesson of the step that reads it: a warm cache keeps them.
