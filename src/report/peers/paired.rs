@@ -224,13 +224,60 @@ fn behind_reading(
     }
     if let Some((r, n)) = both {
         return format!(
-            "Rust at {:.0}%, NumPy at {:.0}% of the limit{}",
+            "{}Rust at {:.0}%, NumPy at {:.0}% of the limit{}{}",
+            same_pass(step),
             r * 100.0,
             n * 100.0,
+            within_limit_spread(step, r, n, limits),
             open_spread(step)
         );
     }
     "NumPy faster: no explanation from the numbers".to_owned()
+}
+
+/// "the same pass through the same page cache (661 and 667 page faults): " for a warm pass
+/// through a mapping whose two sides took page faults within a tenth of each other: both read
+/// the same pages of the page cache, mapped the same way. Empty otherwise.
+pub(super) fn same_pass(step: &StepResult) -> String {
+    let minors = |snaps: &[Snapshot]| Figures::of(snaps, None).minor_faults;
+    let faults = minors(&step.snapshots).zip(step.peer.as_ref().and_then(|x| minors(&x.snapshots)));
+    match faults {
+        Some((r, n))
+            if step.cache == crate::cache::CacheState::Warm
+                && r.min(n) > 0
+                && r.abs_diff(n) * 10 <= r.max(n) =>
+        {
+            format!(
+                "the same pass through the same page cache ({} and {} page faults): ",
+                grouped(r),
+                grouped(n)
+            )
+        }
+        _ => String::new(),
+    }
+}
+
+/// ", 3 points apart, within the in-memory passes' own spread (± 5.9%)": for a warm pass
+/// whose two shares differ by no more than the limit's spread, the memory's speed moved more
+/// while the limit was timed than the two sides differ. Empty otherwise.
+pub(super) fn within_limit_spread(
+    step: &StepResult,
+    rust: f64,
+    numpy: f64,
+    limits: Option<&crate::results::Limits>,
+) -> String {
+    if step.cache != crate::cache::CacheState::Warm {
+        return String::new();
+    }
+    let spread = step.bytes_touched.and_then(|b| limits?.warm_spread_for(b)).filter(|&s| s > 0.0);
+    match spread {
+        Some(spread) if (numpy - rust).abs() <= spread => format!(
+            ", {:.0} points apart, within the in-memory passes' own spread (± {:.1}%)",
+            ((numpy - rust) * 100.0).abs(),
+            spread * 100.0
+        ),
+        _ => String::new(),
+    }
 }
 
 /// The free memory handed back to the host while each side ran, summed over the step's

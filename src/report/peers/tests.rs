@@ -376,3 +376,42 @@ fn a_full_pass_under_the_goal_within_the_spread_is_not_called_short() {
     assert_eq!(paired::below_goal(&step, share(0.9, Some(0.0)), 8), "", "at the goal: nothing to say");
     assert_eq!(paired::below_goal(&step, share(0.846, None), 8), "", "shown as 85%: at the goal");
 }
+
+#[test]
+fn a_warm_pass_behind_numpy_says_when_both_read_the_same_pages_within_the_limits_spread() {
+    let run = with_peers();
+    let mut step = run.step("npy_load_mmap", CacheState::Warm).unwrap().clone();
+    let faults = |snaps: &mut [Snapshot], pass: u64| {
+        for s in snaps {
+            s.minor_faults = if s.phase == Phase::BeforeOpen { 100 } else { 100 + pass };
+        }
+    };
+    faults(&mut step.snapshots, 661);
+    faults(&mut step.peer.as_mut().unwrap().snapshots, 667);
+    assert_eq!(
+        paired::same_pass(&step),
+        "the same pass through the same page cache (661 and 667 page faults): "
+    );
+    // Twice the faults on one side: not the same pass.
+    faults(&mut step.peer.as_mut().unwrap().snapshots, 1_400);
+    assert_eq!(paired::same_pass(&step), "");
+    let bytes = step.bytes_touched.unwrap();
+    let limits = |spread_ns| crate::results::Limits {
+        in_memory_step: Some("npy_load/warm".to_owned()),
+        in_memory_pass_ns: Some(1_000),
+        in_memory_bytes: Some(bytes),
+        in_memory_spans: vec![crate::results::SpanLimit { bytes, pass_ns: 1_000, spread_ns, passes: 10 }],
+        cold_read_file: None,
+        cold_read_ns: None,
+        cold_reads_ns: Vec::new(),
+        cold_read_bytes: None,
+    };
+    let text = paired::within_limit_spread(&step, 0.95, 0.98, Some(&limits(59)));
+    assert_eq!(text, ", 3 points apart, within the in-memory passes' own spread (± 5.9%)");
+    assert_eq!(paired::within_limit_spread(&step, 0.90, 0.98, Some(&limits(59))), "", "8 points: beyond it");
+    assert_eq!(paired::within_limit_spread(&step, 0.95, 0.98, Some(&limits(0))), "", "no spread recorded");
+    faults(&mut step.peer.as_mut().unwrap().snapshots, 667);
+    step.cache = CacheState::Cold;
+    assert_eq!(paired::within_limit_spread(&step, 0.95, 0.98, Some(&limits(59))), "", "cold: another limit");
+    assert_eq!(paired::same_pass(&step), "", "cold: the disk's work, said by its major faults");
+}
