@@ -176,7 +176,7 @@ fn reading(
 }
 
 /// [`reading`] for a step where Rust is behind NumPy beyond the spread.
-fn behind_reading(
+pub(super) fn behind_reading(
     step: &StepResult,
     s: Option<crate::report::limits::Share>,
     limits: Option<&crate::results::Limits>,
@@ -187,12 +187,27 @@ fn behind_reading(
     if step.cache == crate::cache::CacheState::Cold && step.open != "load" {
         // Counts this small say nothing of who did the work (a file read at open).
         let same = |(r, n): (u64, u64)| r.max(n) >= 100 && r.abs_diff(n) * 10 <= r.max(n);
-        let faults_text = match majors {
-            Some(m) if same(m) => {
+        // What each side brought into the page cache: a mapped read's disk reads mostly come
+        // through read-ahead, which a major fault counts once per wait, not per page read.
+        let brought = |snaps: &[Snapshot]| {
+            let (first, last) = (snaps.first()?, snaps.last()?);
+            Some(last.resident_bytes.saturating_sub(first.resident_bytes))
+        };
+        let read = brought(&step.snapshots).zip(step.peer.as_ref().and_then(|x| brought(&x.snapshots)));
+        let same_read = |(r, n): (u64, u64)| r.min(n) > 0 && r.abs_diff(n) * 10 <= r.max(n);
+        let faults_text = match (majors, read) {
+            (Some(m), _) if same(m) => {
                 format!("the same system work ({} and {} major faults)", grouped(m.0), grouped(m.1))
             }
-            Some((r, n)) => format!("{} major faults for Rust, {} for NumPy", grouped(r), grouped(n)),
-            None => "no fault counts".to_owned(),
+            (Some((r, n)), Some(b)) if same_read(b) => format!(
+                "the same system work ({} and {} of the file brought into the page cache; {} and {} major faults)",
+                human_bytes(b.0),
+                human_bytes(b.1),
+                grouped(r),
+                grouped(n)
+            ),
+            (Some((r, n)), _) => format!("{} major faults for Rust, {} for NumPy", grouped(r), grouped(n)),
+            (None, _) => "no fault counts".to_owned(),
         };
         let open = |snaps: &[Snapshot]| Figures::of(snaps, None).open;
         let opens = match (open(&step.snapshots), step.peer.as_ref().and_then(|x| open(&x.snapshots))) {

@@ -415,3 +415,33 @@ fn a_warm_pass_behind_numpy_says_when_both_read_the_same_pages_within_the_limits
     assert_eq!(paired::within_limit_spread(&step, 0.95, 0.98, Some(&limits(59))), "", "cold: another limit");
     assert_eq!(paired::same_pass(&step), "", "cold: the disk's work, said by its major faults");
 }
+
+#[test]
+fn a_cold_pass_behind_numpy_counts_what_each_side_brought_into_the_page_cache() {
+    let run = with_peers();
+    let mut step = run.step("npy_load_mmap", CacheState::Cold).unwrap().clone();
+    let set = |snaps: &mut [Snapshot], brought: u64, majors: u64| {
+        let last = snaps.len() - 1;
+        for (i, s) in snaps.iter_mut().enumerate() {
+            (s.resident_bytes, s.major_faults) = if i == last { (brought, majors) } else { (0, 0) };
+        }
+    };
+    let mib = 1u64 << 20;
+    // Read-ahead did the reading: few major faults, the same pages brought in.
+    set(&mut step.snapshots, 344 * mib, 0);
+    set(&mut step.peer.as_mut().unwrap().snapshots, 344 * mib, 3);
+    let text = paired::behind_reading(&step, None, None);
+    assert!(
+        text.contains("the same system work (344.00 MiB and 344.00 MiB of the file brought into the page cache; 0 and 3 major faults)"),
+        "{text}"
+    );
+    // One side read twice as much: no claim of the same work.
+    set(&mut step.peer.as_mut().unwrap().snapshots, 688 * mib, 3);
+    let text = paired::behind_reading(&step, None, None);
+    assert!(text.contains("0 major faults for Rust, 3 for NumPy") && !text.contains("same"), "{text}");
+    // Major faults alike and many: they say it.
+    set(&mut step.snapshots, 21 * mib, 5_458);
+    set(&mut step.peer.as_mut().unwrap().snapshots, 21 * mib, 5_458);
+    let text = paired::behind_reading(&step, None, None);
+    assert!(text.contains("the same system work (5,458 and 5,458 major faults)"), "{text}");
+}
