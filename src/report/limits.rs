@@ -296,13 +296,19 @@ mod tests {
         assert_eq!(paired_without_passes(&step), None);
     }
 
-    #[test]
-    fn shares_come_from_the_limit_measured_in_the_same_run() {
+    /// The fixture's steps, the index of its warm load (the in-memory reference) and the
+    /// bytes that load summed.
+    fn fixture_with_load() -> (Vec<StepResult>, usize, crate::units::Bytes) {
         let run: crate::results::Results =
             serde_json::from_str(include_str!("../../tests/data/small-results.json")).unwrap();
-        let mut steps = run.steps.clone();
-        let load = steps.iter().position(|s| s.open == "load" && s.cache == CacheState::Warm).unwrap();
-        let bytes = steps[load].bytes_touched.unwrap();
+        let load = run.steps.iter().position(|s| s.open == "load" && s.cache == CacheState::Warm).unwrap();
+        let bytes = run.steps[load].bytes_touched.unwrap();
+        (run.steps, load, bytes)
+    }
+
+    #[test]
+    fn shares_come_from_the_limit_measured_in_the_same_run() {
+        let (mut steps, load, bytes) = fixture_with_load();
         steps[load].rounds =
             vec![round(true, 1_000, 1_000), round(false, 3_000, 1_000), round(true, 2_000, 1_000)];
         let reads = [SequentialRead { ns: 5_000, bytes }, SequentialRead { ns: 4_000, bytes }];
@@ -356,11 +362,7 @@ mod tests {
 
     #[test]
     fn a_share_spreads_as_its_rounds_and_the_in_memory_passes_do() {
-        let run: crate::results::Results =
-            serde_json::from_str(include_str!("../../tests/data/small-results.json")).unwrap();
-        let mut steps = run.steps.clone();
-        let load = steps.iter().position(|s| s.open == "load" && s.cache == CacheState::Warm).unwrap();
-        let bytes = steps[load].bytes_touched.unwrap();
+        let (mut steps, load, bytes) = fixture_with_load();
         // In-memory passes of 1,000 ± 30 (3%).
         steps[load].memory_passes =
             vec![crate::results::MemoryPasses { bytes, passes_ns: vec![970, 1_000, 1_030, 1_100, 900] }];
