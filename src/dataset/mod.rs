@@ -183,9 +183,9 @@ pub fn open_existing(dir: &Path) -> Result<std::result::Result<Dataset, String>>
 
 /// Writes a copy of `source`, past its first `skip` bytes (a .npy header) and up to `len`
 /// bytes of it (all when `None`), to `target` in pieces of `piece` bytes, under a `.partial`
-/// name renamed when complete and on the disk. The old target is removed first, so that the copy's pages in
-/// the page cache are exactly those its writes created: single pages for 4 KiB pieces, large
-/// folios for pieces of MiBs (the "faults are not pages" experiment).
+/// name renamed when complete and on the disk. The old target is removed first, so that the
+/// copy's pages in the page cache are exactly those its writes created: single pages for
+/// 4 KiB pieces, large folios for pieces of MiBs (the "faults are not pages" experiment).
 pub fn write_copy(source: &Path, target: &Path, piece: usize, skip: Bytes, len: Option<Bytes>) -> Result<()> {
     use std::io::{Read, Seek, Write};
     let piece = piece.max(1);
